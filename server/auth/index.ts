@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto'
+import fp from 'fastify-plugin'
+import fastifyCookie from '@fastify/cookie'
+import type { FastifyInstance } from 'fastify'
+import { forbidden, unauthorized } from '../errors.js'
+import { getOrCreateSetting } from '../db/settings.js'
+import { DEFAULT_ACCESS, roleAllows } from './access.js'
+import { Authenticator } from './authenticator.js'
+import { authRoutes } from './routes.js'
+import { TokenRepository } from './tokens.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tokens: TokenRepository
+    authenticator: Authenticator
+  }
+}
+
+export const ADMIN_TOKEN_NAME = 'ADMIN_TOKEN'
+
+/**
+ * Auth for every route: an onRequest hook reads `config.access` (default admin) and
+ * rejects with 401 (no or bad credentials) or 403 (wrong role) before anything else runs.
+ */
+export default fp(
+  async function authPlugin(app: FastifyInstance) {
+    const { config } = app
+    const tokens = new TokenRepository(app.db)
+    const authenticator = new Authenticator(tokens, (err) => app.log.warn({ err }, 'could not record token use'))
+    app.decorate('tokens', tokens)
+    app.decorate('authenticator', authenticator)
+
+    const secret = config.auth.sessionSecret ?? (await getOrCreateSetting(app.db, 'session_secret', () => randomBytes(32).toString('base64url')))
+    await app.register(fastifyCookie, { secret, hook: 'onRequest' })
+
+    await bootstrapAdminToken(app, tokens)
+
+    app.decorateRequest('principal', null)
+    app.addHook('onRequest', async (request) => {
+      const access = request.routeOptions.config?.access ?? DEFAULT_ACCESS
+      if (access === 'public' || request.is404) return
+      const principal = await authenticator.authenticate(request)
+      if (!principal) throw unauthorized()
+      request.principal = principal
+      if (!roleAllows(principal.role, access)) {
+        throw forbidden(`This needs the ${access === 'chat' ? 'chat or admin' : access === 'viewer' ? 'viewer or admin' : access} role; your token has the ${principal.role} role`)
+      }
+    })
+
+    await app.register(authRoutes)
+  },
+  { name: 'auth', dependencies: ['database'] },
+)
+
+async function bootstrapAdminToken(app: FastifyInstance, tokens: TokenRepository): Promise<void> {
+  const { adminToken } = app.config.auth
+  if (adminToken) {
+    await tokens.ensureNamedToken(ADMIN_TOKEN_NAME, 'admin', adminToken)
+    app.log.info('admin token taken from ADMIN_TOKEN')
+    return
+  }
+  if ((await tokens.countActive()) > 0) return
+  // Several instances may start at once on a fresh database: only the one that claims the
+  // bootstrap creates (and prints) the token.
+  if (!(await tokens.claimBootstrap())) return
+  const { secret } = await tokens.create({ name: 'bootstrap admin', role: 'admin', createdBy: 'bootstrap' })
+  app.log.warn(
+    `Admin token (shown once, store it now): ${secret} — sign in to the dashboard at ${app.config.publicUrl} with it, or send "Authorization: Bearer ${secret}"`,
+  )
+}

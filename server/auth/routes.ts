@@ -1,0 +1,113 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { conflict, notFound, unauthorized } from '../errors.js'
+import { DateTime, ErrorResponse, IdParams, NullableDateTime } from '../http/schemas.js'
+import { SESSION_COOKIE, sessionCookieValue } from './authenticator.js'
+
+const Role = Type.Union([Type.Literal('admin'), Type.Literal('viewer'), Type.Literal('chat')])
+const TokenView = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  name: Type.String(),
+  role: Role,
+  token_prefix: Type.String({ description: 'First characters of the token, to recognise it' }),
+  created_by: Type.Union([Type.String(), Type.Null()]),
+  created_at: DateTime,
+  last_used_at: NullableDateTime,
+  revoked_at: NullableDateTime,
+})
+const Me = Type.Object({ tokenId: Type.String(), name: Type.String(), role: Role, via: Type.String() })
+
+export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { config } = app
+  const secureCookie = config.publicUrl.startsWith('https://')
+
+  app.post(
+    '/api/auth/session',
+    {
+      config: { access: 'public', rateLimit: { max: config.auth.signinRateLimitPerMinute, timeWindow: 60_000 } },
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign in to the dashboard with an API token (sets an httpOnly session cookie)',
+        body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ principal: Me, expiresAt: DateTime }), 401: ErrorResponse, 429: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const principal = await app.authenticator.fromBearer(request.body.token)
+      if (!principal || principal.role === 'chat') {
+        throw unauthorized(principal ? 'Chat tokens cannot sign in to the dashboard; use an admin or viewer token' : 'Unknown or revoked token')
+      }
+      const expiresAt = Date.now() + config.auth.sessionTtlHours * 3_600_000
+      reply.setCookie(SESSION_COOKIE, sessionCookieValue(principal.tokenId, expiresAt), {
+        signed: true,
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: secureCookie,
+        path: '/',
+        expires: new Date(expiresAt),
+      })
+      return { principal: { ...principal, via: 'session' }, expiresAt: new Date(expiresAt).toISOString() }
+    },
+  )
+
+  app.delete(
+    '/api/auth/session',
+    { config: { access: 'authenticated' }, schema: { tags: ['auth'], summary: 'Sign out', response: { 204: Type.Null() } } },
+    async (_request, reply) => {
+      reply.clearCookie(SESSION_COOKIE, { path: '/' })
+      return reply.code(204).send(null)
+    },
+  )
+
+  app.get(
+    '/api/auth/me',
+    { config: { access: 'authenticated' }, schema: { tags: ['auth'], summary: 'Who the credentials belong to', response: { 200: Me } } },
+    async (request) => request.principal!,
+  )
+
+  app.get(
+    '/api/tokens',
+    { config: { access: 'admin' }, schema: { tags: ['auth'], summary: 'List API tokens (never their secrets)', response: { 200: Type.Object({ tokens: Type.Array(TokenView) }) } } },
+    async () => ({ tokens: await app.tokens.list() }),
+  )
+
+  app.post(
+    '/api/tokens',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Create an API token; its secret is in this response and nowhere else',
+        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), role: Role }, { additionalProperties: false }),
+        response: { 201: Type.Object({ token: TokenView, secret: Type.String() }) },
+      },
+    },
+    async (request, reply) => {
+      const principal = request.principal!
+      const created = await app.tokens.create({ name: request.body.name.trim(), role: request.body.role, createdBy: principal.name })
+      await app.audit.record(request, { action: 'token.create', target: created.token.id, params: { name: created.token.name, role: created.token.role } })
+      return reply.code(201).send(created)
+    },
+  )
+
+  app.delete(
+    '/api/tokens/:id',
+    {
+      config: { access: 'admin' },
+      schema: { tags: ['auth'], summary: 'Revoke an API token', params: IdParams, response: { 200: Type.Object({ token: TokenView }), 404: ErrorResponse, 409: ErrorResponse } },
+    },
+    async (request) => {
+      const { id } = request.params
+      const existing = await app.tokens.findActiveById(id)
+      if (!existing) throw notFound(`Active token ${id}`)
+      if (existing.role === 'admin' && (await app.tokens.countActive('admin')) <= 1) {
+        throw conflict('This is the last active admin token; create another admin token before revoking it', 'last_admin_token')
+      }
+      const token = await app.tokens.revoke(id)
+      if (!token) throw notFound(`Active token ${id}`)
+      app.authenticator.forget()
+      await app.audit.record(request, { action: 'token.revoke', target: id, params: { name: token.name, role: token.role } })
+      return { token }
+    },
+  )
+}

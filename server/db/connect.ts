@@ -1,0 +1,101 @@
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { PGlite } from '@electric-sql/pglite'
+import { pg_stat_statements } from '@electric-sql/pglite/contrib/pg_stat_statements'
+import { createPgConfig } from '@electric-sql/pglite/node-postgres'
+import { Kysely, Migrator, PostgresDialect, sql, type LogEvent } from 'kysely'
+import pg from 'pg'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Config } from '../config.js'
+import { migrations } from './migrations/index.js'
+import type { Database } from './schema.js'
+
+export type DatabaseKind = 'postgres' | 'pglite'
+
+export interface DatabaseHandle {
+  kind: DatabaseKind
+  db: Kysely<Database>
+  pool: pg.Pool
+  schema: string
+  /** The embedded engine, when kind is 'pglite'. */
+  pglite: PGlite | undefined
+  /** Called for every query Kysely runs (metrics and slow-query logging add theirs). */
+  queryListeners: Set<(event: LogEvent) => void>
+  close(): Promise<void>
+}
+
+export interface ConnectOptions {
+  log: FastifyBaseLogger
+  /** Override where PGlite keeps its files; 'memory://' for tests. Default DATA_DIR/pglite. */
+  pgliteDataDir?: string
+}
+
+// bigint (int8) and numeric come back as strings by default; counts are safe as numbers
+// only below 2^53, so we keep ids as strings and convert counts explicitly where read.
+export async function connectDatabase(config: Config, options: ConnectOptions): Promise<DatabaseHandle> {
+  const { schema } = config.database
+  let pool: pg.Pool
+  let pglite: PGlite | undefined
+  if (config.database.url) {
+    pool = new pg.Pool({
+      connectionString: config.database.url,
+      max: config.database.poolSize,
+      connectionTimeoutMillis: config.database.connectTimeoutMs,
+      statement_timeout: config.database.statementTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      application_name: `chat-control-plane/${config.instanceId}`.slice(0, 63),
+      ...(schema === 'public' ? {} : { options: `-c search_path=${schema}` }),
+    })
+  } else {
+    const dataDir = options.pgliteDataDir ?? join(config.dataDir, 'pglite')
+    if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
+    pglite = await PGlite.create({ dataDir, extensions: { pg_stat_statements } })
+    await pglite.exec('CREATE EXTENSION IF NOT EXISTS pg_stat_statements')
+    if (schema !== 'public') await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"; SET search_path TO "${schema}"`)
+    pool = new pg.Pool(createPgConfig(pglite) as pg.PoolConfig)
+  }
+  // An idle client that errors (server restart, network cut) must not crash the process.
+  pool.on('error', (err) => options.log.warn({ err }, 'idle database connection failed'))
+
+  const queryListeners = new Set<(event: LogEvent) => void>()
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    log: (event) => {
+      for (const listener of queryListeners) listener(event)
+    },
+  })
+  const handle: DatabaseHandle = {
+    kind: pglite ? 'pglite' : 'postgres',
+    db,
+    pool,
+    schema,
+    pglite,
+    queryListeners,
+    async close() {
+      await db.destroy() // ends the pool
+      if (pglite && !pglite.closed) await pglite.close()
+    },
+  }
+  try {
+    if (config.database.url && schema !== 'public') await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db)
+    await migrateToLatest(db, schema, options.log)
+  } catch (err) {
+    await handle.close().catch(() => {})
+    throw err
+  }
+  return handle
+}
+
+export async function migrateToLatest(db: Kysely<Database>, schema: string, log: FastifyBaseLogger): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations },
+    migrationTableSchema: schema,
+  })
+  const { error, results } = await migrator.migrateToLatest()
+  for (const result of results ?? []) {
+    if (result.status === 'Success') log.info({ migration: result.migrationName }, 'migration applied')
+    else if (result.status === 'Error') log.error({ migration: result.migrationName }, 'migration failed')
+  }
+  if (error) throw error instanceof Error ? error : new Error(String(error))
+}

@@ -1,0 +1,31 @@
+/**
+ * Coded errors. Routes and services throw these; the one error handler in app.ts turns
+ * them into `{ error: { code, message } }` with their status. Anything else is a 500
+ * whose details go to the log only.
+ */
+export class AppError extends Error {
+  override name = 'AppError'
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message)
+  }
+}
+
+export const badRequest = (message: string, code = 'bad_request') => new AppError(400, code, message)
+export const unauthorized = (message = 'Authentication required: send Authorization: Bearer <token> or sign in') =>
+  new AppError(401, 'unauthorized', message)
+export const forbidden = (message: string) => new AppError(403, 'forbidden', message)
+export const notFound = (what: string) => new AppError(404, 'not_found', `${what} not found`)
+export const conflict = (message: string, code = 'conflict') => new AppError(409, code, message)
+export const serviceUnavailable = (message: string, retryAfterSeconds = 5) =>
+  new AppError(503, 'service_unavailable', message, { 'retry-after': String(retryAfterSeconds) })
+export const badGateway = (message: string) => new AppError(502, 'upstream_error', message)
+export const gatewayTimeout = (message: string) => new AppError(504, 'upstream_timeout', message)
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown }
+}

@@ -1,0 +1,92 @@
+import fp from 'fastify-plugin'
+import { Type } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { AppEvents } from '../events.js'
+import { databaseCheck, redisCheck, runCheck, type ComponentHealth, type HealthCheck } from './checks.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    health: HealthRegistry
+  }
+}
+
+/**
+ * The components whose health we check. Readiness depends on those marked `readiness`
+ * (database, Redis when configured); `/api/health` and the health-check job show them all.
+ * Features register more (provider, disk).
+ */
+export class HealthRegistry {
+  private readonly checks = new Map<string, { check: HealthCheck; readiness: boolean }>()
+  private readonly lastUp = new Map<string, boolean>()
+
+  constructor(private readonly events: AppEvents) {}
+
+  register(component: string, check: HealthCheck, options: { readiness?: boolean } = {}): void {
+    this.checks.set(component, { check, readiness: options.readiness ?? false })
+  }
+
+  components(): string[] {
+    return [...this.checks.keys()]
+  }
+
+  async check(options: { readinessOnly?: boolean } = {}): Promise<ComponentHealth[]> {
+    const entries = [...this.checks].filter(([, c]) => !options.readinessOnly || c.readiness)
+    const results = await Promise.all(entries.map(([component, { check }]) => runCheck(component, check)))
+    for (const result of results) {
+      const previous = this.lastUp.get(result.component)
+      this.lastUp.set(result.component, result.up)
+      if (previous !== undefined && previous !== result.up) this.events.emit('health', result)
+    }
+    return results
+  }
+}
+
+const ComponentView = Type.Object({
+  component: Type.String(),
+  up: Type.Boolean(),
+  latencyMs: Type.Union([Type.Number(), Type.Null()]),
+  error: Type.Optional(Type.String()),
+})
+const HealthView = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]), components: Type.Array(ComponentView) })
+
+export default fp(
+  async function healthPlugin(app: FastifyInstance) {
+    const registry = new HealthRegistry(app.events)
+    registry.register('database', databaseCheck(app.db), { readiness: true })
+    if (app.redis) registry.register('redis', redisCheck(app.redis), { readiness: true })
+    app.decorate('health', registry)
+    const typed = app.withTypeProvider<TypeBoxTypeProvider>()
+
+    typed.get(
+      '/health/live',
+      { config: { access: 'public' }, logLevel: 'warn', schema: { tags: ['health'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+      async () => ({ status: 'ok' as const }),
+    )
+
+    typed.get(
+      '/health/ready',
+      {
+        config: { access: 'public' },
+        logLevel: 'warn',
+        schema: { tags: ['health'], summary: 'Ready for traffic: the database and Redis (when configured) answer', response: { 200: HealthView, 503: HealthView } },
+      },
+      async (_request, reply) => {
+        const components = await registry.check({ readinessOnly: true })
+        const ok = components.every((c) => c.up)
+        if (!ok) reply.code(503).header('retry-after', '5')
+        return { status: ok ? ('ok' as const) : ('unavailable' as const), components }
+      },
+    )
+
+    typed.get(
+      '/api/health',
+      { config: { access: 'viewer' }, schema: { tags: ['health'], summary: 'Every component with its latency', response: { 200: HealthView } } },
+      async () => {
+        const components = await registry.check()
+        return { status: components.every((c) => c.up) ? ('ok' as const) : ('unavailable' as const), components }
+      },
+    )
+  },
+  { name: 'health', dependencies: ['database', 'redis'] },
+)

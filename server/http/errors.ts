@@ -1,0 +1,60 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { AppError, type ErrorBody } from '../errors.js'
+
+/** Fastify's own client-error codes, mapped to ours with a message a person can act on. */
+const fastifyCodes: Record<string, { code: string; message?: (err: FastifyError) => string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'invalid_json', message: (e) => `Malformed JSON body: ${e.message}` },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'invalid_json', message: () => 'Body is empty but Content-Type is application/json' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'body_too_large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'unsupported_media_type' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'bad_request' },
+  FST_ERR_VALIDATION: { code: 'validation_error' },
+}
+
+function send(reply: FastifyReply, status: number, body: ErrorBody, headers: Record<string, string> = {}) {
+  return reply.code(status).headers(headers).type('application/json; charset=utf-8').send(body)
+}
+
+export function installErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | AppError | Error, request: FastifyRequest, reply: FastifyReply) => {
+    if (err instanceof AppError) {
+      if (err.statusCode >= 500) request.log.warn({ err }, err.message)
+      return send(reply, err.statusCode, { error: { code: err.code, message: err.message } }, err.headers)
+    }
+    const fastifyError = err as FastifyError
+    if (fastifyError.validation) {
+      const details = fastifyError.validation.map((v) => ({
+        path: `${fastifyError.validationContext ?? 'body'}${v.instancePath || ''}`,
+        message: v.message ?? 'is invalid',
+        ...(v.params && 'additionalProperty' in v.params ? { field: String(v.params.additionalProperty) } : {}),
+      }))
+      const message = details.map((d) => `${d.path} ${d.message}${d.field ? ` (${d.field})` : ''}`).join('; ')
+      return send(reply, 400, { error: { code: 'validation_error', message, details } })
+    }
+    const status = fastifyError.statusCode ?? 500
+    if (status >= 400 && status < 500) {
+      const known = fastifyError.code ? fastifyCodes[fastifyError.code] : undefined
+      const code = known?.code ?? (status === 429 ? 'rate_limited' : (fastifyError.code ?? 'bad_request').toLowerCase())
+      const message = known?.message?.(fastifyError) ?? fastifyError.message
+      const headers: Record<string, string> = {}
+      return send(reply, status, { error: { code, message } }, headers)
+    }
+    if (status === 503) {
+      // under-pressure and closing-server responses: tell clients when to come back.
+      return send(reply, 503, { error: { code: 'service_unavailable', message: fastifyError.message || 'Service unavailable' } }, { 'retry-after': '5' })
+    }
+    request.log.error({ err }, 'request failed')
+    return send(reply, 500, { error: { code: 'internal_error', message: 'Internal server error; the details are in the server log' } })
+  })
+}
+
+/** Paths the dashboard never owns: unknown ones there are JSON 404s, not the SPA page. */
+export const API_PREFIXES = ['/api/', '/v1/', '/health/', '/metrics']
+
+export function isApiPath(url: string): boolean {
+  return API_PREFIXES.some((p) => url === p.replace(/\/$/, '') || url.startsWith(p))
+}
+
+export function notFoundBody(request: FastifyRequest): ErrorBody {
+  return { error: { code: 'not_found', message: `Route ${request.method} ${request.url.split('?')[0]} not found` } }
+}
