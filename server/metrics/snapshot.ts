@@ -42,3 +42,26 @@ export function labelsKey(labels: Labels): string {
     .map((k) => `${k}=${JSON.stringify(labels[k])}`)
     .join(',')
 }
+
+/** A feature's contribution to each snapshot (jobs → job_failing, live hub → websocket_connections). */
+export type SignalSource = (now: number) => SignalSample[]
+
+/**
+ * What the metrics feature decorates as `app.sampler` (the implementation lives in
+ * server/metrics/sampler.ts). Every tick it builds one Snapshot, appends it to `app.series`
+ * and emits `app.events` 'snapshot'.
+ */
+export interface SamplerHandle {
+  addSource(name: string, source: SignalSource): void
+  /** The last snapshot, or null before the first tick. */
+  latest(): Snapshot | null
+  /** Samples now (tests drive the clock through `now`); also what the timer calls. */
+  tick(now?: number): Promise<Snapshot>
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sampler: SamplerHandle
+    series: SeriesReader
+  }
+}
