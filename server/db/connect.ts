@@ -30,6 +30,19 @@ export interface ConnectOptions {
   pgliteDataDir?: string
 }
 
+/**
+ * pg emits 'error' on a client whose socket drops; while the client sits between checkout
+ * and release nobody listens, and the unhandled event would crash the process whenever
+ * Postgres restarts. Queries still receive their own errors and the pool still evicts the
+ * client; this listener only keeps the process alive.
+ */
+class ResilientClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config)
+    this.on('error', () => {})
+  }
+}
+
 // bigint (int8) and numeric come back as strings by default; counts are safe as numbers
 // only below 2^53, so we keep ids as strings and convert counts explicitly where read.
 export async function connectDatabase(config: Config, options: ConnectOptions): Promise<DatabaseHandle> {
@@ -38,6 +51,7 @@ export async function connectDatabase(config: Config, options: ConnectOptions): 
   let pglite: PGlite | undefined
   if (config.database.url) {
     pool = new pg.Pool({
+      Client: ResilientClient,
       connectionString: config.database.url,
       max: config.database.poolSize,
       connectionTimeoutMillis: config.database.connectTimeoutMs,

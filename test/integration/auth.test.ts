@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { backends, createTestApp, type TestApp } from '../helpers/app.js'
+
+async function createToken(t: TestApp, role: 'admin' | 'viewer' | 'chat', name = `${role} token`) {
+  const res = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: t.auth(), payload: { name, role } })
+  expect(res.statusCode).toBe(201)
+  return res.json() as { token: { id: string; token_prefix: string }; secret: string }
+}
+
+describe.each(backends)('auth ($name)', (backend) => {
+  let t: TestApp
+  beforeAll(async () => {
+    t = await createTestApp(backend, { env: { SIGNIN_RATE_LIMIT_PER_MINUTE: '5' } })
+  })
+  afterAll(async () => t?.close())
+
+  it('answers 401 with a clear message without credentials or with an unknown token', async () => {
+    for (const headers of [{}, { authorization: 'Bearer ccp_not-a-real-token-at-all-000000000000' }, { authorization: 'Basic abc' }]) {
+      const res = await t.app.inject({ method: 'GET', url: '/api/tokens', headers })
+      expect(res.statusCode).toBe(401)
+      expect(res.json().error.code).toBe('unauthorized')
+    }
+  })
+
+  it('answers 403 naming the role needed when the token has the wrong role', async () => {
+    const viewer = await createToken(t, 'viewer')
+    const chat = await createToken(t, 'chat')
+    const asViewer = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: t.auth(viewer.secret), payload: { name: 'x', role: 'admin' } })
+    expect(asViewer.statusCode).toBe(403)
+    expect(asViewer.json().error.message).toContain('admin role')
+    const chatReadsAudit = await t.app.inject({ method: 'GET', url: '/api/audit', headers: t.auth(chat.secret) })
+    expect(chatReadsAudit.statusCode).toBe(403)
+    const viewerReadsAudit = await t.app.inject({ method: 'GET', url: '/api/audit', headers: t.auth(viewer.secret) })
+    expect(viewerReadsAudit.statusCode).toBe(200)
+  })
+
+  it('creates, lists (without secrets) and revokes tokens, auditing each change', async () => {
+    const created = await createToken(t, 'viewer', 'ci reader')
+    expect(created.secret).toMatch(/^ccp_[A-Za-z0-9_-]{43}$/)
+    expect(created.secret.startsWith(created.token.token_prefix)).toBe(true)
+
+    const list = await t.app.inject({ method: 'GET', url: '/api/tokens', headers: t.auth() })
+    expect(list.statusCode).toBe(200)
+    expect(list.body).not.toContain(created.secret)
+    expect(list.body).not.toContain('token_hash')
+    expect(list.json().tokens.map((tk: { name: string }) => tk.name)).toContain('ci reader')
+
+    expect((await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: t.auth(created.secret) })).json().role).toBe('viewer')
+    const revoked = await t.app.inject({ method: 'DELETE', url: `/api/tokens/${created.token.id}`, headers: t.auth() })
+    expect(revoked.statusCode).toBe(200)
+    expect(revoked.json().token.revoked_at).not.toBeNull()
+    expect((await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: t.auth(created.secret) })).statusCode).toBe(401)
+    expect((await t.app.inject({ method: 'DELETE', url: `/api/tokens/${created.token.id}`, headers: t.auth() })).statusCode).toBe(404)
+
+    const audit = await t.app.inject({ method: 'GET', url: '/api/audit?limit=50', headers: t.auth() })
+    const actions = audit.json().entries.filter((e: { target: string }) => e.target === created.token.id).map((e: { action: string }) => e.action)
+    expect(actions).toEqual(['token.revoke', 'token.create'])
+  })
+
+  it('rejects bad token input with 400 and field paths', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: t.auth(), payload: { name: '', role: 'root' } })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().error.code).toBe('validation_error')
+    expect(res.json().error.message).toMatch(/body\/(name|role)/)
+    const badId = await t.app.inject({ method: 'DELETE', url: '/api/tokens/not-a-uuid', headers: t.auth() })
+    expect(badId.statusCode).toBe(400)
+  })
+
+  it('refuses to revoke the last active admin token', async () => {
+    const me = (await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: t.auth() })).json()
+    const res = await t.app.inject({ method: 'DELETE', url: `/api/tokens/${me.tokenId}`, headers: t.auth() })
+    expect(res.statusCode).toBe(409)
+    expect(res.json().error.code).toBe('last_admin_token')
+  })
+
+  it('signs in with a token into an httpOnly, SameSite=Strict signed cookie, and signs out', async () => {
+    const viewer = await createToken(t, 'viewer')
+    const signIn = await t.app.inject({ method: 'POST', url: '/api/auth/session', payload: { token: viewer.secret } })
+    expect(signIn.statusCode).toBe(200)
+    const setCookie = String(signIn.headers['set-cookie'])
+    expect(setCookie).toMatch(/^ccp_session=/)
+    expect(setCookie).toContain('HttpOnly')
+    expect(setCookie).toContain('SameSite=Strict')
+    expect(setCookie).not.toContain(viewer.secret)
+    const cookie = setCookie.split(';')[0]!
+
+    const me = await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie } })
+    expect(me.statusCode).toBe(200)
+    expect(me.json()).toMatchObject({ role: 'viewer', via: 'session' })
+
+    const forged = cookie.replace(/\.[^.]+$/, '.forgedsignature')
+    expect((await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie: forged } })).statusCode).toBe(401)
+
+    const signOut = await t.app.inject({ method: 'DELETE', url: '/api/auth/session', headers: { cookie } })
+    expect(signOut.statusCode).toBe(204)
+    expect(String(signOut.headers['set-cookie'])).toMatch(/ccp_session=;/)
+  })
+
+  it('does not let chat tokens sign in to the dashboard', async () => {
+    const chat = await createToken(t, 'chat')
+    const res = await t.app.inject({ method: 'POST', url: '/api/auth/session', payload: { token: chat.secret } })
+    expect(res.statusCode).toBe(401)
+    expect(res.json().error.message).toContain('Chat tokens cannot sign in')
+  })
+
+  it('rate-limits sign-in attempts per client address', async () => {
+    const attempts = []
+    for (let i = 0; i < 7; i++) {
+      attempts.push((await t.app.inject({ method: 'POST', url: '/api/auth/session', remoteAddress: '10.9.8.7', payload: { token: 'ccp_wrong' } })).statusCode)
+    }
+    expect(attempts.slice(0, 5)).toEqual([401, 401, 401, 401, 401])
+    expect(attempts.slice(5)).toEqual([429, 429])
+  })
+})

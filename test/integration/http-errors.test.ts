@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestApp, embedded, type TestApp } from '../helpers/app.js'
+
+describe('HTTP error handling and headers', () => {
+  let t: TestApp
+  beforeAll(async () => {
+    t = await createTestApp(embedded, { env: { BODY_LIMIT_BYTES: '2048' } })
+  })
+  afterAll(async () => t?.close())
+
+  it('answers malformed JSON with 400 invalid_json', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: { ...t.auth(), 'content-type': 'application/json' }, payload: '{"name": ' })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().error.code).toBe('invalid_json')
+  })
+
+  it('answers an oversized body with 413', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: t.auth(), payload: { name: 'x'.repeat(4096), role: 'viewer' } })
+    expect(res.statusCode).toBe(413)
+    expect(res.json().error.code).toBe('body_too_large')
+  })
+
+  it('answers an unsupported content type with 415', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: { ...t.auth(), 'content-type': 'application/x-yaml' }, payload: 'name: x' })
+    expect(res.statusCode).toBe(415)
+  })
+
+  it('answers unknown API routes with a JSON 404', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/api/does-not-exist', headers: t.auth() })
+    expect(res.statusCode).toBe(404)
+    expect(res.json()).toEqual({ error: { code: 'not_found', message: 'Route GET /api/does-not-exist not found' } })
+  })
+
+  it('sends security headers with a CSP the dashboard works under', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/health/live' })
+    const csp = String(res.headers['content-security-policy'])
+    expect(csp).toContain("default-src 'self'")
+    expect(csp).toContain("script-src 'self'")
+    expect(csp).not.toMatch(/script-src[^;]*unsafe-inline/)
+    expect(res.headers['x-content-type-options']).toBe('nosniff')
+  })
+
+  it('compresses responses over 1 KiB and serves the OpenAPI document to authenticated callers', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/api/openapi.json', headers: { ...t.auth(), 'accept-encoding': 'gzip' } })
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['content-encoding']).toBe('gzip')
+    const plain = await t.app.inject({ method: 'GET', url: '/api/openapi.json', headers: t.auth() })
+    expect(plain.json().openapi).toBe('3.1.0')
+    expect(Object.keys(plain.json().paths)).toContain('/api/tokens')
+  })
+})
