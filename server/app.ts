@@ -2,7 +2,9 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import adminPlugin from './admin/index.js'
 import authPlugin from './auth/index.js'
+import cachePlugin from './cache/index.js'
 import redisPlugin from './cache/redis-plugin.js'
+import chatPlugin from './chat/index.js'
 import type { Config } from './config.js'
 import databasePlugin from './db/index.js'
 import { AppEvents } from './events.js'
@@ -76,6 +78,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(adminPlugin)
   await app.register(authPlugin)
   await app.register(healthPlugin)
+  await app.register(cachePlugin)
+  await app.register(chatPlugin)
 
   await app.register(openApiRoutes)
   await registerDashboard(app)

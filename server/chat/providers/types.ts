@@ -1,0 +1,53 @@
+import type { SamplingParams } from '../../cache/keys.js'
+import type { HealthCheck } from '../../health/checks.js'
+import type { MessageRole } from '../../db/schema.js'
+
+export interface ChatMessage {
+  role: MessageRole
+  content: string
+}
+
+export interface ProviderRequest {
+  model: string
+  messages: ChatMessage[]
+  params: SamplingParams
+}
+
+export interface Usage {
+  prompt_tokens: number
+  completion_tokens: number
+}
+
+export interface Completion {
+  content: string
+  /** 'stop', 'length', or whatever else the upstream said. */
+  finish_reason: string
+  /** The model that answered, as the provider names it. */
+  model: string
+  usage: Usage
+}
+
+export interface CompleteOptions {
+  /** Aborts the call (shutdown, or the only client waiting went away). */
+  signal: AbortSignal
+  /** Each piece of text as it is generated. */
+  onToken: (text: string) => void
+}
+
+export interface ModelInfo {
+  id: string
+  object: 'model'
+  created: number
+  owned_by: string
+}
+
+/** Where completions come from. Failures are AppErrors (502/504) with a message a client can act on. */
+export interface ChatProvider {
+  readonly name: 'simulated' | 'openai'
+  /** The model a request naming `requested` (or none) is served by; also what the cache key uses. */
+  resolveModel(requested: string | undefined): string
+  complete(request: ProviderRequest, options: CompleteOptions): Promise<Completion>
+  listModels(signal: AbortSignal): Promise<ModelInfo[]>
+  /** For `app.health` (component `provider`). */
+  healthCheck: HealthCheck
+}

@@ -1,0 +1,70 @@
+import { sql, type Kysely } from 'kysely'
+import type { SamplingParams } from '../../cache/keys.js'
+import type { Database } from '../../db/schema.js'
+import type { ChatMessage } from '../providers/types.js'
+
+export const CHAT_COMPLETION_EVENT = 'chat_completion'
+
+/** What `app.chat.warm` needs to recompute (and so re-cache) a completion: exactly its cache identity. */
+export interface PromptSample {
+  model: string
+  messages: ChatMessage[]
+  params: SamplingParams
+}
+
+/** The `data` of a chat_completion event. */
+export interface ChatCompletionEventData {
+  api: 'openai' | 'conversation'
+  provider: string
+  model: string
+  status: 'ok' | 'error'
+  cached: boolean
+  stream: boolean
+  latency_ms: number
+  ttft_ms: number | null
+  tokens_input: number
+  tokens_output: number
+  error_code?: string
+  /** The SHA-256 in the AI-response cache key: identical prompts share it. */
+  prompt_hash: string
+  /** The normalized prompt, when it is small enough to keep (see PROMPT_SAMPLE_MAX_CHARS). */
+  prompt?: PromptSample
+}
+
+export interface TopPrompt extends PromptSample {
+  prompt_hash: string
+  count: number
+  last_seen_at: Date
+}
+
+export class AnalyticsRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async recordCompletion(event: { session_id?: string | null; conversation_id?: string | null; data: ChatCompletionEventData }): Promise<void> {
+    await this.db
+      .insertInto('analytics_events')
+      .values({ type: CHAT_COMPLETION_EVENT, session_id: event.session_id ?? null, conversation_id: event.conversation_id ?? null, data: JSON.stringify(event.data) })
+      .execute()
+  }
+
+  /** The prompts answered most often since `since` (successful ones whose text was kept), most frequent first. */
+  async topPrompts(since: Date, limit: number): Promise<TopPrompt[]> {
+    const rows = await this.db
+      .selectFrom('analytics_events')
+      .select([
+        sql<string>`data->>'prompt_hash'`.as('prompt_hash'),
+        sql<string>`count(*)`.as('count'),
+        sql<Date>`max(created_at)`.as('last_seen_at'),
+        sql<PromptSample>`(array_agg(data->'prompt' order by id desc))[1]`.as('prompt'),
+      ])
+      .where('type', '=', CHAT_COMPLETION_EVENT)
+      .where('created_at', '>=', since)
+      .where(sql<boolean>`data->>'status' = 'ok' and data->'prompt' is not null`)
+      .groupBy(sql`data->>'prompt_hash'`)
+      .orderBy(sql`count(*)`, 'desc')
+      .orderBy(sql`max(created_at)`, 'desc')
+      .limit(limit)
+      .execute()
+    return rows.map((r) => ({ ...r.prompt, prompt_hash: r.prompt_hash, count: Number(r.count), last_seen_at: r.last_seen_at }))
+  }
+}

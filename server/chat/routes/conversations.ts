@@ -1,0 +1,112 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { notFound } from '../../errors.js'
+import { ErrorResponse, IdParams } from '../../http/schemas.js'
+import { ConversationView, Metadata, ModelName, SessionView } from '../schemas.js'
+
+const Title = Type.Union([Type.String({ maxLength: 500 }), Type.Null()])
+const Model = Type.Union([ModelName, Type.Null()], { description: 'Model for this conversation (default: the provider’s)' })
+const chat = { access: 'chat' as const }
+const tags = ['chat']
+
+/** Sessions and conversations: create, list (keyset), read, rename, delete. */
+export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { repos } = app.chat
+
+  app.post(
+    '/api/sessions',
+    {
+      config: chat,
+      schema: {
+        tags,
+        summary: 'Start a session (a user’s visit; it groups conversations)',
+        body: Type.Union([Type.Object({ user_ref: Type.Optional(Type.String({ maxLength: 200 })), metadata: Type.Optional(Metadata) }, { additionalProperties: false }), Type.Null()]),
+        response: { 201: Type.Object({ session: SessionView }) },
+      },
+    },
+    async (request, reply) => reply.code(201).send({ session: await repos.sessions.create(request.body ?? {}) }),
+  )
+
+  app.post(
+    '/api/conversations',
+    {
+      config: chat,
+      schema: {
+        tags,
+        summary: 'Start a conversation in a session',
+        body: Type.Object(
+          { session_id: Type.String({ format: 'uuid' }), title: Type.Optional(Title), model: Type.Optional(Model), metadata: Type.Optional(Metadata) },
+          { additionalProperties: false },
+        ),
+        response: { 201: Type.Object({ conversation: ConversationView }), 404: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      if (!(await repos.sessions.findById(request.body.session_id))) throw notFound(`Session ${request.body.session_id}`)
+      return reply.code(201).send({ conversation: await repos.conversations.create(request.body) })
+    },
+  )
+
+  app.get(
+    '/api/conversations',
+    {
+      config: chat,
+      schema: {
+        tags,
+        summary: 'A session’s conversations, most recently active first (keyset pagination: pass next_cursor as cursor)',
+        querystring: Type.Object(
+          {
+            session_id: Type.String({ format: 'uuid' }),
+            limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+            cursor: Type.Optional(Type.String({ maxLength: 200 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ conversations: Type.Array(ConversationView), next_cursor: Type.Union([Type.String(), Type.Null()]) }), 404: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const { session_id, limit, cursor } = request.query
+      if (!(await repos.sessions.findById(session_id))) throw notFound(`Session ${session_id}`)
+      return repos.conversations.listBySession(session_id, { limit, cursor })
+    },
+  )
+
+  app.get(
+    '/api/conversations/:id',
+    { config: chat, schema: { tags, summary: 'One conversation', params: IdParams, response: { 200: Type.Object({ conversation: ConversationView }), 404: ErrorResponse } } },
+    async (request) => {
+      const conversation = await repos.conversations.findById(request.params.id)
+      if (!conversation) throw notFound(`Conversation ${request.params.id}`)
+      return { conversation }
+    },
+  )
+
+  app.patch(
+    '/api/conversations/:id',
+    {
+      config: chat,
+      schema: {
+        tags,
+        summary: 'Rename a conversation, change its model or metadata',
+        params: IdParams,
+        body: Type.Object({ title: Type.Optional(Title), model: Type.Optional(Model), metadata: Type.Optional(Metadata) }, { additionalProperties: false, minProperties: 1 }),
+        response: { 200: Type.Object({ conversation: ConversationView }), 404: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const conversation = await repos.conversations.update(request.params.id, request.body, new Date())
+      if (!conversation) throw notFound(`Conversation ${request.params.id}`)
+      return { conversation }
+    },
+  )
+
+  app.delete(
+    '/api/conversations/:id',
+    { config: chat, schema: { tags, summary: 'Delete a conversation and its messages', params: IdParams, response: { 204: Type.Null(), 404: ErrorResponse } } },
+    async (request, reply) => {
+      if (!(await repos.conversations.delete(request.params.id))) throw notFound(`Conversation ${request.params.id}`)
+      return reply.code(204).send(null)
+    },
+  )
+}

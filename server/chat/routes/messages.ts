@@ -1,0 +1,150 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { notFound } from '../../errors.js'
+import { DateTime, ErrorResponse, IdParams } from '../../http/schemas.js'
+import { cacheControl, cacheHeaders, samplingParams } from '../request-options.js'
+import { CacheControlBody, MessageView, ModelName, samplingProperties, StringEnum, UsageView, usageView } from '../schemas.js'
+import { clientGone, SseWriter, streamError } from '../sse.js'
+
+const chat = { access: 'chat' as const }
+const tags = ['chat']
+const MessageId = Type.String({ pattern: '^[0-9]{1,19}$' })
+const MAX_BATCH = 1_000
+
+/** A conversation's messages: page through them, send one (and get the reply), import many. */
+export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { repos } = app.chat
+  const Content = Type.String({ minLength: 1, maxLength: app.config.chat.maxContentChars })
+
+  const findConversation = async (id: string) => {
+    const conversation = await repos.conversations.findById(id)
+    if (!conversation) throw notFound(`Conversation ${id}`)
+    return conversation
+  }
+
+  app.get(
+    '/api/conversations/:id/messages',
+    {
+      config: chat,
+      schema: {
+        tags,
+        summary: 'Messages, newest first (keyset on id: pass next_before as before for older ones)',
+        params: IdParams,
+        querystring: Type.Object({ before: Type.Optional(MessageId), limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ messages: Type.Array(MessageView), next_before: Type.Union([Type.String(), Type.Null()]) }), 404: ErrorResponse },
+      },
+    },
+    async (request) => {
+      await findConversation(request.params.id)
+      const messages = await repos.messages.list(request.params.id, request.query)
+      return { messages, next_before: messages.length === request.query.limit ? messages.at(-1)!.id : null }
+    },
+  )
+
+  app.post(
+    '/api/conversations/:id/messages',
+    {
+      config: chat,
+      schema: {
+        tags,
+        summary: 'Send a user message; the reply is completed with the recent history (stream: true answers with Server-Sent Events)',
+        description:
+          'Streaming events: `token` ({ text }) for each piece of the reply, then `complete` ({ message_id, user_message_id, usage, cached, model, finish_reason }) or `error` ({ code, message }). ' +
+          'A failure before the first token is an ordinary JSON error with its status. Cache control: body `cache` or the Cache-Control header; the answer carries x-cache and x-cache-key.',
+        params: IdParams,
+        body: Type.Object(
+          {
+            content: Content,
+            role: Type.Optional(StringEnum(['user'] as const)),
+            stream: Type.Optional(Type.Boolean()),
+            model: Type.Optional(ModelName),
+            cache: Type.Optional(CacheControlBody),
+            ...samplingProperties,
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({ message: MessageView, reply: MessageView, usage: UsageView, cached: Type.Boolean() }),
+          404: ErrorResponse,
+          502: ErrorResponse,
+          503: ErrorResponse,
+          504: ErrorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const conversation = await findConversation(request.params.id)
+      const { body } = request
+      const input = {
+        content: body.content,
+        model: body.model,
+        params: samplingParams(body),
+        cache: cacheControl(request.headers['cache-control'], body.cache),
+        stream: body.stream === true,
+      }
+      if (!body.stream) {
+        const { message, reply: answer, result } = await app.chat.postMessage(conversation, input)
+        return reply
+          .code(201)
+          .headers(cacheHeaders(result))
+          .send({ message, reply: answer, usage: usageView(result.usage), cached: result.cached })
+      }
+      const sse = new SseWriter(app.chat.streams)
+      try {
+        const { message, reply: answer, result } = await app.chat.postMessage(conversation, {
+          ...input,
+          signal: clientGone(reply),
+          sink: { start: (info) => sse.open(reply, cacheHeaders(info)), token: (text) => sse.send({ text }, 'token') },
+        })
+        sse.send(
+          { message_id: answer.id, user_message_id: message.id, usage: usageView(result.usage), cached: result.cached, model: result.model, finish_reason: result.finish_reason },
+          'complete',
+        )
+      } catch (err) {
+        if (!sse.isOpen) throw err
+        sse.send(streamError(err, request.log), 'error')
+      } finally {
+        sse.end()
+      }
+      return reply
+    },
+  )
+
+  app.post(
+    '/api/conversations/:id/messages/batch',
+    {
+      config: chat,
+      schema: {
+        tags,
+        summary: `Import up to ${MAX_BATCH} messages in one insert (no completion runs)`,
+        params: IdParams,
+        body: Type.Object(
+          {
+            messages: Type.Array(
+              Type.Object(
+                { role: StringEnum(['system', 'user', 'assistant'] as const), content: Content, model: Type.Optional(ModelName), created_at: Type.Optional(DateTime) },
+                { additionalProperties: false },
+              ),
+              { minItems: 1, maxItems: MAX_BATCH },
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: {
+          201: Type.Object({ inserted: Type.Integer(), first_id: Type.Union([Type.String(), Type.Null()]), last_id: Type.Union([Type.String(), Type.Null()]) }),
+          404: ErrorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const conversation = await findConversation(request.params.id)
+      const result = await repos.messages.insertMany(
+        conversation.id,
+        request.body.messages.map((m) => ({ ...m, created_at: m.created_at === undefined ? undefined : String(m.created_at) })),
+      )
+      const now = new Date()
+      await Promise.all([repos.conversations.touch(conversation.id, now), repos.sessions.touch(conversation.session_id, now)])
+      return reply.code(201).send(result)
+    },
+  )
+}

@@ -1,0 +1,277 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { aiResponseIdentity, normalizeText, type SamplingParams } from '../cache/keys.js'
+import type { TieredCache } from '../cache/tiered-cache.js'
+import type { Config } from '../config.js'
+import type { Conversation, Message } from '../db/schema.js'
+import { AppError, serviceUnavailable } from '../errors.js'
+import type { Metrics } from '../metrics/definitions.js'
+import type { ChatProvider, ChatMessage, Completion, ModelInfo } from './providers/types.js'
+import type { ChatCompletionEventData, PromptSample } from './repositories/analytics.js'
+import type { ChatRepositories } from './repositories/index.js'
+import { OpenStreams } from './sse.js'
+import { splitTokens } from './tokens.js'
+
+/** Per-request cache control (body `cache` and the Cache-Control header, merged). */
+export interface CacheControl {
+  noCache?: boolean
+  noStore?: boolean
+  /** Seconds. */
+  ttl?: number
+  /** A sub-namespace of ai_response (`cache: { namespace: "team-a" }` → ai_response:team-a). */
+  namespace?: string
+}
+
+/** Where a streaming caller receives the reply: `start` once (before the first token), then the tokens. */
+export interface CompletionSink {
+  start(info: { cached: boolean; cacheKey: string }): void
+  token(text: string): void
+}
+
+export interface CompletionInput {
+  messages: ChatMessage[]
+  model?: string
+  params?: SamplingParams
+  cache?: CacheControl
+  api: ChatCompletionEventData['api'] | 'warm'
+  stream?: boolean
+  sessionId?: string | null
+  conversationId?: string | null
+  sink?: CompletionSink
+  /** The client went away. Cancels the provider call only when no cache entry will come of it. */
+  signal?: AbortSignal
+}
+
+export interface CompletionResult extends Completion {
+  cached: boolean
+  cacheKey: string
+  latencyMs: number
+}
+
+/** Prompts longer than this are analysed by hash only; their text is not kept for cache warming. */
+const PROMPT_SAMPLE_MAX_CHARS = 4_000
+/** Distinct `model` label values on the chat metrics; later ones are counted as "other". */
+const MAX_MODEL_LABELS = 20
+/** How long shutdown waits for open streams to send their error event and end. */
+const STREAM_DRAIN_TIMEOUT_MS = 2_000
+
+export interface ChatServiceDeps {
+  provider: ChatProvider
+  cache: TieredCache
+  metrics: Metrics
+  repos: ChatRepositories
+  config: Config['chat']
+  log: FastifyBaseLogger
+}
+
+/**
+ * Completions through the response cache, with their metrics and analytics; the conversation
+ * flow (store, complete with history, store the reply); cache warming for the jobs.
+ */
+export class ChatService {
+  private readonly closing = new AbortController()
+  private readonly modelLabels = new Set<string>()
+  /** Streaming responses under way (the routes register them). */
+  readonly streams = new OpenStreams()
+
+  constructor(private readonly deps: ChatServiceDeps) {}
+
+  get provider(): ChatProvider {
+    return this.deps.provider
+  }
+
+  get repos(): ChatRepositories {
+    return this.deps.repos
+  }
+
+  /**
+   * Graceful shutdown: provider calls in flight fail with 503, so open streams end with an
+   * error event; resolves once they have.
+   */
+  async close(): Promise<void> {
+    this.closing.abort(serviceUnavailable('The server is shutting down; retry the request'))
+    await this.streams.drained(STREAM_DRAIN_TIMEOUT_MS)
+  }
+
+  async complete(input: CompletionInput): Promise<CompletionResult> {
+    const { provider, cache } = this.deps
+    const started = performance.now()
+    const model = provider.resolveModel(input.model)
+    const params = input.params ?? {}
+    const control = input.cache ?? {}
+    const identity = aiResponseIdentity({ provider: provider.name, model, messages: input.messages, params })
+    const namespace = control.namespace ? `ai_response:${control.namespace}` : 'ai_response'
+    const cacheKey = cache.key(namespace, identity)
+    // A computation that will be cached is shared with identical requests, so one client leaving must not cancel it.
+    const ownAnswer = control.noCache || control.noStore
+    const signal = ownAnswer && input.signal ? AbortSignal.any([this.closing.signal, input.signal]) : this.closing.signal
+    let computed = false
+    let firstTokenAt: number | undefined
+    let sinkStarted = false
+    const startSink = (cached: boolean) => {
+      if (sinkStarted) return
+      sinkStarted = true
+      input.sink?.start({ cached, cacheKey })
+    }
+    let result: CompletionResult
+    try {
+      const { value } = await cache.getOrCompute<Completion>(
+        namespace,
+        identity,
+        () => {
+          computed = true
+          const onToken = (text: string) => {
+            firstTokenAt ??= performance.now()
+            startSink(false)
+            input.sink?.token(text)
+          }
+          return provider.complete({ model, messages: input.messages, params }, { signal, onToken })
+        },
+        { ttl: control.ttl, noCache: control.noCache, noStore: control.noStore },
+      )
+      startSink(!computed)
+      if (!computed && input.sink) for (const token of splitTokens(value.content)) input.sink.token(token)
+      result = { ...value, cached: !computed, cacheKey, latencyMs: Math.round(performance.now() - started) }
+    } catch (err) {
+      const error = this.closing.signal.aborted
+        ? (this.closing.signal.reason as AppError)
+        : signal.aborted
+          ? new AppError(499, 'client_closed_request', 'The client closed the connection before the reply was complete')
+          : err
+      await this.observeFailure(input, model, cacheKey, Math.round(performance.now() - started), error)
+      throw error
+    }
+    await this.observe(input, model, result, firstTokenAt === undefined ? null : firstTokenAt - started)
+    return result
+  }
+
+  /**
+   * Computes and caches the reply to `messages` unless it is cached already (the cache-warm
+   * job feeds it `repos.analytics.topPrompts`). No analytics event: warming is not demand.
+   */
+  async warm(messages: ChatMessage[], model?: string, params: SamplingParams = {}): Promise<{ warmed: boolean; cacheKey: string }> {
+    const result = await this.complete({ messages, model, params, api: 'warm' })
+    return { warmed: !result.cached, cacheKey: result.cacheKey }
+  }
+
+  /**
+   * The conversation flow: stores the user message, completes with the recent history, stores
+   * the assistant message (model, tokens, latency, cached). A failed completion leaves the user
+   * message stored.
+   */
+  async postMessage(
+    conversation: Conversation,
+    input: Omit<CompletionInput, 'messages' | 'api' | 'sessionId' | 'conversationId'> & { content: string },
+  ): Promise<{ message: Message; reply: Message; result: CompletionResult }> {
+    const { messages, sessions, conversations } = this.deps.repos
+    const message = await messages.insert({ conversation_id: conversation.id, role: 'user', content: input.content })
+    const now = new Date()
+    const [history] = await Promise.all([
+      messages.recent(conversation.id, this.deps.config.historyMessages),
+      conversations.touch(conversation.id, now),
+      sessions.touch(conversation.session_id, now),
+    ])
+    const result = await this.complete({
+      ...input,
+      messages: history.map((m) => ({ role: m.role, content: m.content })),
+      model: input.model ?? conversation.model ?? undefined,
+      api: 'conversation',
+      sessionId: conversation.session_id,
+      conversationId: conversation.id,
+    })
+    const reply = await messages.insert({
+      conversation_id: conversation.id,
+      role: 'assistant',
+      content: result.content,
+      model: result.model,
+      tokens_input: result.usage.prompt_tokens,
+      tokens_output: result.usage.completion_tokens,
+      latency_ms: result.latencyMs,
+      cached: result.cached,
+    })
+    return { message, reply, result }
+  }
+
+  /** The provider's models, cached in the `models` namespace. */
+  async listModels(): Promise<ModelInfo[]> {
+    const { provider, cache, config } = this.deps
+    const source = provider.name === 'openai' ? `openai ${config.openai.baseUrl}` : provider.name
+    const { value } = await cache.getOrCompute('models', source, () => provider.listModels(this.closing.signal))
+    return value
+  }
+
+  private async observe(input: CompletionInput, model: string, result: CompletionResult, ttftMs: number | null): Promise<void> {
+    const { metrics, provider } = this.deps
+    const labels = { provider: provider.name, model: this.modelLabel(result.model) }
+    const cached = String(result.cached)
+    metrics.chatRequestsTotal.inc({ ...labels, cached, status: 'ok' })
+    metrics.chatCompletionDuration.observe({ ...labels, cached }, result.latencyMs / 1000)
+    // Time to first token and token counts describe generation: a cached reply generated nothing.
+    if (!result.cached) {
+      if (ttftMs !== null) metrics.chatTimeToFirstToken.observe(labels, ttftMs / 1000)
+      metrics.chatTokensTotal.inc({ ...labels, direction: 'input' }, result.usage.prompt_tokens)
+      metrics.chatTokensTotal.inc({ ...labels, direction: 'output' }, result.usage.completion_tokens)
+    }
+    await this.recordEvent(input, model, result.cacheKey, {
+      model: result.model,
+      status: 'ok',
+      cached: result.cached,
+      latency_ms: result.latencyMs,
+      ttft_ms: ttftMs === null ? null : Math.round(ttftMs),
+      tokens_input: result.usage.prompt_tokens,
+      tokens_output: result.usage.completion_tokens,
+    })
+  }
+
+  private async observeFailure(input: CompletionInput, model: string, cacheKey: string, latencyMs: number, err: unknown): Promise<void> {
+    const { metrics, provider } = this.deps
+    const labels = { provider: provider.name, model: this.modelLabel(model) }
+    metrics.chatRequestsTotal.inc({ ...labels, cached: 'false', status: 'error' })
+    metrics.chatCompletionDuration.observe({ ...labels, cached: 'false' }, latencyMs / 1000)
+    await this.recordEvent(input, model, cacheKey, {
+      model,
+      status: 'error',
+      cached: false,
+      latency_ms: latencyMs,
+      ttft_ms: null,
+      tokens_input: 0,
+      tokens_output: 0,
+      error_code: err instanceof AppError ? err.code : 'internal_error',
+    })
+  }
+
+  /**
+   * One analytics_events row per request (warming is not demand and writes none). It keeps the
+   * prompt hash, and the normalized prompt when small, so the cache-warm job can replay the
+   * most frequent ones. A failed insert is logged, never passed on to the client.
+   */
+  private async recordEvent(
+    input: CompletionInput,
+    model: string,
+    cacheKey: string,
+    outcome: Omit<ChatCompletionEventData, 'api' | 'provider' | 'stream' | 'prompt_hash' | 'prompt'>,
+  ): Promise<void> {
+    if (input.api === 'warm') return
+    const messages = input.messages.map((m) => ({ role: m.role, content: normalizeText(m.content) }))
+    const size = messages.reduce((n, m) => n + m.content.length, 0)
+    const data: ChatCompletionEventData = {
+      api: input.api,
+      provider: this.deps.provider.name,
+      stream: input.stream ?? false,
+      ...outcome,
+      prompt_hash: cacheKey.slice(cacheKey.lastIndexOf(':') + 1),
+      ...(size <= PROMPT_SAMPLE_MAX_CHARS ? { prompt: { model, messages, params: input.params ?? {} } satisfies PromptSample } : {}),
+    }
+    try {
+      await this.deps.repos.analytics.recordCompletion({ session_id: input.sessionId, conversation_id: input.conversationId, data })
+    } catch (err) {
+      this.deps.log.warn({ err }, 'could not record a chat analytics event')
+    }
+  }
+
+  private modelLabel(model: string): string {
+    if (this.modelLabels.has(model)) return model
+    if (this.modelLabels.size >= MAX_MODEL_LABELS) return 'other'
+    this.modelLabels.add(model)
+    return model
+  }
+}

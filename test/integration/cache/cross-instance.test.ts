@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { generateToken } from '../../../server/auth/tokens.js'
+import { createTestApp, dropTestData, real, uniqueName, type Backend, type TestApp } from '../../helpers/app.js'
+import { FAST_SIM } from '../chat/helpers.js'
+import { DisposableRedis, hasRedisServer } from './redis-server.js'
+
+/**
+ * Two instances sharing Redis (and, on the real backend, the Postgres schema) under one
+ * prefix: what one computed, the other answers from L2, and a clear on one empties both.
+ */
+const ownRedis: Backend = { name: 'two embedded apps + own redis-server', databaseUrl: undefined, redisUrl: undefined }
+const cases = [...(real?.redisUrl ? [real] : []), ...(hasRedisServer ? [ownRedis] : [])]
+
+describe.runIf(cases.length > 0).each(cases)('two instances on one Redis ($name)', (backend) => {
+  let server: DisposableRedis | undefined
+  let a: TestApp
+  let b: TestApp
+  const schema = uniqueName('test')
+  const cachePrefix = `ccp-test:${uniqueName('x')}:`
+  const token = generateToken()
+  beforeAll(async () => {
+    if (backend === ownRedis) {
+      server = await DisposableRedis.start()
+      ownRedis.redisUrl = server.url
+    }
+    const options = { schema, cachePrefix, keepData: true, env: { ...FAST_SIM, ADMIN_TOKEN: token } }
+    a = await createTestApp(backend, options)
+    b = await createTestApp(backend, options)
+  })
+  afterAll(async () => {
+    await a?.close()
+    await b?.close()
+    await dropTestData(backend, { schema, cachePrefix })
+    await server?.kill()
+  })
+
+  const ask = (t: TestApp, content: string, stream = false) =>
+    t.app.inject({ method: 'POST', url: '/v1/chat/completions', headers: t.auth(token), payload: { messages: [{ role: 'user', content }], stream } })
+
+  it('answers on one instance what the other computed, from L2', async () => {
+    const first = await ask(a, 'shared question')
+    expect(first.headers['x-cache']).toBe('MISS')
+    const second = await ask(b, 'shared question', true)
+    expect(second.headers['x-cache']).toBe('HIT')
+    expect(second.headers['x-cache-key']).toBe(first.headers['x-cache-key'])
+    const stats = await b.app.cache.stats()
+    expect(stats.namespaces.ai_response.l2_hits).toBe(1)
+    expect((await ask(b, 'shared question')).headers['x-cache']).toBe('HIT')
+    expect((await b.app.cache.stats()).namespaces.ai_response.l1_hits).toBe(1)
+  })
+
+  it('empties the other instance’s L1 too when one clears', async () => {
+    await ask(a, 'cleared everywhere')
+    await ask(b, 'cleared everywhere')
+    expect((await b.app.cache.stats()).l1.entries).toBeGreaterThan(0)
+    const res = await a.app.inject({ method: 'POST', url: '/api/cache/clear', headers: a.auth(token), payload: { namespace: 'ai_response' } })
+    expect(res.statusCode).toBe(200)
+    await vi.waitFor(async () => expect((await b.app.cache.stats()).l1.entries).toBe(0), { timeout: 5_000, interval: 50 })
+    expect((await ask(b, 'cleared everywhere')).headers['x-cache']).toBe('MISS')
+  })
+})

@@ -1,0 +1,107 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+/** A scripted answer for the next completion call instead of the normal reply. */
+export interface ScriptedResponse {
+  status: number
+  body?: unknown
+  headers?: Record<string, string>
+}
+
+export interface FakeUpstream {
+  /** Base URL including /v1, as OPENAI_BASE_URL takes it. */
+  url: string
+  /** POST /v1/chat/completions calls so far. */
+  completionCalls: number
+  modelsCalls: number
+  /** The body of every completion call. */
+  requests: Array<Record<string, any>>
+  authorizations: Array<string | undefined>
+  /** Answers for the next calls, in order (then back to normal replies). */
+  script: ScriptedResponse[]
+  /** Wait this long before answering a completion. */
+  delayMs: number
+  /** Wait this long between streamed tokens. */
+  tokenDelayMs: number
+  /** Stream two tokens, then cut the connection. */
+  failMidStream: boolean
+  modelsStatus: number
+  close(): Promise<void>
+}
+
+export function upstreamReply(messages: Array<{ content: string }>): string {
+  return `Upstream echo: ${messages.at(-1)?.content ?? ''} (from ${messages.length} messages)`
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** A real local HTTP server speaking the OpenAI Chat Completions protocol, streaming included. */
+export async function startFakeUpstream(): Promise<FakeUpstream> {
+  const state: Omit<FakeUpstream, 'url' | 'close'> = {
+    completionCalls: 0,
+    modelsCalls: 0,
+    requests: [],
+    authorizations: [],
+    script: [],
+    delayMs: 0,
+    tokenDelayMs: 0,
+    failMidStream: false,
+    modelsStatus: 200,
+  }
+  const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body))
+  }
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method === 'GET' && req.url === '/v1/models') {
+      state.modelsCalls++
+      if (state.modelsStatus !== 200) return json(res, state.modelsStatus, { error: { message: 'models unavailable' } })
+      return json(res, 200, { object: 'list', data: [{ id: 'fake-model-1', object: 'model', created: 1700000000, owned_by: 'fake' }] })
+    }
+    if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return json(res, 404, { error: { message: 'no such route' } })
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, any>
+    state.completionCalls++
+    state.requests.push(body)
+    state.authorizations.push(req.headers.authorization)
+    if (state.delayMs) await sleep(state.delayMs)
+    const scripted = state.script.shift()
+    if (scripted) return json(res, scripted.status, scripted.body ?? { error: { message: `scripted ${scripted.status}` } }, scripted.headers)
+    const words = upstreamReply(body.messages).match(/\S+\s*/g) ?? []
+    const usage = { prompt_tokens: 11, completion_tokens: words.length, total_tokens: 11 + words.length }
+    const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1700000000, model: `${body.model}-2026` }
+    if (!body.stream) {
+      return json(res, 200, { ...base, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: words.join('') }, finish_reason: 'stop' }], usage })
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    const send = (data: unknown) => res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`)
+    send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })
+    for (const [i, word] of words.entries()) {
+      if (state.failMidStream && i === 2) {
+        // Let the tokens already written reach the client, then cut the connection.
+        await sleep(100)
+        return res.destroy()
+      }
+      if (state.tokenDelayMs) await sleep(state.tokenDelayMs)
+      send({ ...base, choices: [{ index: 0, delta: { content: word }, finish_reason: null }] })
+    }
+    send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })
+    if (body.stream_options?.include_usage) send({ ...base, choices: [], usage })
+    send('[DONE]')
+    res.end()
+  }
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => res.destroy())
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  const upstream = Object.assign(state, {
+    url: `http://127.0.0.1:${port}/v1`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  })
+  return upstream
+}
