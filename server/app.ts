@@ -1,25 +1,40 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import adminPlugin from './admin/index.js'
+import alertsPlugin from './alerts/index.js'
 import authPlugin from './auth/index.js'
 import cachePlugin from './cache/index.js'
 import redisPlugin from './cache/redis-plugin.js'
 import chatPlugin from './chat/index.js'
+import { DEFAULT_ACCESS, type Access } from './auth/access.js'
 import type { Config } from './config.js'
 import databasePlugin from './db/index.js'
 import { AppEvents } from './events.js'
+import fleetPlugin from './fleet/index.js'
 import healthPlugin from './health/index.js'
 import { registerDashboard } from './http/dashboard.js'
 import { installErrorHandlers } from './http/errors.js'
+import jobsPlugin from './jobs/index.js'
 import httpPlugin from './http/index.js'
+import insightsPlugin from './insights/index.js'
+import livePlugin from './live/index.js'
 import { openApiDocument, openApiRoutes } from './http/openapi.js'
+import metricsPlugin from './metrics/index.js'
 import metricsRegistryPlugin from './metrics/registry-plugin.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config
     events: AppEvents
+    /** Every route as registered, with its declared access (the route-sweep test reads this). */
+    registeredRoutes: RegisteredRoute[]
   }
+}
+
+export interface RegisteredRoute {
+  method: string
+  url: string
+  access: Access
 }
 
 export interface BuildOptions {
@@ -63,11 +78,30 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: false } },
+    // Connecting, migrating and (embedded) booting PGlite can take several seconds on a busy
+    // machine; avvio's 10 s default would abort start-up.
+    pluginTimeout: 120_000,
+    // strictNumbers: "1e309" would otherwise coerce to Infinity and pass integer checks.
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: false, strictNumbers: true } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)
   app.decorate('events', new AppEvents())
+  const registeredRoutes: RegisteredRoute[] = []
+  app.decorate('registeredRoutes', registeredRoutes)
+  // Child scopes (dashboard, docs) set their access in onRoute hooks that run after this
+  // root one, so read the route's config when asked rather than now.
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      registeredRoutes.push({
+        method,
+        url: route.url,
+        get access() {
+          return route.config?.access ?? DEFAULT_ACCESS
+        },
+      })
+    }
+  })
   installErrorHandlers(app)
 
   await app.register(metricsRegistryPlugin)
@@ -78,8 +112,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(adminPlugin)
   await app.register(authPlugin)
   await app.register(healthPlugin)
+  await app.register(metricsPlugin)
   await app.register(cachePlugin)
   await app.register(chatPlugin)
+  await app.register(fleetPlugin)
+  await app.register(livePlugin)
+  await app.register(jobsPlugin)
+  await app.register(insightsPlugin)
+  await app.register(alertsPlugin)
 
   await app.register(openApiRoutes)
   await registerDashboard(app)

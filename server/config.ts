@@ -39,6 +39,8 @@ export const EnvSchema = Type.Object({
   TRUST_PROXY: Type.Boolean({ default: false, description: 'Trust X-Forwarded-* headers (behind a load balancer)' }),
   MAX_EVENT_LOOP_DELAY_MS: int(1_000, 0, 60_000, 'Answer 503 + Retry-After while the event loop lags more than this (0 = off)'),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000, 'On SIGTERM, wait this long for in-flight requests'),
+  INSTANCE_HEARTBEAT_MS: int(5_000, 50, 600_000, 'Fleet: how often an instance announces itself in Redis (it disappears after three missed beats)'),
+  LEADER_LOCK_TTL_MS: int(10_000, 100, 600_000, 'Fleet: lease of the alerting leader; another instance takes over within two of these after the leader dies'),
   // Chat
   CHAT_PROVIDER: Type.Union([Type.Literal('simulated'), Type.Literal('openai')], { default: 'simulated', description: 'simulated (no LLM needed) or openai (any OpenAI-compatible upstream)' }),
   CHAT_MAX_CONTENT_CHARS: int(32_000, 1, 1_000_000, 'Longest accepted message content'),
@@ -65,6 +67,38 @@ export const EnvSchema = Type.Object({
   SERIES_RETENTION_MINUTES: int(60, 1, 24 * 60, 'In-memory history kept per signal'),
   SLOW_REQUEST_MS: int(1_000, 1, 600_000, 'Log requests slower than this at warn'),
   SLOW_QUERY_MS: int(200, 1, 600_000, 'Log database queries slower than this at warn'),
+  // Jobs and database maintenance
+  JOBS_ENABLED: Type.Boolean({ default: true, description: 'Run scheduled jobs on this instance (false: jobs still run on demand through the API)' }),
+  JOB_CACHE_WARM_SCHEDULE: optionalString('Cron schedule of cache-warm (seconds field allowed; default every 10 minutes)', { minLength: 1 }),
+  JOB_INDEX_MAINTENANCE_SCHEDULE: optionalString('Cron schedule of index-maintenance (default daily at 03:00)', { minLength: 1 }),
+  JOB_VACUUM_ANALYZE_SCHEDULE: optionalString('Cron schedule of vacuum-analyze (default hourly)', { minLength: 1 }),
+  JOB_HEALTH_CHECK_SCHEDULE: optionalString('Cron schedule of health-check (default every 15 seconds)', { minLength: 1 }),
+  JOB_RETENTION_SCHEDULE: optionalString('Cron schedule of retention (default daily at 03:30)', { minLength: 1 }),
+  MAINTENANCE_LOCK_TIMEOUT_MS: int(5_000, 10, 600_000, 'lock_timeout of maintenance statements (VACUUM, REINDEX, retention deletes)'),
+  MAINTENANCE_STATEMENT_TIMEOUT_MS: int(900_000, 100, 86_400_000, 'statement_timeout of maintenance statements'),
+  VACUUM_MIN_DEAD_TUPLES: int(1_000, 0, 2_000_000_000, 'vacuum-analyze: a table needs at least this many dead tuples to be vacuumed'),
+  VACUUM_DEAD_TUPLE_RATIO: Type.Number({ default: 0.1, minimum: 0, maximum: 1, description: 'vacuum-analyze: ... and dead tuples / all tuples at least this (0..1)' }),
+  ANALYZE_MIN_CHANGES: int(1_000, 0, 2_000_000_000, 'vacuum-analyze: rows changed since the last analyze before statistics count as stale'),
+  ANALYZE_CHANGE_RATIO: Type.Number({ default: 0.1, minimum: 0, maximum: 1, description: 'vacuum-analyze: ... and changed rows / live rows at least this (0..1)' }),
+  INDEX_BLOAT_RATIO: Type.Number({ default: 0.5, minimum: 0, maximum: 1, description: 'index-maintenance: rebuild a b-tree index when its estimated bloat is at least this share of its size' }),
+  INDEX_BLOAT_MIN_BYTES: int(10 * 1_048_576, 0, Number.MAX_SAFE_INTEGER, 'index-maintenance: ... and at least this many bytes'),
+  INDEX_UNUSED_MIN_BYTES: int(1_048_576, 0, Number.MAX_SAFE_INTEGER, 'Report indexes never scanned once they are this large'),
+  RETENTION_ANALYTICS_DAYS: int(30, 1, 36_500, 'retention: delete analytics events older than this'),
+  RETENTION_JOB_RUNS_DAYS: int(30, 1, 36_500, 'retention: delete job runs older than this'),
+  RETENTION_ALERT_EVENTS_DAYS: int(90, 1, 36_500, 'retention: delete alert history older than this'),
+  RETENTION_OUTBOX_DAYS: int(7, 1, 36_500, 'retention: delete delivered notifications older than this'),
+  RETENTION_BATCH_SIZE: int(5_000, 1, 1_000_000, 'retention: rows deleted per statement'),
+  DB_LONG_QUERY_S: int(60, 1, 86_400, 'Database insights: a query running longer than this counts as long-running'),
+  // Alerts
+  ALERT_RULES_FILE: optionalString('YAML rules seeded into the database on first start (default alerts/rules/default.yaml)', { minLength: 1 }),
+  ALERT_WEBHOOK_URL: optionalString('Send alert notifications to this webhook (a receiver named "webhook"; more via /api/alerts/receivers)', { pattern: '^https?://' }),
+  ALERT_WEBHOOK_SECRET: optionalString('Sign ALERT_WEBHOOK_URL notifications: X-Signature-256: sha256=<HMAC-SHA256 of the body>', { minLength: 1 }),
+  ALERT_WEBHOOK_FORMAT: Type.Union([Type.Literal('alertmanager'), Type.Literal('slack')], { default: 'alertmanager', description: 'Body of ALERT_WEBHOOK_URL notifications: alertmanager (webhook v4) or slack ({ text })' }),
+  ALERT_DELIVERY_TIMEOUT_MS: int(5_000, 100, 120_000, 'A webhook request slower than this counts as failed and is retried'),
+  ALERT_RETRY_BASE_MS: int(1_000, 10, 600_000, 'First retry delay of a failed notification; doubles each attempt'),
+  ALERT_RETRY_MAX_DELAY_MS: int(300_000, 10, 86_400_000, 'Longest delay between two attempts'),
+  ALERT_RETRY_WINDOW_S: int(86_400, 1, 30 * 86_400, 'Keep retrying a notification this long before marking it failed'),
+  ALERT_DELIVERY_POLL_MS: int(1_000, 10, 600_000, 'How often the delivery worker looks for notifications due for a retry'),
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -91,6 +125,7 @@ export interface Config {
   trustProxy: boolean
   maxEventLoopDelayMs: number
   shutdownTimeoutMs: number
+  fleet: { heartbeatMs: number; leaderLockTtlMs: number }
   chat: {
     provider: Env['CHAT_PROVIDER']
     maxContentChars: number
@@ -104,6 +139,25 @@ export interface Config {
     ttlSeconds: Record<'ai_response' | 'models' | 'conversation' | 'session' | 'search', number>
   }
   metrics: { sampleIntervalMs: number; signalWindowSeconds: number; seriesRetentionMinutes: number; slowRequestMs: number; slowQueryMs: number }
+  jobs: {
+    enabled: boolean
+    /** Schedules from JOB_<NAME>_SCHEDULE, by job name ('cache-warm', ...). */
+    schedules: Record<string, string | undefined>
+  }
+  maintenance: {
+    lockTimeoutMs: number
+    statementTimeoutMs: number
+    vacuum: { minDeadTuples: number; deadTupleRatio: number; analyzeMinChanges: number; analyzeChangeRatio: number }
+    indexes: { bloatRatio: number; bloatMinBytes: number; unusedMinBytes: number }
+    retentionDays: { analyticsEvents: number; jobRuns: number; alertEvents: number; deliveredOutbox: number }
+    retentionBatchSize: number
+    longQuerySeconds: number
+  }
+  alerts: {
+    rulesFile: string | undefined
+    webhook: { url: string | undefined; secret: string | undefined; format: Env['ALERT_WEBHOOK_FORMAT'] }
+    delivery: { timeoutMs: number; retryBaseMs: number; retryMaxDelayMs: number; retryWindowMs: number; pollMs: number }
+  }
 }
 
 export class ConfigError extends Error {
@@ -168,6 +222,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: env.TRUST_PROXY,
     maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY_MS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    fleet: { heartbeatMs: env.INSTANCE_HEARTBEAT_MS, leaderLockTtlMs: env.LEADER_LOCK_TTL_MS },
     chat: {
       provider: env.CHAT_PROVIDER,
       maxContentChars: env.CHAT_MAX_CONTENT_CHARS,
@@ -198,6 +253,46 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       seriesRetentionMinutes: env.SERIES_RETENTION_MINUTES,
       slowRequestMs: env.SLOW_REQUEST_MS,
       slowQueryMs: env.SLOW_QUERY_MS,
+    },
+    jobs: {
+      enabled: env.JOBS_ENABLED,
+      schedules: {
+        'cache-warm': env.JOB_CACHE_WARM_SCHEDULE,
+        'index-maintenance': env.JOB_INDEX_MAINTENANCE_SCHEDULE,
+        'vacuum-analyze': env.JOB_VACUUM_ANALYZE_SCHEDULE,
+        'health-check': env.JOB_HEALTH_CHECK_SCHEDULE,
+        retention: env.JOB_RETENTION_SCHEDULE,
+      },
+    },
+    maintenance: {
+      lockTimeoutMs: env.MAINTENANCE_LOCK_TIMEOUT_MS,
+      statementTimeoutMs: env.MAINTENANCE_STATEMENT_TIMEOUT_MS,
+      vacuum: {
+        minDeadTuples: env.VACUUM_MIN_DEAD_TUPLES,
+        deadTupleRatio: env.VACUUM_DEAD_TUPLE_RATIO,
+        analyzeMinChanges: env.ANALYZE_MIN_CHANGES,
+        analyzeChangeRatio: env.ANALYZE_CHANGE_RATIO,
+      },
+      indexes: { bloatRatio: env.INDEX_BLOAT_RATIO, bloatMinBytes: env.INDEX_BLOAT_MIN_BYTES, unusedMinBytes: env.INDEX_UNUSED_MIN_BYTES },
+      retentionDays: {
+        analyticsEvents: env.RETENTION_ANALYTICS_DAYS,
+        jobRuns: env.RETENTION_JOB_RUNS_DAYS,
+        alertEvents: env.RETENTION_ALERT_EVENTS_DAYS,
+        deliveredOutbox: env.RETENTION_OUTBOX_DAYS,
+      },
+      retentionBatchSize: env.RETENTION_BATCH_SIZE,
+      longQuerySeconds: env.DB_LONG_QUERY_S,
+    },
+    alerts: {
+      rulesFile: env.ALERT_RULES_FILE,
+      webhook: { url: env.ALERT_WEBHOOK_URL, secret: env.ALERT_WEBHOOK_SECRET, format: env.ALERT_WEBHOOK_FORMAT },
+      delivery: {
+        timeoutMs: env.ALERT_DELIVERY_TIMEOUT_MS,
+        retryBaseMs: env.ALERT_RETRY_BASE_MS,
+        retryMaxDelayMs: env.ALERT_RETRY_MAX_DELAY_MS,
+        retryWindowMs: env.ALERT_RETRY_WINDOW_S * 1000,
+        pollMs: env.ALERT_DELIVERY_POLL_MS,
+      },
     },
   }
 }

@@ -80,6 +80,119 @@ export interface AppSettingsTable {
   value: string
 }
 
+export interface JobRunsTable {
+  id: Generated<string>
+  job: string
+  trigger: 'schedule' | 'manual' | 'catch-up'
+  instance: string
+  occurrence_key: string | null
+  params: Json<Record<string, unknown>>
+  status: 'running' | 'success' | 'failed' | 'timeout' | 'skipped'
+  attempt: ColumnType<number, number | undefined, number>
+  started_at: Timestamp
+  finished_at: NullableTimestamp
+  duration_ms: number | null
+  error: string | null
+  output: Json<Record<string, unknown>> | null
+}
+
+export interface JobSettingsTable {
+  job: string
+  paused: ColumnType<boolean, boolean | undefined, boolean>
+  schedule: string | null
+  updated_by: string | null
+  updated_at: Timestamp
+}
+
+export interface AlertRulesTable {
+  name: string
+  definition: Json<Record<string, unknown>>
+  created_at: CreatedAt
+  updated_at: Timestamp
+}
+
+export interface AlertStatesTable {
+  fingerprint: string
+  rule_name: string
+  severity: string
+  labels: Json<Record<string, string>>
+  annotations: Json<Record<string, string>>
+  state: 'pending' | 'firing'
+  value: number | null
+  active_since: Timestamp
+  firing_since: NullableTimestamp
+  keep_firing_since: NullableTimestamp
+  last_notified_at: NullableTimestamp
+  ack_by: string | null
+  ack_at: NullableTimestamp
+  ack_comment: string | null
+  updated_at: Timestamp
+}
+
+export interface AlertEventsTable {
+  id: BigIntId
+  at: Timestamp
+  fingerprint: string
+  rule_name: string
+  severity: string
+  from_state: string
+  to_state: 'pending' | 'firing' | 'inactive' | 'resolved' | 'acknowledged'
+  value: number | null
+  labels: Json<Record<string, string>>
+  annotations: Json<Record<string, string>>
+  detail: Json<Record<string, unknown>> | null
+}
+
+export interface SilencesTable {
+  id: Generated<string>
+  matchers: Json<Array<{ name: string; op: '=' | '!=' | '=~' | '!~'; value: string }>>
+  starts_at: Timestamp
+  ends_at: Timestamp
+  created_by: string
+  comment: string
+  created_at: CreatedAt
+  updated_at: Timestamp
+}
+
+export interface AlertReceiversTable {
+  id: Generated<string>
+  name: string
+  kind: 'webhook' | 'alertmanager'
+  format: 'alertmanager' | 'slack'
+  url: string
+  /** Write-only through the API: never returned, only `hasSecret`. */
+  secret: string | null
+  severities: Json<string[]>
+  matchers: Json<Array<{ name: string; op: '=' | '!=' | '=~' | '!~'; value: string }>>
+  send_resolved: boolean
+  group_by: Json<string[]>
+  group_wait_ms: number
+  enabled: boolean
+  source: 'env' | 'api'
+  created_at: CreatedAt
+  updated_at: Timestamp
+}
+
+export interface NotificationOutboxTable {
+  id: BigIntId
+  receiver_id: string | null
+  receiver_name: string
+  url: string
+  reason: string
+  group_key: string
+  alerts: Json<Array<Record<string, unknown>>>
+  body: string
+  idempotency_key: string
+  status: 'pending' | 'delivered' | 'failed'
+  attempts: ColumnType<number, number | undefined, number>
+  next_attempt_at: Timestamp
+  expires_at: Timestamp
+  last_error: string | null
+  last_status_code: number | null
+  created_at: Timestamp
+  delivered_at: NullableTimestamp
+}
+
 export interface Database {
   sessions: SessionsTable
   conversations: ConversationsTable
@@ -88,6 +201,14 @@ export interface Database {
   api_tokens: ApiTokensTable
   audit_log: AuditLogTable
   app_settings: AppSettingsTable
+  alert_rules: AlertRulesTable
+  alert_states: AlertStatesTable
+  alert_events: AlertEventsTable
+  silences: SilencesTable
+  alert_receivers: AlertReceiversTable
+  notification_outbox: NotificationOutboxTable
+  job_runs: JobRunsTable
+  job_settings: JobSettingsTable
 }
 
 export type ApiToken = Selectable<ApiTokensTable>

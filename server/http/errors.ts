@@ -31,6 +31,12 @@ export function installErrorHandlers(app: FastifyInstance): void {
       const message = details.map((d) => `${d.path} ${d.message}${d.field ? ` (${d.field})` : ''}`).join('; ')
       return send(reply, 400, { error: { code: 'validation_error', message, details } })
     }
+    if (isPostgresDataException(err)) {
+      // Class 22 (invalid text representation, numeric out of range, ...) is a bad value that
+      // reached a query; a schema should have stopped it, but it is the client's input all the same.
+      request.log.warn({ err }, 'a value the database rejected got past validation')
+      return send(reply, 400, { error: { code: 'invalid_value', message: `Invalid value: ${err.message}` } })
+    }
     const status = fastifyError.statusCode ?? 500
     if (status >= 400 && status < 500) {
       const known = fastifyError.code ? fastifyCodes[fastifyError.code] : undefined
@@ -46,6 +52,11 @@ export function installErrorHandlers(app: FastifyInstance): void {
     request.log.error({ err }, 'request failed')
     return send(reply, 500, { error: { code: 'internal_error', message: 'Internal server error; the details are in the server log' } })
   })
+}
+
+function isPostgresDataException(err: unknown): err is Error & { code: string } {
+  const e = err as { code?: unknown; severity?: unknown }
+  return typeof e.code === 'string' && /^22[0-9A-Z]{3}$/.test(e.code) && typeof e.severity === 'string'
 }
 
 /** Paths the dashboard never owns: unknown ones there are JSON 404s, not the SPA page. */

@@ -64,7 +64,8 @@ export interface TestAppOptions {
 export async function createTestApp(backend: Backend, options: TestAppOptions = {}): Promise<TestApp> {
   const schema = options.schema ?? uniqueName('test')
   const cachePrefix = options.cachePrefix ?? `ccp-test:${uniqueName('p')}:`
-  const adminToken = options.withoutAdminToken ? '' : generateToken()
+  // Instances of one fleet share ADMIN_TOKEN (a different one would rotate the others' out).
+  const adminToken = options.withoutAdminToken ? '' : (options.env?.ADMIN_TOKEN ?? generateToken())
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'ccp-test-'))
   const env: Record<string, string> = {
     LOG_LEVEL: options.captureLogs ? 'info' : 'silent',

@@ -1,5 +1,7 @@
 import type { Migration } from 'kysely'
 import * as foundation from './2026_11_20_0001_foundation.js'
+import * as alerts from './2026_11_21_0500_alerts.js'
+import * as jobs from './2026_11_21_0600_jobs.js'
 
 /**
  * Every migration, in order. Names are timestamps so they sort; a migration is frozen once
@@ -7,4 +9,6 @@ import * as foundation from './2026_11_20_0001_foundation.js'
  */
 export const migrations: Record<string, Migration> = {
   '2026_11_20_0001_foundation': foundation,
+  '2026_11_21_0500_alerts': alerts,
+  '2026_11_21_0600_jobs': jobs,
 }

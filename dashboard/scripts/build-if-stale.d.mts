@@ -1,0 +1,2 @@
+export function dashboardIsFresh(): boolean
+export function buildDashboard(options?: { force?: boolean }): Promise<boolean>

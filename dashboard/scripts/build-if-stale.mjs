@@ -1,0 +1,33 @@
+// Builds the dashboard into dashboard/dist, unless dist is newer than every source file
+// (so `npm start` costs nothing when nothing changed). `--force` always builds.
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const sources = ['src', 'index.html', 'vite.config.ts', 'scripts', 'tsconfig.json'].map((p) => join(root, p))
+const builtMarker = join(root, 'dist', 'index.html')
+
+function newestMtime(path) {
+  if (!existsSync(path)) return 0
+  const stat = statSync(path)
+  if (!stat.isDirectory()) return stat.mtimeMs
+  return readdirSync(path).reduce((newest, entry) => Math.max(newest, newestMtime(join(path, entry))), stat.mtimeMs)
+}
+
+export function dashboardIsFresh() {
+  return existsSync(builtMarker) && statSync(builtMarker).mtimeMs > Math.max(...sources.map(newestMtime))
+}
+
+/** Resolves true when it built, false when dist was already up to date. */
+export async function buildDashboard({ force = false } = {}) {
+  if (!force && dashboardIsFresh()) return false
+  const { build } = await import('vite')
+  await build({ configFile: join(root, 'vite.config.ts'), logLevel: 'warn' })
+  return true
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const built = await buildDashboard({ force: process.argv.includes('--force') })
+  if (!built) console.log('dashboard: dist is up to date')
+}

@@ -1,0 +1,115 @@
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import fp from 'fastify-plugin'
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { loadRulesYaml } from '../../alerts/rule.js'
+import type { Snapshot } from '../metrics/snapshot.js'
+import { VERSION } from '../version.js'
+import { AlertEvaluator } from './evaluator.js'
+import { Outbox } from './outbox.js'
+import { ReceiverStore } from './receiver-store.js'
+import { alertRoutes } from './routes/alert-routes.js'
+import { receiverRoutes } from './routes/receiver-routes.js'
+import { ruleRoutes } from './routes/rule-routes.js'
+import { silenceRoutes } from './routes/silence-routes.js'
+import { RuleStore } from './rule-store.js'
+import { SilenceStore } from './silence-store.js'
+import { AlertStateStore } from './state-store.js'
+import { DeliveryWorker } from './worker.js'
+
+export interface Alerting {
+  rules: RuleStore
+  states: AlertStateStore
+  silences: SilenceStore
+  receivers: ReceiverStore
+  outbox: Outbox
+  evaluator: AlertEvaluator
+  worker: DeliveryWorker
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    alerts: Alerting
+  }
+}
+
+export interface AlertsPluginOptions {
+  /**
+   * Whether this instance evaluates and delivers. Default: the fleet's leader when the fleet
+   * plugin is registered, else always (a single instance).
+   */
+  isLeader?: () => boolean
+  /** The delivery worker's clock (tests). */
+  clock?: () => number
+}
+
+export const DEFAULT_RULES_FILE = fileURLToPath(new URL('../../alerts/rules/default.yaml', import.meta.url))
+
+/**
+ * Alerting: rules evaluated on every sampler snapshot, state and history in Postgres,
+ * notifications through a Postgres outbox to webhooks, Slack and Alertmanagers.
+ */
+export default fp<AlertsPluginOptions>(
+  async function alertsPlugin(app: FastifyInstance, options) {
+    const { config, db } = app
+    const isLeader = options.isLeader ?? (() => (app.hasDecorator('fleet') ? app.fleet.isLeader() : true))
+
+    const rules = new RuleStore(db, (name, problem) => app.log.warn({ rule: name, problem }, 'stored alert rule is invalid; skipped'))
+    const receivers = new ReceiverStore(db)
+    const outbox = new Outbox(db, { externalURL: config.publicUrl, retryWindowMs: config.alerts.delivery.retryWindowMs })
+    const worker = new DeliveryWorker({
+      outbox,
+      receivers,
+      metrics: app.metrics,
+      log: app.log.child({ feature: 'alerts' }),
+      settings: config.alerts.delivery,
+      userAgent: `chat-control-plane/${VERSION}`,
+      isLeader,
+      clock: options.clock,
+    })
+    const states = new AlertStateStore(db)
+    const silences = new SilenceStore(db)
+    const evaluator = new AlertEvaluator({
+      db,
+      rules,
+      states,
+      silences,
+      receivers,
+      outbox,
+      series: app.series,
+      metrics: app.metrics,
+      events: app.events,
+      log: app.log.child({ feature: 'alerts' }),
+      isLeader,
+      onEnqueued: () => worker.kick(),
+    })
+    app.decorate('alerts', { rules, states, silences, receivers, outbox, evaluator, worker })
+
+    // A bad rules file stops the start with a message naming the rule and field.
+    const rulesFile = config.alerts.rulesFile ?? DEFAULT_RULES_FILE
+    const initialRules = loadRulesYaml(await readFile(rulesFile, 'utf8'))
+    if (await rules.seedOnce(initialRules)) app.log.info({ file: rulesFile, rules: initialRules.length }, 'alert rules seeded')
+    const { webhook } = config.alerts
+    if (webhook.url) {
+      const input = { name: 'webhook', kind: 'webhook' as const, format: webhook.format, url: webhook.url, severities: [], matchers: [], sendResolved: true, groupBy: ['alertname'], groupWaitMs: 0, enabled: true }
+      await receivers.upsertFromEnv(input, webhook.secret ?? null)
+    }
+
+    const onSnapshot = (snapshot: Snapshot) => evaluator.onSnapshot(snapshot)
+    app.events.on('snapshot', onSnapshot)
+    app.addHook('onReady', async () => worker.start())
+    app.addHook('onClose', async () => {
+      app.events.off('snapshot', onSnapshot)
+      await evaluator.idle()
+      await worker.stop()
+    })
+
+    const typed = app.withTypeProvider<TypeBoxTypeProvider>()
+    await typed.register(ruleRoutes)
+    await typed.register(alertRoutes)
+    await typed.register(silenceRoutes)
+    await typed.register(receiverRoutes)
+  },
+  { name: 'alerts', dependencies: ['database', 'metrics', 'audit', 'auth'] },
+)

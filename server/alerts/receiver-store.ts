@@ -1,0 +1,93 @@
+import type { Kysely, Selectable } from 'kysely'
+import type { LabelMatcher } from '../../alerts/labels.js'
+import type { AlertReceiversTable, Database } from '../db/schema.js'
+
+export type ReceiverRow = Selectable<AlertReceiversTable>
+
+export interface ReceiverInput {
+  name: string
+  kind: ReceiverRow['kind']
+  format: ReceiverRow['format']
+  url: string
+  severities: string[]
+  matchers: LabelMatcher[]
+  sendResolved: boolean
+  groupBy: string[]
+  groupWaitMs: number
+  enabled: boolean
+}
+
+/** Secret changes: undefined keeps the stored one, null removes it, a string replaces it. */
+export type SecretChange = string | null | undefined
+
+/** The alert_receivers table. Secrets go in, and out only to the delivery worker. */
+export class ReceiverStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async list(): Promise<ReceiverRow[]> {
+    return this.db.selectFrom('alert_receivers').selectAll().orderBy('name').execute()
+  }
+
+  async get(id: string): Promise<ReceiverRow | null> {
+    return (await this.db.selectFrom('alert_receivers').selectAll().where('id', '=', id).executeTakeFirst()) ?? null
+  }
+
+  /** Null when the name is taken. */
+  async create(input: ReceiverInput, secret: string | null, source: ReceiverRow['source'] = 'api'): Promise<ReceiverRow | null> {
+    const row = await this.db
+      .insertInto('alert_receivers')
+      .values({ ...columns(input), secret, source })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .returningAll()
+      .executeTakeFirst()
+    return row ?? null
+  }
+
+  async update(id: string, input: ReceiverInput, secret: SecretChange): Promise<ReceiverRow | null> {
+    const row = await this.db
+      .updateTable('alert_receivers')
+      .set({ ...columns(input), ...(secret === undefined ? {} : { secret }), updated_at: new Date() })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirst()
+    return row ?? null
+  }
+
+  /** Deletes the receiver; what it had not received yet is marked failed, so that the history says why. */
+  async remove(id: string): Promise<ReceiverRow | null> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('notification_outbox')
+        .set({ status: 'failed', last_error: 'the receiver was deleted' })
+        .where('receiver_id', '=', id)
+        .where('status', '=', 'pending')
+        .execute()
+      return (await trx.deleteFrom('alert_receivers').where('id', '=', id).returningAll().executeTakeFirst()) ?? null
+    })
+  }
+
+  /** The receiver of ALERT_WEBHOOK_URL: the environment is its source of truth at every start. */
+  async upsertFromEnv(input: ReceiverInput, secret: string | null): Promise<void> {
+    const values = { ...columns(input), secret, source: 'env' as const }
+    await this.db
+      .insertInto('alert_receivers')
+      .values(values)
+      .onConflict((oc) => oc.column('name').doUpdateSet({ url: values.url, format: values.format, kind: values.kind, secret, source: 'env', updated_at: new Date() }))
+      .execute()
+  }
+}
+
+function columns(input: ReceiverInput) {
+  return {
+    name: input.name,
+    kind: input.kind,
+    format: input.format,
+    url: input.url,
+    severities: JSON.stringify(input.severities),
+    matchers: JSON.stringify(input.matchers),
+    send_resolved: input.sendResolved,
+    group_by: JSON.stringify(input.groupBy),
+    group_wait_ms: input.groupWaitMs,
+    enabled: input.enabled,
+  }
+}

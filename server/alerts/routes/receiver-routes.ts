@@ -1,0 +1,129 @@
+import { Type } from '@sinclair/typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { parseDuration } from '../../../alerts/duration.js'
+import { fingerprint } from '../../../alerts/labels.js'
+import { groupKey } from '../../../alerts/payload.js'
+import { badRequest, conflict, notFound } from '../../errors.js'
+import { ErrorResponse, IdParams } from '../../http/schemas.js'
+import type { ReceiverInput, ReceiverRow } from '../receiver-store.js'
+import { checkMatchers } from './matcher-check.js'
+import { NotificationView, ReceiverBody, ReceiverView, type ReceiverBodyInput } from './schemas.js'
+import { notificationView, receiverView } from './views.js'
+
+const MAX_GROUP_WAIT_MS = 3_600_000
+
+export function receiverInput(body: ReceiverBodyInput): ReceiverInput {
+  const kind = body.kind ?? 'webhook'
+  if (kind === 'alertmanager' && body.format === 'slack') throw badRequest('body/format slack applies to webhooks; an alertmanager receiver gets API v2 alerts', 'validation_error')
+  try {
+    new URL(body.url)
+  } catch {
+    throw badRequest(`body/url is not a valid URL: ${JSON.stringify(body.url)}`, 'validation_error')
+  }
+  checkMatchers(body.matchers, 'body/matchers')
+  const groupWaitMs = parseDuration(body.groupWait ?? '0s') ?? 0
+  if (groupWaitMs > MAX_GROUP_WAIT_MS) throw badRequest('body/groupWait must be at most 1h', 'validation_error')
+  return {
+    name: body.name,
+    kind,
+    format: body.format ?? 'alertmanager',
+    url: body.url,
+    severities: body.severities ?? [],
+    matchers: body.matchers ?? [],
+    sendResolved: body.sendResolved ?? true,
+    groupBy: body.groupBy ?? ['alertname'],
+    groupWaitMs,
+    enabled: body.enabled ?? true,
+  }
+}
+
+/** Where notifications go. A receiver's secret is write-only: responses only say hasSecret. */
+export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { receivers, outbox, worker } = app.alerts
+  const One = Type.Object({ receiver: ReceiverView })
+  const audited = (row: ReceiverRow) => ({ name: row.name, kind: row.kind, format: row.format, hasSecret: row.secret !== null, enabled: row.enabled })
+
+  app.get(
+    '/api/alerts/receivers',
+    { config: { access: 'viewer' }, schema: { tags: ['alerts'], summary: 'Notification receivers', response: { 200: Type.Object({ receivers: Type.Array(ReceiverView) }) } } },
+    async () => ({ receivers: (await receivers.list()).map(receiverView) }),
+  )
+
+  app.get(
+    '/api/alerts/receivers/:id',
+    { config: { access: 'viewer' }, schema: { tags: ['alerts'], summary: 'One receiver', params: IdParams, response: { 200: One, 404: ErrorResponse } } },
+    async (request) => {
+      const row = await receivers.get(request.params.id)
+      if (!row) throw notFound(`Receiver ${request.params.id}`)
+      return { receiver: receiverView(row) }
+    },
+  )
+
+  app.post(
+    '/api/alerts/receivers',
+    { config: { access: 'admin' }, schema: { tags: ['alerts'], summary: 'Add a receiver', body: ReceiverBody, response: { 201: One, 400: ErrorResponse, 409: ErrorResponse } } },
+    async (request, reply) => {
+      const row = await receivers.create(receiverInput(request.body), request.body.secret ?? null)
+      if (!row) throw conflict(`A receiver named ${request.body.name} exists`)
+      await app.audit.record(request, { action: 'alert_receiver.create', target: row.id, params: audited(row) })
+      return reply.code(201).send({ receiver: receiverView(row) })
+    },
+  )
+
+  app.put(
+    '/api/alerts/receivers/:id',
+    {
+      config: { access: 'admin' },
+      schema: { tags: ['alerts'], summary: 'Replace a receiver (omit secret to keep it, null to remove it)', params: IdParams, body: ReceiverBody, response: { 200: One, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse } },
+    },
+    async (request) => {
+      const input = receiverInput(request.body)
+      const clash = (await receivers.list()).find((r) => r.name === input.name && r.id !== request.params.id)
+      if (clash) throw conflict(`A receiver named ${input.name} exists`)
+      const row = await receivers.update(request.params.id, input, request.body.secret)
+      if (!row) throw notFound(`Receiver ${request.params.id}`)
+      await app.audit.record(request, { action: 'alert_receiver.update', target: row.id, params: { ...audited(row), secretChanged: request.body.secret !== undefined } })
+      return { receiver: receiverView(row) }
+    },
+  )
+
+  app.delete(
+    '/api/alerts/receivers/:id',
+    {
+      config: { access: 'admin' },
+      schema: { tags: ['alerts'], summary: 'Delete a receiver (its undelivered notifications are marked failed)', params: IdParams, response: { 200: One, 404: ErrorResponse } },
+    },
+    async (request) => {
+      const row = await receivers.remove(request.params.id)
+      if (!row) throw notFound(`Receiver ${request.params.id}`)
+      await app.audit.record(request, { action: 'alert_receiver.delete', target: row.id, params: audited(row) })
+      return { receiver: receiverView(row) }
+    },
+  )
+
+  app.post(
+    '/api/alerts/receivers/:id/test',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['alerts'],
+        summary: 'Send a test notification now; the answer shows whether it was delivered (failed ones are retried like any other)',
+        params: IdParams,
+        response: { 200: Type.Object({ notification: NotificationView }), 404: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const receiver = await receivers.get(request.params.id)
+      if (!receiver) throw notFound(`Receiver ${request.params.id}`)
+      const now = Date.now()
+      const labels = { alertname: 'TestNotification', receiver: receiver.name, severity: 'info' }
+      const annotations = { summary: 'Test notification from chat-control-plane', description: `Sent by ${request.principal!.name} to check this receiver.` }
+      const alert = { fingerprint: fingerprint(labels), status: 'firing' as const, labels, annotations, startsAt: now, endsAt: null }
+      const groupLabels = { alertname: 'TestNotification' }
+      const [id] = await outbox.enqueue(app.db, [{ receiver, groupLabels, groupKey: groupKey(groupLabels), reason: 'test', alerts: [alert] }], now, { holdMs: worker.leaseMs() })
+      const row = await worker.deliverNow(id!)
+      await app.audit.record(request, { action: 'alert_receiver.test', target: receiver.id, params: { name: receiver.name }, detail: { status: row?.status, error: row?.last_error } })
+      return { notification: notificationView(row!) }
+    },
+  )
+}

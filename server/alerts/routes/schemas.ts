@@ -1,0 +1,126 @@
+import { Type, type Static } from '@sinclair/typebox'
+import { LABEL_NAME_PATTERN } from '../../../alerts/labels.js'
+import { DURATION_PATTERN } from '../../../alerts/duration.js'
+import { DateTime, NullableDateTime } from '../../http/schemas.js'
+
+/** Wire shapes of the alerting API. Times go out as ISO 8601 strings. */
+export const StringMap = Type.Record(Type.String(), Type.String())
+const Severity = Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')])
+
+export const Matcher = Type.Object(
+  {
+    name: Type.String({ pattern: LABEL_NAME_PATTERN, maxLength: 100 }),
+    op: Type.Union([Type.Literal('='), Type.Literal('!='), Type.Literal('=~'), Type.Literal('!~')], { description: '=~ and !~ take a regex, anchored at both ends' }),
+    value: Type.String({ maxLength: 1000 }),
+  },
+  { additionalProperties: false },
+)
+export type MatcherInput = Static<typeof Matcher>
+
+export const FingerprintParams = Type.Object({ fingerprint: Type.String({ pattern: '^[0-9a-f]{16}$', description: '16 hex digits' }) })
+export const RuleNameParams = Type.Object({ name: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,99}$' }) })
+export const Duration = Type.String({ pattern: DURATION_PATTERN, description: 'Prometheus-style duration: 0s, 30s, 5m' })
+
+export const AlertView = Type.Object({
+  fingerprint: Type.String(),
+  rule: Type.String(),
+  state: Type.Union([Type.Literal('pending'), Type.Literal('firing')]),
+  severity: Severity,
+  value: Type.Union([Type.Number(), Type.Null()]),
+  since: DateTime,
+  firingSince: NullableDateTime,
+  labels: StringMap,
+  annotations: StringMap,
+  silenced: Type.Boolean(),
+  silencedBy: Type.Array(Type.String(), { description: 'Ids of the active silences covering it' }),
+  acknowledged: Type.Union([Type.Object({ by: Type.String(), at: DateTime, comment: Type.String() }), Type.Null()]),
+  lastNotifiedAt: NullableDateTime,
+})
+
+export const AlertEventView = Type.Object({
+  id: Type.String(),
+  at: DateTime,
+  fingerprint: Type.String(),
+  rule: Type.String(),
+  severity: Type.String(),
+  from: Type.String(),
+  to: Type.Union(['pending', 'firing', 'inactive', 'resolved', 'acknowledged'].map((s) => Type.Literal(s))),
+  value: Type.Union([Type.Number(), Type.Null()]),
+  labels: StringMap,
+  annotations: StringMap,
+  detail: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
+})
+
+export const SilenceView = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  matchers: Type.Array(Matcher),
+  startsAt: DateTime,
+  endsAt: DateTime,
+  status: Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('expired')]),
+  createdBy: Type.String(),
+  comment: Type.String(),
+  createdAt: DateTime,
+  updatedAt: DateTime,
+})
+
+export const SilenceBody = Type.Object(
+  {
+    matchers: Type.Array(Matcher, { minItems: 1, maxItems: 20 }),
+    startsAt: Type.Optional(Type.String({ format: 'date-time', description: 'Default: now' })),
+    endsAt: Type.String({ format: 'date-time' }),
+    comment: Type.String({ minLength: 1, maxLength: 1000 }),
+  },
+  { additionalProperties: false },
+)
+
+export const ReceiverBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' }),
+    kind: Type.Optional(Type.Union([Type.Literal('webhook'), Type.Literal('alertmanager')], { description: 'alertmanager: POST {url}/api/v2/alerts; default webhook' })),
+    format: Type.Optional(Type.Union([Type.Literal('alertmanager'), Type.Literal('slack')], { description: 'Webhook body: Alertmanager webhook v4 (default) or Slack { text }' })),
+    url: Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2000 }),
+    secret: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 500 }), Type.Null()], { description: 'Write-only. On update: omit to keep, null to remove' })),
+    severities: Type.Optional(Type.Array(Severity, { uniqueItems: true, description: 'Only these severities; empty or absent = all' })),
+    matchers: Type.Optional(Type.Array(Matcher, { maxItems: 20, description: 'Only alerts matching all of these' })),
+    sendResolved: Type.Optional(Type.Boolean({ description: 'Default true' })),
+    groupBy: Type.Optional(Type.Array(Type.String({ pattern: LABEL_NAME_PATTERN }), { maxItems: 20, description: "Default ['alertname']" })),
+    groupWait: Type.Optional(Type.Unsafe<string>({ ...Duration, description: 'Wait this long to batch a new group; default 0s' })),
+    enabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+)
+export type ReceiverBodyInput = Static<typeof ReceiverBody>
+
+export const ReceiverView = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  name: Type.String(),
+  kind: Type.Union([Type.Literal('webhook'), Type.Literal('alertmanager')]),
+  format: Type.Union([Type.Literal('alertmanager'), Type.Literal('slack')]),
+  url: Type.String({ description: 'Credentials in the URL (user:password@, query values) are masked' }),
+  hasSecret: Type.Boolean(),
+  severities: Type.Array(Type.String()),
+  matchers: Type.Array(Matcher),
+  sendResolved: Type.Boolean(),
+  groupBy: Type.Array(Type.String()),
+  groupWait: Type.String(),
+  enabled: Type.Boolean(),
+  source: Type.Union([Type.Literal('env'), Type.Literal('api')]),
+  createdAt: DateTime,
+  updatedAt: DateTime,
+})
+
+export const NotificationView = Type.Object({
+  id: Type.String(),
+  receiver: Type.String(),
+  receiverId: Type.Union([Type.String(), Type.Null()]),
+  reason: Type.String(),
+  groupKey: Type.String(),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
+  attempts: Type.Integer(),
+  lastError: Type.Union([Type.String(), Type.Null()]),
+  lastStatusCode: Type.Union([Type.Integer(), Type.Null()]),
+  alerts: Type.Array(Type.Object({ fingerprint: Type.String(), alertname: Type.String(), status: Type.String() })),
+  createdAt: DateTime,
+  nextAttemptAt: NullableDateTime,
+  deliveredAt: NullableDateTime,
+})

@@ -1,0 +1,114 @@
+import { formatDuration } from '../../../alerts/duration.js'
+import type { PayloadAlert } from '../../../alerts/payload.js'
+import { silencesCovering, type Silence } from '../../../alerts/silence.js'
+import type { AlertState } from '../../../alerts/state.js'
+import type { AlertEventRow } from '../history.js'
+import type { OutboxRow } from '../outbox.js'
+import type { ReceiverRow } from '../receiver-store.js'
+import { silenceStatus, type SilenceRow } from '../silence-store.js'
+
+/** Rows and engine states → the wire shapes of routes/schemas.ts. */
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
+
+export function alertView(state: AlertState, silences: readonly Silence[], now: number) {
+  const silencedBy = silencesCovering(state.labels, silences, now)
+  return {
+    fingerprint: state.fingerprint,
+    rule: state.rule,
+    state: state.state,
+    severity: state.severity,
+    value: state.value,
+    since: iso(state.activeSince)!,
+    firingSince: iso(state.firingSince),
+    labels: state.labels,
+    annotations: state.annotations,
+    silenced: silencedBy.length > 0,
+    silencedBy,
+    acknowledged: state.ack ? { by: state.ack.by, at: iso(state.ack.at)!, comment: state.ack.comment } : null,
+    lastNotifiedAt: iso(state.lastNotifiedAt),
+  }
+}
+
+export function alertEventView(row: AlertEventRow) {
+  return {
+    id: row.id,
+    at: row.at,
+    fingerprint: row.fingerprint,
+    rule: row.rule_name,
+    severity: row.severity,
+    from: row.from_state,
+    to: row.to_state,
+    value: row.value,
+    labels: row.labels,
+    annotations: row.annotations,
+    detail: row.detail,
+  }
+}
+
+export function silenceView(row: SilenceRow, now: number) {
+  return {
+    id: row.id,
+    matchers: row.matchers,
+    startsAt: row.starts_at,
+    endsAt: row.ends_at,
+    status: silenceStatus(row, now),
+    createdBy: row.created_by,
+    comment: row.comment,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }
+}
+
+/** Hides credentials a URL may carry (user:password@host, token query values). */
+export function maskUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.username || parsed.password) {
+      parsed.username = '***'
+      parsed.password = ''
+    }
+    for (const key of [...parsed.searchParams.keys()]) parsed.searchParams.set(key, '***')
+    return parsed.toString()
+  } catch {
+    return '***'
+  }
+}
+
+export function receiverView(row: ReceiverRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind,
+    format: row.format,
+    url: maskUrl(row.url),
+    hasSecret: row.secret !== null,
+    severities: row.severities,
+    matchers: row.matchers,
+    sendResolved: row.send_resolved,
+    groupBy: row.group_by,
+    groupWait: formatDuration(row.group_wait_ms),
+    enabled: row.enabled,
+    source: row.source,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  }
+}
+
+export function notificationView(row: OutboxRow) {
+  const alerts = row.alerts as unknown as PayloadAlert[]
+  return {
+    id: row.id,
+    receiver: row.receiver_name,
+    receiverId: row.receiver_id,
+    reason: row.reason,
+    groupKey: row.group_key,
+    status: row.status,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    lastStatusCode: row.last_status_code,
+    alerts: alerts.map((a) => ({ fingerprint: a.fingerprint, alertname: a.labels.alertname ?? '', status: a.status })),
+    createdAt: row.created_at,
+    nextAttemptAt: row.status === 'pending' ? row.next_attempt_at : null,
+    deliveredAt: row.delivered_at,
+  }
+}

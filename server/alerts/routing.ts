@@ -1,0 +1,74 @@
+import { allMatch, type Labels } from '../../alerts/labels.js'
+import { alertmanagerPostableAlerts, alertmanagerWebhook, groupKey, groupLabelsOf, slackMessage, type PayloadAlert } from '../../alerts/payload.js'
+import type { AlertNotification, AlertState } from '../../alerts/state.js'
+import type { ReceiverRow } from './receiver-store.js'
+
+/** One request-to-be: the alerts of one group for one receiver. */
+export interface PlannedNotification {
+  receiver: ReceiverRow
+  groupLabels: Labels
+  groupKey: string
+  /** firing, repeat, resolved (comma-joined when mixed), resend or test. */
+  reason: string
+  alerts: PayloadAlert[]
+}
+
+/** Alertmanager drops a firing alert it has not heard of for 4 resend intervals, as with Prometheus. */
+export const ALERTMANAGER_RESEND_MS = 60_000
+export const ALERTMANAGER_VALID_FOR_MS = 4 * ALERTMANAGER_RESEND_MS
+
+export function receiverAccepts(receiver: ReceiverRow, alert: { labels: Labels; status: 'firing' | 'resolved' }): boolean {
+  if (!receiver.enabled) return false
+  if (alert.status === 'resolved' && !receiver.send_resolved) return false
+  const severity = alert.labels.severity ?? ''
+  if (receiver.severities.length > 0 && !receiver.severities.includes(severity)) return false
+  return allMatch(receiver.matchers, alert.labels)
+}
+
+export function toPayloadAlert(n: AlertNotification): PayloadAlert {
+  return { fingerprint: n.fingerprint, status: n.status, labels: n.labels, annotations: n.annotations, startsAt: n.startsAt, endsAt: n.endsAt }
+}
+
+/** Splits an evaluation's notifications by receiver (its filters) and group (its group_by). */
+export function planNotifications(notifications: readonly AlertNotification[], receivers: readonly ReceiverRow[]): PlannedNotification[] {
+  const planned: PlannedNotification[] = []
+  for (const receiver of receivers) {
+    const groups = new Map<string, { labels: Labels; alerts: AlertNotification[] }>()
+    for (const n of notifications) {
+      if (!receiverAccepts(receiver, n)) continue
+      const labels = groupLabelsOf(n.labels, receiver.group_by)
+      const key = groupKey(labels)
+      const group = groups.get(key) ?? { labels, alerts: [] }
+      group.alerts.push(n)
+      groups.set(key, group)
+    }
+    for (const [key, group] of groups) {
+      const reason = [...new Set(group.alerts.map((a) => a.reason))].sort().join(',')
+      planned.push({ receiver, groupLabels: group.labels, groupKey: key, reason, alerts: group.alerts.map(toPayloadAlert) })
+    }
+  }
+  return planned
+}
+
+/**
+ * Alertmanager receivers hear again about every firing alert they already know of, once a
+ * resend interval, so that Alertmanager keeps them open (it resolves what it stops hearing of).
+ */
+export function planResends(states: readonly AlertState[], receiver: ReceiverRow, skip: ReadonlySet<string>): PlannedNotification | null {
+  const alerts = states
+    .filter((s) => s.state === 'firing' && s.lastNotifiedAt !== null && !skip.has(s.fingerprint))
+    .filter((s) => receiverAccepts(receiver, { labels: s.labels, status: 'firing' }))
+    .map((s): PayloadAlert => ({ fingerprint: s.fingerprint, status: 'firing', labels: s.labels, annotations: s.annotations, startsAt: s.firingSince ?? s.activeSince, endsAt: null }))
+  return alerts.length ? { receiver, groupLabels: {}, groupKey: groupKey({}), reason: 'resend', alerts } : null
+}
+
+/** The request a planned notification becomes: where it goes and the exact body. */
+export function renderRequest(plan: Omit<PlannedNotification, 'groupKey' | 'reason'>, externalURL: string, now: number): { url: string; body: string } {
+  const { receiver } = plan
+  if (receiver.kind === 'alertmanager') {
+    const alerts = alertmanagerPostableAlerts(plan.alerts, { externalURL, now, validForMs: ALERTMANAGER_VALID_FOR_MS })
+    return { url: `${receiver.url.replace(/\/+$/, '')}/api/v2/alerts`, body: JSON.stringify(alerts) }
+  }
+  const group = { receiver: receiver.name, externalURL, groupLabels: plan.groupLabels, alerts: plan.alerts }
+  return { url: receiver.url, body: JSON.stringify(receiver.format === 'slack' ? slackMessage(group) : alertmanagerWebhook(group)) }
+}

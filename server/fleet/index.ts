@@ -1,0 +1,114 @@
+import { hostname } from 'node:os'
+import fp from 'fastify-plugin'
+import { Type } from '@sinclair/typebox'
+import { sql } from 'kysely'
+import type { FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { VERSION } from '../version.js'
+import { InstanceRegistry } from './instances.js'
+import { LeaderElection } from './leader.js'
+
+export interface Fleet {
+  instanceId: string
+  /** True on the one instance that evaluates alerts and delivers notifications. */
+  isLeader(): boolean
+  leader: LeaderElection
+  instances: InstanceRegistry
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    fleet: Fleet
+  }
+}
+
+const InstanceView = Type.Object({
+  id: Type.String(),
+  version: Type.String(),
+  host: Type.String(),
+  pid: Type.Integer(),
+  startedAt: Type.String({ format: 'date-time' }),
+  lastHeartbeat: Type.String({ format: 'date-time' }),
+  uptimeSeconds: Type.Number(),
+  self: Type.Boolean(),
+  leader: Type.Boolean(),
+})
+
+/**
+ * Several instances behind a load balancer share Postgres and Redis: each announces itself
+ * (heartbeat key with TTL) and one of them, holding a Redis lease, leads alerting.
+ */
+export default fp(
+  async function fleetPlugin(app: FastifyInstance) {
+    const { config } = app
+    const startedAt = new Date().toISOString()
+    const leaderKey = `${config.cachePrefix}leader:alerting`
+    const leader = new LeaderElection(app.redis, leaderKey, config.instanceId, config.fleet.leaderLockTtlMs, app.log)
+    const instances = new InstanceRegistry(
+      app.redis,
+      config.cachePrefix,
+      { id: config.instanceId, version: VERSION, host: hostname(), pid: process.pid, startedAt },
+      config.fleet.heartbeatMs,
+    )
+    app.decorate('fleet', { instanceId: config.instanceId, isLeader: () => leader.isLeader(), leader, instances })
+
+    app.addHook('onReady', async () => {
+      instances.start()
+      leader.start()
+      if (!app.redis) await warnAboutOtherInstances(app)
+    })
+    app.addHook('preClose', async () => {
+      await leader.stop()
+      await instances.stop()
+    })
+
+    app.withTypeProvider<TypeBoxTypeProvider>().get(
+      '/api/instances',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          tags: ['fleet'],
+          summary: 'Instances sharing this Redis, with version, uptime, last heartbeat and which one leads alerting',
+          response: { 200: Type.Object({ instances: Type.Array(InstanceView), leaderId: Type.Union([Type.String(), Type.Null()]), redis: Type.Boolean() }) },
+        },
+      },
+      async () => {
+        const now = Date.now()
+        const [list, leaderId] = await Promise.all([instances.list(now), leader.currentLeader()])
+        return {
+          redis: app.redis !== null,
+          leaderId,
+          instances: list.map((i) => ({
+            ...i,
+            uptimeSeconds: Math.max(0, Math.round((now - Date.parse(i.startedAt)) / 1000)),
+            self: i.id === config.instanceId,
+            leader: i.id === leaderId,
+          })),
+        }
+      },
+    )
+  },
+  { name: 'fleet', dependencies: ['redis', 'database'] },
+)
+
+/**
+ * Without Redis there is no leader election, so a second instance on the same database
+ * would evaluate alerts and run jobs twice. We can't prevent that, but we can say so.
+ */
+async function warnAboutOtherInstances(app: FastifyInstance): Promise<void> {
+  if (app.database.kind !== 'postgres') return
+  const ours = `chat-control-plane/${app.config.instanceId}`.slice(0, 63)
+  const others = await sql<{ application_name: string }>`
+    select distinct application_name from pg_stat_activity
+    where datname = current_database() and application_name like 'chat-control-plane/%' and application_name <> ${ours}`
+    .execute(app.db)
+    .then((r) => r.rows.map((row) => row.application_name.slice('chat-control-plane/'.length)), () => [])
+  if (others.length > 0) {
+    app.log.warn(
+      { otherInstances: others },
+      'other instances are using this database but REDIS_URL is unset: without Redis each instance runs alone (alerts and jobs would run on each); set REDIS_URL on all of them to run as a fleet',
+    )
+  } else {
+    app.log.info('running as a single instance (REDIS_URL unset)')
+  }
+}

@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto'
+import fp from 'fastify-plugin'
+import fastifyWebsocket from '@fastify/websocket'
+import type { FastifyInstance } from 'fastify'
+import { RedisFanout } from './fanout.js'
+import { DEFAULT_LIVE_LIMITS, LiveHub } from './hub.js'
+import type { EventMessage } from './protocol.js'
+import { liveRoute } from './route.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    live: LiveHub
+  }
+}
+
+/** Minutes of history a dashboard receives on connect. */
+export const HISTORY_MINUTES = 15
+
+/**
+ * The live hub: `GET /api/live` for dashboards, fed by the sampler's snapshots and by every
+ * other app event; with Redis, events of every instance reach every instance's dashboards.
+ */
+export default fp(
+  async function livePlugin(app: FastifyInstance) {
+    const { config } = app
+    // Dashboards send nothing; a small payload limit keeps a misbehaving client cheap.
+    await app.register(fastifyWebsocket, { options: { maxPayload: 4096 } })
+
+    // An upgrade refused before the route (401/403 from the auth hook) leaves a socket Node no
+    // longer reads from; without this it would hold the server open on close.
+    app.addHook('onResponse', async (request) => {
+      if (request.headers.upgrade?.toLowerCase() === 'websocket') request.raw.socket.destroySoon()
+    })
+
+    const hub = new LiveHub({
+      limits: DEFAULT_LIVE_LIMITS,
+      log: app.log,
+      onCountChange: (n) => app.metrics.websocketActiveConnections.set(n),
+      isTokenActive: async (tokenId) => (await app.tokens.findActiveById(tokenId)) !== undefined,
+    })
+    app.decorate('live', hub)
+
+    const deliver = (message: EventMessage) => hub.broadcast(message)
+    const fanout = app.redis ? new RedisFanout(app.redis, `${config.cachePrefix}live:events`, randomUUID(), deliver, app.log) : null
+
+    const onSnapshot = hub.broadcastSnapshot.bind(hub)
+    app.events.on('snapshot', onSnapshot)
+    const stopObserving = app.events.observeAll((event) => {
+      if (event.name === 'snapshot') return
+      const message = { type: event.name, instance: config.instanceId, data: event.payload } as unknown as EventMessage
+      deliver(message)
+      fanout?.publish(message)
+    })
+
+    const heartbeat = setInterval(() => {
+      hub.heartbeat().catch((err: unknown) => app.log.warn({ err }, 'live: heartbeat round failed'))
+    }, hub.limits.heartbeatIntervalMs)
+    heartbeat.unref()
+
+    app.addHook('onReady', async () => {
+      // The sampler may be registered after this plugin, so look for it once all are in.
+      if (app.hasDecorator('sampler')) {
+        app.sampler.addSource('live', () => [{ name: 'websocket_connections', labels: {}, value: hub.size }])
+      }
+      await fanout?.start()
+    })
+    app.addHook('preClose', async () => hub.closeAll(1001, 'server shutting down'))
+    app.addHook('onClose', async () => {
+      clearInterval(heartbeat)
+      app.events.off('snapshot', onSnapshot)
+      stopObserving()
+      hub.terminateAll()
+      await fanout?.stop()
+    })
+
+    await app.register(liveRoute, { hub, historyMinutes: HISTORY_MINUTES })
+  },
+  { name: 'live', dependencies: ['auth', 'metrics-registry', 'redis'] },
+)

@@ -1,0 +1,55 @@
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import WebSocket from 'ws'
+import type { WsMeasureResult, WsOpenResult } from './load-types.js'
+import type { Loader } from './loader.js'
+import type { Proc } from './procs.js'
+import { RUN_DIR } from './procs.js'
+import type { Service } from './service.js'
+
+export const SNAPSHOT_MARKER = '{"type":"snapshot"'
+
+export const wsUrl = (httpUrl: string) => `${httpUrl.replace(/^http/, 'ws')}/api/live`
+
+/** One real snapshot frame of the service, saved for the bare `ws` peer to broadcast. */
+export async function captureSnapshotFrame(service: Service, timeoutMs = 10_000): Promise<string> {
+  const socket = new WebSocket(wsUrl(service.url), { headers: service.headers })
+  try {
+    const frame = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no snapshot frame from /api/live')), timeoutMs)
+      socket.on('message', (data) => {
+        const text = String(data)
+        if (!text.startsWith(SNAPSHOT_MARKER)) return
+        clearTimeout(timer)
+        resolve(text)
+      })
+      socket.once('error', reject)
+    })
+    const file = join(RUN_DIR, 'snapshot-frame.json')
+    writeFileSync(file, frame)
+    return file
+  } finally {
+    socket.close()
+  }
+}
+
+export type FanoutMeasure = WsMeasureResult & { connect: WsOpenResult; rssBytes: number }
+
+/**
+ * Opens `clients` sockets to `proc`, times the snapshot frames they receive for
+ * `durationMs`, reads the server's RSS while they are still open, closes them.
+ */
+export async function fanout(loader: Loader, proc: Proc, url: string, headers: Record<string, string>, clients: number, durationMs: number): Promise<FanoutMeasure> {
+  const connect = await loader.wsOpen(url, clients, headers, SNAPSHOT_MARKER)
+  try {
+    if (connect.connected < clients) throw new Error(`only ${connect.connected} of ${clients} sockets opened (${connect.lastError})`)
+    const measured = await loader.wsMeasure(connect.handle, durationMs)
+    return { ...measured, connect, rssBytes: proc.rssBytes() }
+  } finally {
+    await loader.wsClose(connect.handle)
+  }
+}
+
+export function fanoutSide(loader: Loader, label: string, proc: Proc, url: string, headers: Record<string, string>, clients: number, durationMs: number) {
+  return { label, procs: [proc], measure: () => fanout(loader, proc, url, headers, clients, durationMs) }
+}

@@ -1,0 +1,72 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { SNAPSHOT_MARKER, captureSnapshotFrame, wsUrl } from '../lib/live.js'
+import type { Loader } from '../lib/loader.js'
+import { startPeer } from '../lib/peers.js'
+import type { Proc } from '../lib/procs.js'
+import { row } from '../lib/report.js'
+import type { Scenario } from '../lib/scenario.js'
+import { startService } from '../lib/service.js'
+import { settings } from '../lib/settings.js'
+import { median } from '../lib/stats.js'
+
+const MiB = 1024 * 1024
+
+/** RSS read three times a second apart, median: a GC in the middle does not decide the figure. */
+async function rss(proc: Proc): Promise<number> {
+  const values: number[] = []
+  for (let i = 0; i < 3; i++) {
+    values.push(proc.rssBytes())
+    await sleep(1_000)
+  }
+  return median(values)
+}
+
+async function measure(loader: Loader, proc: Proc, url: string, headers: Record<string, string>) {
+  const idle = await rss(proc)
+  const open = await loader.wsOpen(url, settings.wsClients, headers, SNAPSHOT_MARKER)
+  try {
+    await sleep(2_000) // a couple of snapshots reach every client
+    return { idle, withClients: await rss(proc), connected: open.connected }
+  } finally {
+    await loader.wsClose(open.handle)
+  }
+}
+
+/**
+ * Resident memory of the whole service idle and with 1,000 dashboards; a bare ws server
+ * beside it. The suite gets this table from the websocket scenario; this one is for
+ * `npm run bench -- memory` alone.
+ */
+export const memory: Scenario = {
+  id: 'memory',
+  title: 'memory',
+  ours: 'the whole service (RSS)',
+  peer: 'bare ws server (RSS)',
+  estimateSeconds: 35,
+  inSuite: false,
+  async run({ loader }) {
+    const service = await startService({ name: 'memory', env: { SAMPLE_INTERVAL_MS: '1000' } })
+    try {
+      const frameFile = await captureSnapshotFrame(service)
+      const peer = await startPeer('ws-broadcast', { FRAME_FILE: frameFile, INTERVAL_MS: '1000' }, '/')
+      await sleep(3_000) // past start-up allocation
+      const ours = await measure(loader, service.proc, wsUrl(service.url), service.headers)
+      const theirs = await measure(loader, peer, wsUrl(peer.url), {})
+      await peer.stop()
+      const mib = (b: number) => b / MiB
+      const perClient = (m: { idle: number; withClients: number }) => (m.withClients - m.idle) / settings.wsClients / 1024
+      return {
+        ours: this.ours,
+        peer: this.peer,
+        rows: [
+          row('RSS idle', 'MiB', mib(ours.idle), mib(theirs.idle), null, null),
+          row(`RSS with ${settings.wsClients} live clients`, 'MiB', mib(ours.withClients), mib(theirs.withClients), null, null),
+          row('per client', 'KiB', perClient(ours), perClient(theirs), perClient(ours) / perClient(theirs), null),
+        ],
+        notes: ours.connected < settings.wsClients ? [`only ${ours.connected} clients connected to ours`] : [],
+      }
+    } finally {
+      await service.stop()
+    }
+  },
+}

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { AdvisoryLockStore } from '../../../server/jobs/locks-advisory.js'
+import { createLockStore, RedisLockStore, type LockStore } from '../../../server/jobs/locks.js'
+import { backends, createTestApp, uniqueName, type TestApp } from '../../helpers/app.js'
+import { eventually } from './support.js'
+
+describe.each(backends)('job locks ($name)', (backend) => {
+  let t: TestApp
+  beforeAll(async () => {
+    t = await createTestApp(backend)
+  })
+  afterAll(async () => t?.close())
+
+  /** The store the app picks, plus advisory locks whenever a real Postgres is there. */
+  function stores(): Array<[string, () => LockStore]> {
+    const { app } = t
+    const picked = (): LockStore => createLockStore({ redis: app.redis, database: app.database, prefix: app.config.cachePrefix, log: app.log })
+    const list: Array<[string, () => LockStore]> = [[picked().kind, picked]]
+    if (app.database.kind === 'postgres' && app.redis) list.push(['postgres', () => new AdvisoryLockStore(app.db, `${app.config.cachePrefix}${app.database.schema}:`, app.log)])
+    return list
+  }
+
+  it('picks Redis when configured, advisory locks on a real Postgres without it, in-process for PGlite', () => {
+    expect(stores()[0]![0]).toBe(backend.redisUrl ? 'redis' : backend.databaseUrl ? 'postgres' : 'local')
+  })
+
+  it('grants a lock to one holder at a time and again after release, whatever the store', async () => {
+    for (const [kind, make] of stores()) {
+      // Two stores on a shared backend stand for two instances; in-process locks are one store per process.
+      const shared = make()
+      const [a, b] = kind === 'local' ? [shared, shared] : [make(), make()]
+      const name = uniqueName('lock')
+      const lease = await a!.tryAcquire(name)
+      expect(lease, kind).not.toBeNull()
+      expect(await b!.tryAcquire(name), kind).toBeNull()
+      await lease!.release()
+      const again = await b!.tryAcquire(name)
+      expect(again, kind).not.toBeNull()
+      await again!.release()
+    }
+  })
+})
+
+describe.each(backends.filter((b) => b.redisUrl))('Redis job lock leases ($name)', (backend) => {
+  let t: TestApp
+  beforeAll(async () => {
+    t = await createTestApp(backend)
+  })
+  afterAll(async () => t?.close())
+
+  it('renews a held lease past its first expiry', async () => {
+    const store = new RedisLockStore(t.app.redis!, t.config.cachePrefix, t.app.log, 300, 100)
+    const lease = (await store.tryAcquire('renewed'))!
+    await new Promise((r) => setTimeout(r, 900))
+    expect(await store.tryAcquire('renewed')).toBeNull()
+    expect(lease.lost.aborted).toBe(false)
+    await lease.release()
+  })
+
+  it('never releases a lock someone else took after the lease expired, and tells the old holder it lost it', async () => {
+    // Renewal slower than the lease: the lease lapses in between.
+    const slow = new RedisLockStore(t.app.redis!, t.config.cachePrefix, t.app.log, 150, 600)
+    const other = new RedisLockStore(t.app.redis!, t.config.cachePrefix, t.app.log)
+    const stale = (await slow.tryAcquire('contended'))!
+    const current = await eventually(() => other.tryAcquire('contended').then((l) => l ?? undefined), 'the lease to lapse')
+    await eventually(() => (stale.lost.aborted ? true : undefined), 'the old holder to learn it lost the lock')
+    await stale.release()
+    expect(await other.tryAcquire('contended')).toBeNull()
+    await current.release()
+    expect(await other.tryAcquire('contended')).not.toBeNull()
+  })
+})

@@ -1,0 +1,184 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLockStore } from '../../../server/jobs/locks.js'
+import { JobScheduler } from '../../../server/jobs/scheduler.js'
+import type { JobDefinition } from '../../../server/jobs/types.js'
+import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
+import { eventually } from './support.js'
+
+const DAILY_AT_3 = '0 0 3 * * *'
+
+/** A second scheduler on the app's store, as another instance would run it. */
+function secondScheduler(t: TestApp, instanceId: string): JobScheduler {
+  const { app } = t
+  return new JobScheduler({
+    repo: app.jobs.repo,
+    locks: createLockStore({ redis: app.redis, database: app.database, prefix: app.config.cachePrefix, log: app.log }),
+    metrics: app.metrics,
+    events: app.events,
+    log: app.log,
+    instanceId,
+    envSchedules: {},
+    enabled: true,
+  })
+}
+
+async function occurrenceRows(t: TestApp, job: string) {
+  return t.app.db.selectFrom('job_runs').select(['occurrence_key', 'instance', 'status', 'trigger']).where('job', '=', job).execute()
+}
+
+describe.each(backends)('job scheduling ($name)', (backend) => {
+  let t: TestApp
+  beforeAll(async () => {
+    t = await createTestApp(backend)
+  })
+  afterAll(async () => t?.close())
+
+  it('runs each occurrence once when two schedulers share the store', async () => {
+    const calls: string[] = []
+    const job: JobDefinition = {
+      name: 'every-second',
+      description: 'ticks',
+      schedule: '* * * * * *',
+      timeoutMs: 5_000,
+      run: async (ctx) => {
+        calls.push(ctx.runId)
+        return {}
+      },
+    }
+    const other = secondScheduler(t, 'second-instance')
+    other.define(job)
+    t.app.jobs.define(job)
+    await other.start(new Date())
+    try {
+      await eventually(async () => ((await occurrenceRows(t, 'every-second')).length >= 3 ? true : undefined), 'three occurrences')
+    } finally {
+      await t.app.jobs.pause('every-second', 'test')
+      await other.stop(5_000)
+    }
+    await eventually(() => (t.app.jobs.runner.isRunning('every-second') ? undefined : true), 'the last run to end')
+    const rows = await occurrenceRows(t, 'every-second')
+    const keys = rows.map((r) => r.occurrence_key)
+    expect(new Set(keys).size).toBe(rows.length)
+    expect(rows.every((r) => r.trigger === 'schedule' && r.status === 'success')).toBe(true)
+    expect(calls.length).toBe(rows.length)
+  })
+
+  it('catches up once on a job whose last success is older than its period', async () => {
+    const calls: string[] = []
+    const job: JobDefinition = {
+      name: 'nightly',
+      description: 'missed while down',
+      schedule: DAILY_AT_3,
+      timeoutMs: 5_000,
+      catchUp: 'once',
+      run: async (ctx) => {
+        calls.push(ctx.trigger)
+        return {}
+      },
+    }
+    const now = new Date()
+    await t.app.db
+      .insertInto('job_runs')
+      .values({ job: 'nightly', trigger: 'schedule', instance: 'gone', status: 'success', started_at: new Date(now.getTime() - 2 * 86_400_000), params: '{}' })
+      .execute()
+    // Two instances starting together: one catch-up between them.
+    const first = secondScheduler(t, 'starting-1')
+    const second = secondScheduler(t, 'starting-2')
+    first.define(job)
+    second.define(job)
+    await Promise.all([first.start(now), second.start(now)])
+    try {
+      await eventually(async () => (await occurrenceRows(t, 'nightly')).find((r) => r.trigger === 'catch-up' && r.status === 'success'), 'the catch-up run')
+    } finally {
+      await Promise.all([first.stop(5_000), second.stop(5_000)])
+    }
+    expect(calls).toEqual(['catch-up'])
+    expect((await occurrenceRows(t, 'nightly')).filter((r) => r.trigger === 'catch-up')).toHaveLength(1)
+  })
+
+  it('does not catch up a job that succeeded within its period, nor one that never ran', async () => {
+    const calls: string[] = []
+    const make = (name: string): JobDefinition => ({
+      name,
+      description: 'not missed',
+      schedule: DAILY_AT_3,
+      timeoutMs: 5_000,
+      catchUp: 'once',
+      run: async () => (calls.push(name), {}),
+    })
+    const now = new Date()
+    await t.app.db
+      .insertInto('job_runs')
+      .values({ job: 'recent', trigger: 'schedule', instance: 'x', status: 'success', started_at: new Date(now.getTime() - 3_600_000), params: '{}' })
+      .execute()
+    const scheduler = secondScheduler(t, 'starting-3')
+    scheduler.define(make('recent'))
+    scheduler.define(make('fresh-install'))
+    await scheduler.start(now)
+    await scheduler.stop(5_000)
+    expect(calls).toEqual([])
+  })
+
+  it('marks runs left running by a stopped instance as failed at start', async () => {
+    const job: JobDefinition = { name: 'crashed', description: 'x', schedule: DAILY_AT_3, timeoutMs: 1_000, attempts: 1, run: async () => ({}) }
+    const now = new Date()
+    await t.app.db
+      .insertInto('job_runs')
+      .values({ job: 'crashed', trigger: 'schedule', instance: 'dead', status: 'running', started_at: new Date(now.getTime() - 3_600_000), params: '{}' })
+      .execute()
+    const scheduler = secondScheduler(t, 'starting-4')
+    scheduler.define(job)
+    await scheduler.start(now)
+    await scheduler.stop(5_000)
+    const [row] = await occurrenceRows(t, 'crashed')
+    expect(row).toMatchObject({ status: 'failed' })
+  })
+})
+
+// Two whole apps on one Postgres schema and Redis prefix: only possible with a real server
+// (an embedded PGlite directory is opened by one process at a time).
+describe.each(backends.filter((b) => b.databaseUrl))('two instances on one store ($name)', (backend) => {
+  let a: TestApp
+  let b: TestApp
+  beforeAll(async () => {
+    a = await createTestApp(backend)
+    b = await createTestApp(backend, { schema: a.config.database.schema, cachePrefix: a.config.cachePrefix, keepData: true, env: { INSTANCE_ID: 'instance-b' } })
+  })
+  afterAll(async () => {
+    await b?.close()
+    await a?.close()
+  })
+
+  it('runs each scheduled occurrence on one instance only', async () => {
+    const calls: string[] = []
+    for (const t of [a, b]) {
+      t.app.jobs.define({ name: 'shared-tick', description: 'x', schedule: '* * * * * *', timeoutMs: 5_000, run: async (ctx) => (calls.push(ctx.runId), {}) })
+    }
+    try {
+      await eventually(async () => ((await occurrenceRows(a, 'shared-tick')).length >= 3 ? true : undefined), 'three occurrences')
+    } finally {
+      await a.app.jobs.pause('shared-tick', 'test')
+      await b.app.jobs.pause('shared-tick', 'test')
+    }
+    await eventually(() => (a.app.jobs.runner.isRunning('shared-tick') || b.app.jobs.runner.isRunning('shared-tick') ? undefined : true), 'runs to end')
+    const rows = await occurrenceRows(a, 'shared-tick')
+    expect(new Set(rows.map((r) => r.occurrence_key)).size).toBe(rows.length)
+    expect(calls.length).toBe(rows.length)
+  })
+
+  it('skips a manual run on one instance while the other runs the job', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((r) => (release = r))
+    a.app.jobs.define({ name: 'exclusive', description: 'x', schedule: '0 0 0 1 1 *', timeoutMs: 10_000, run: async () => (await gate, {}) })
+    b.app.jobs.define({ name: 'exclusive', description: 'x', schedule: '0 0 0 1 1 *', timeoutMs: 10_000, run: async () => ({}) })
+    const onA = (await a.app.jobs.run('exclusive', { trigger: 'manual' }))!
+    const res = await b.app.inject({ method: 'POST', url: '/api/jobs/exclusive/run', headers: b.auth() })
+    expect(res.statusCode).toBe(202)
+    expect(res.json().status).toBe('skipped')
+    const skipped = await b.app.jobs.repo.get('exclusive', res.json().runId)
+    expect(skipped).toMatchObject({ status: 'skipped', instance: 'instance-b' })
+    expect(skipped!.error).toMatch(/another instance/)
+    release()
+    await onA.done
+  })
+})
