@@ -75,6 +75,7 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
     expect(last!.json).toMatchObject({ version: '4', status: 'firing', receiver: 'retry', groupLabels: { alertname: 'TestHigh' } })
     expect(last!.json.alerts[0]).toMatchObject({ status: 'firing', labels: { alertname: 'TestHigh', case: 'retry', severity: 'warning' }, annotations: { summary: 'retry is at 5' }, endsAt: '0001-01-01T00:00:00Z' })
 
+    await t.app.alerts.worker.idle()
     const counts = await t.app.metrics.alertNotificationsTotal.get()
     const count = (status: string) => counts.values.find((v) => v.labels.receiver === 'retry' && v.labels.status === status)?.value
     expect([count('retry'), count('delivered')]).toEqual([2, 1])

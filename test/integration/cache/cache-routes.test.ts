@@ -65,7 +65,7 @@ describe.each(cases)('cache admin API ($name)', (backend) => {
     expect(all.json().namespace).toBeNull()
   })
 
-  it.runIf(backend.redisUrl)('deletes only cache keys under our prefix: foreign keys and our other features’ keys survive', async () => {
+  if (backend.redisUrl) it('deletes only cache keys under our prefix: foreign keys and our other features’ keys survive', async () => {
     const redis = new Redis(backend.redisUrl!)
     const foreign = `someone-else:${randomBytes(6).toString('hex')}`
     const ours = `${t.config.cachePrefix}ratelimit:${randomBytes(6).toString('hex')}`

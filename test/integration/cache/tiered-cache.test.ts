@@ -102,7 +102,7 @@ describe.each(backends)('tiered cache ($name)', (backend) => {
     expect(await cache.get('models', 'c')).toBeUndefined()
   })
 
-  it.runIf(backend.redisUrl)('reads L2 into L1 for the rest of the entry’s TTL, and ignores values it cannot parse', async () => {
+  if (backend.redisUrl) it('reads L2 into L1 for the rest of the entry’s TTL, and ignores values it cannot parse', async () => {
     const { cache, redis } = t.app
     await cache.clear()
     const key = cache.key('search', 'written elsewhere')

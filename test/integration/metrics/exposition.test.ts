@@ -135,7 +135,7 @@ describe.each(backends)('GET /metrics ($name)', (backend) => {
     expect(samples('system_disk_usage_ratio')[0]?.labels?.mount).toMatch(/^\//)
   })
 
-  it.runIf(existsSync('/usr/bin/promtool'))('passes promtool check metrics without lint problems', () => {
+  if (existsSync('/usr/bin/promtool')) it('passes promtool check metrics without lint problems', () => {
     const result = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })
     expect(result.stdout + result.stderr).toBe('')
     expect(result.status).toBe(0)
@@ -146,7 +146,9 @@ describe.each(backends)('GET /metrics ($name)', (backend) => {
     try {
       await slow.app.db
         .selectFrom('audit_log')
-        .select(sql<string>`pg_sleep(0.01)::text`.as('slept'))
+        .select('id')
+        // A constant condition is a one-time filter: it sleeps even when no row matches.
+        .where(sql<boolean>`(select pg_sleep(0.02)) is not null`)
         .where('action', '=', 'secret-parameter-value')
         .execute()
       const lines = slow.logs.filter((l) => l.msg === 'slow database query')
