@@ -8,6 +8,7 @@ import Overview from './pages/Overview.svelte'
  */
 export const routes: readonly PageRoute[] = [
   { path: '/', title: 'Overview', load: async () => ({ default: Overview }) },
+  { path: '/alerts', title: 'Alerts', load: () => import('./pages/Alerts.svelte') },
   { path: '/jobs', title: 'Jobs', load: () => import('./pages/Jobs.svelte') },
   { path: '/database', title: 'Database', load: () => import('./pages/Database.svelte') },
   { path: '/cache', title: 'Cache', load: () => import('./pages/Cache.svelte') },

@@ -12,7 +12,7 @@ describe('the built dashboard', () => {
 
   it('loads every page but the Overview lazily', () => {
     const lazyPages = report.lazy.map((c) => c.module).filter((m): m is string => m !== null)
-    expect(lazyPages).toEqual(expect.arrayContaining(['pages/Cache.svelte', 'pages/Chat.svelte', 'pages/Audit.svelte']))
+    expect(lazyPages).toEqual(expect.arrayContaining(['pages/Cache.svelte', 'pages/Chat.svelte', 'pages/Audit.svelte', 'pages/Alerts.svelte', 'pages/Jobs.svelte', 'pages/Database.svelte']))
     expect(lazyPages).not.toContain('pages/Overview.svelte')
   })
 })

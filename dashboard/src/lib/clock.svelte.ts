@@ -11,6 +11,3 @@ export class Clock {
     return () => clearInterval(timer)
   }
 }
-
-/** Id of the page's note that explains disabled row actions (buttons point at it with aria-describedby). */
-export const VIEWER_REASON_ID = 'viewer-reason'
