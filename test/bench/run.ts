@@ -29,7 +29,10 @@ function select(args: string[]): Scenario[] {
 async function main(): Promise<void> {
   const args = process.argv.slice(2)
   if (args[0] === 'list') {
-    for (const s of scenarios) console.log(`${s.id.padEnd(18)} ${s.title}${s.inSuite ? '' : ' (not in the default suite)'}`)
+    for (const s of scenarios) {
+      const note = s.id === 'memory' ? ' (the suite gets this table from websocket)' : s.inSuite ? '' : ' (not in the default suite)'
+      console.log(`${s.id.padEnd(18)} ${s.title}${note}`)
+    }
     return
   }
   const selected = select(args)
@@ -46,21 +49,18 @@ async function main(): Promise<void> {
   const loader = await Loader.start()
   const context = { loader }
   const results: ScenarioResult[] = []
-  const begun = new Set<Scenario>()
   const beginErrors = new Map<Scenario, unknown>()
   // Scenarios with a waiting phase start it first and finish last.
   for (const s of selected) {
     if (!s.begin) continue
     log(`\n▶ ${s.id}: first phase (finishes at the end)`)
-    await s.begin(context).then(
-      () => begun.add(s),
-      (err: unknown) => beginErrors.set(s, err),
-    )
+    await s.begin(context).catch((err: unknown) => beginErrors.set(s, err))
   }
   const order = [...selected.filter((s) => !s.begin), ...selected.filter((s) => s.begin)]
   for (const s of order) {
     log(`\n▶ ${s.id}: ${s.title}`)
     const t0 = Date.now()
+    const loadAtStart = loadavg()[0]!
     const before = runningProcs()
     const kept = cleanupMark()
     let result: ScenarioResult
@@ -75,6 +75,9 @@ async function main(): Promise<void> {
     }
     await runCleanups(kept)
     for (const p of runningProcs()) if (!before.has(p) && p !== loader.proc) await p.stop()
+    // How busy the machine was around this scenario (1-minute load average, start and end).
+    result.loadAverage = [loadAtStart, loadavg()[0]!].map((v) => Math.round(v * 100) / 100)
+    log(`  load average ${result.loadAverage.join(' → ')}`)
     for (const r of [result, ...(result.also ?? []).map((a) => ({ ...a, seconds: 0 }))]) {
       results.push({ ...r, also: undefined })
       console.log(`\n${scenarioTable(r)}`)

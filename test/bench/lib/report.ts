@@ -36,6 +36,8 @@ export interface ScenarioResult {
   seconds: number
   /** Raw per-round figures, for anyone who wants to check the medians. */
   rounds?: unknown
+  /** 1-minute load average at the scenario's start and end: how noisy the machine was. */
+  loadAverage?: number[]
   /** Further tables measured on the way (the websocket scenario also gives memory's). */
   also?: Array<Omit<ScenarioResult, 'seconds' | 'also'>>
 }
@@ -87,8 +89,9 @@ export function scenarioTable(result: ScenarioResult): string {
     }
     lines.push('')
   }
-  for (const note of result.notes) lines.push(`- ${note}`)
-  if (result.notes.length) lines.push('')
+  const notes = [...result.notes, ...(result.loadAverage ? [`machine load average (1 min) ${result.loadAverage.join(' → ')} during this scenario`] : [])]
+  for (const note of notes) lines.push(`- ${note}`)
+  if (notes.length) lines.push('')
   return lines.join('\n')
 }
 

@@ -21,7 +21,7 @@ export const instrumentation: Scenario = {
   title: 'instrumentation',
   ours: 'metrics + request logging (info) on',
   peer: 'the same route with both off',
-  estimateSeconds: 35,
+  estimateSeconds: 90,
   inSuite: true,
   async run({ loader }) {
     const rows: Row[] = []
