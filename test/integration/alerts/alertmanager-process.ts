@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from '../../helpers/prometheus.js'
+import { freePort } from '../../helpers/process.js'
 
 /** Debian's prometheus-alertmanager, when installed (CI installs it); tests using it exist only then. */
 export const ALERTMANAGER = '/usr/bin/prometheus-alertmanager'

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { freePort } from '../cache/redis-server.js'
+import { freePort } from '../../helpers/process.js'
 import { startFakeUpstream, upstreamReply, type FakeUpstream } from './fake-upstream.js'
 import { newConversation, parseSse } from './helpers.js'
 

@@ -1,0 +1,85 @@
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort } from './process.js'
+
+/** The newest `/usr/lib/postgresql/<major>/bin` on this machine, or null. */
+function findPostgresBin(): string | null {
+  const root = '/usr/lib/postgresql'
+  if (!existsSync(root)) return null
+  const majors = readdirSync(root)
+    .filter((name) => /^\d+$/.test(name) && existsSync(join(root, name, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a))
+  return majors.length > 0 ? join(root, majors[0]!, 'bin') : null
+}
+
+const POSTGRES_BIN = findPostgresBin()
+/** initdb refuses to run as root, so the cluster belongs to the `postgres` OS user when we are root. */
+const RUN_AS = process.getuid?.() === 0 ? 'postgres' : null
+
+/** Whether this machine can create a disposable Postgres cluster (Debian's postgresql package). */
+export const hasPostgresBinaries = POSTGRES_BIN !== null && (RUN_AS === null || spawnSync('id', ['-u', RUN_AS], { stdio: 'ignore' }).status === 0)
+
+/**
+ * A Postgres cluster of the test's own (initdb in a temporary directory, a free port, trust auth),
+ * so a test can stop and start it without touching the shared server. Stop it with `stop()`
+ * (a fast shutdown: open connections are cut, as when the server goes away), start it again on
+ * the same port and data with `start()`, and remove it with `destroy()`.
+ */
+export class DisposablePostgres {
+  private running = false
+
+  private constructor(
+    readonly port: number,
+    private readonly dir: string,
+  ) {}
+
+  static async create(): Promise<DisposablePostgres> {
+    if (!POSTGRES_BIN) throw new Error('no Postgres binaries under /usr/lib/postgresql/*/bin')
+    const dir = mkdtempSync(join(tmpdir(), 'ccp-pg-'))
+    if (RUN_AS) execFileSync('chown', [RUN_AS, dir])
+    const cluster = new DisposablePostgres(await freePort(), dir)
+    cluster.run('initdb', ['-D', cluster.dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8'])
+    await cluster.start()
+    return cluster
+  }
+
+  get dataDir(): string {
+    return join(this.dir, 'data')
+  }
+
+  /** A connection string to the `postgres` database as the `postgres` superuser. */
+  get url(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres`
+  }
+
+  /** Starts the server (again) and resolves once it accepts connections. */
+  async start(): Promise<void> {
+    if (this.running) throw new Error('the cluster is already running')
+    // fsync off: a test cluster need not survive a power cut, and it keeps a loaded CI machine fast.
+    const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50`
+    this.run('pg_ctl', ['-D', this.dataDir, '-l', join(this.dir, 'server.log'), '-o', options, '-w', '-t', '60', 'start'])
+    this.running = true
+  }
+
+  /** Stops the server with a fast shutdown: clients are disconnected, committed data is kept. */
+  async stop(): Promise<void> {
+    if (!this.running) return
+    this.running = false
+    this.run('pg_ctl', ['-D', this.dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'])
+  }
+
+  /** Stops the server if it runs and removes its files. */
+  async destroy(): Promise<void> {
+    await this.stop().catch(() => {})
+    rmSync(this.dir, { recursive: true, force: true })
+  }
+
+  private run(tool: string, args: string[]): void {
+    const binary = join(POSTGRES_BIN!, tool)
+    const [command, argv] = RUN_AS ? ['runuser', ['-u', RUN_AS, '--', binary, ...args]] : [binary, args]
+    const result = spawnSync(command, argv, { encoding: 'utf8', cwd: this.dir })
+    if (result.status !== 0) throw new Error(`${tool} ${args.join(' ')} failed (${result.status}):\n${result.stdout}\n${result.stderr}`)
+  }
+}
