@@ -103,8 +103,11 @@ async function finish(): Promise<Outcome> {
       notes.push('Prometheus / Alertmanager are not installed (Debian: apt install prometheus prometheus-alertmanager): only our latency is measured.')
     }
 
+    // Both sides wait for their own clock (our 1 s tick; Prometheus's scrape and evaluation
+    // phases), so one crossing says little: more of them than elsewhere, ratio of medians.
+    const count = 2 * settings.rounds + 1
     const rounds: Array<{ ours: number | null; tuned: number | null }> = []
-    for (let i = 0; i < settings.rounds; i++) {
+    for (let i = 0; i < count; i++) {
       await sleep(1_000 + Math.random() * 1_000) // a fresh phase against both samplers
       const crossing = await connect(service)
       const [ours, tuned] = await Promise.all([
@@ -119,7 +122,7 @@ async function finish(): Promise<Outcome> {
       ])
       const seconds = (a: { at: number } | null) => (a ? (a.at - crossing.at) / 1000 : null)
       rounds.push({ ours: seconds(ours), tuned: seconds(tuned) })
-      log(`    round ${i + 1}/${settings.rounds}: ours ${rounds[i]!.ours ?? 'none'} s | tuned Prometheus ${rounds[i]!.tuned ?? 'none'} s`)
+      log(`    round ${i + 1}/${count}: ours ${rounds[i]!.ours ?? 'none'} s | tuned Prometheus ${rounds[i]!.tuned ?? 'none'} s`)
     }
 
     const ours = median(rounds.map((r) => r.ours ?? Number.NaN))
@@ -130,11 +133,11 @@ async function finish(): Promise<Outcome> {
       if (missing) notes.push(`${missing} of ${defaults.length} default pairs sent nothing within ${DEFAULTS_TIMEOUT_MS / 1000} s.`)
       rows.push(row('(a) Prometheus + Alertmanager defaults', 's', ours, a, ours / a, { op: '<=', value: 0.05 }, 'median of 5 pairs, one crossing'))
       const b = median(rounds.map((r) => r.tuned ?? Number.NaN))
-      const ratio = median(rounds.map((r) => (r.ours ?? Number.NaN) / (r.tuned ?? Number.NaN)))
-      rows.push(row('(b) tuned: 1 s scrape/eval, group_wait 0', 's', ours, b, ratio, { op: '<=', value: 0.5 }))
+      rows.push(row('(b) tuned: 1 s scrape/eval, group_wait 0', 's', ours, b, ours / b, { op: '<=', value: 0.5 }, `median of ${count} crossings`))
     } else {
       rows.push(row('crossing → webhook', 's', ours, null, null, null))
     }
+    notes.push(`Ours per crossing: ${rounds.map((r) => r.ours ?? '—').join(', ')} s; tuned Prometheus: ${rounds.map((r) => r.tuned ?? '—').join(', ')} s; defaults: ${defaultLatencies.map((v) => v ?? '—').join(', ')} s. Ratios are of medians: the two sides' phases are independent, so crossings are not paired.`)
     return { ours: '', peer: '', rows, notes, rounds: { tuned: rounds, defaults: defaultLatencies } }
   } finally {
     await pair?.stop()
@@ -155,7 +158,7 @@ export const alerts: Scenario = {
   title: 'alert latency',
   ours: 'websocket_connections > 0 rule, sampler at 1 Hz, webhook receiver',
   peer: 'Prometheus 2.42 + Alertmanager 0.25 scraping the same service, same rule',
-  estimateSeconds: 60,
+  estimateSeconds: 75,
   inSuite: true,
   begin,
   run: finish,
