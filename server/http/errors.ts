@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { AppError, type ErrorBody } from '../errors.js'
+import { databaseUnavailable, isDatabaseUnavailable } from '../db/errors.js'
 
 /** Fastify's own client-error codes, mapped to ours with a message a person can act on. */
 const fastifyCodes: Record<string, { code: string; message?: (err: FastifyError) => string }> = {
@@ -30,6 +31,12 @@ export function installErrorHandlers(app: FastifyInstance): void {
       }))
       const message = details.map((d) => `${d.path} ${d.message}${d.field ? ` (${d.field})` : ''}`).join('; ')
       return send(reply, 400, { error: { code: 'validation_error', message, details } })
+    }
+    if (isDatabaseUnavailable(err)) {
+      // Down, restarting or unreachable: a temporary condition the client should retry, not a 500.
+      request.log.warn({ err }, 'database unavailable')
+      const unavailable = databaseUnavailable()
+      return send(reply, 503, { error: { code: unavailable.code, message: unavailable.message } }, unavailable.headers)
     }
     if (isPostgresDataException(err)) {
       // Class 22 (invalid text representation, numeric out of range, ...) is a bad value that

@@ -1,7 +1,8 @@
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFile, execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { freePort } from './process.js'
 
 /** The newest `/usr/lib/postgresql/<major>/bin` on this machine, or null. */
@@ -14,6 +15,7 @@ function findPostgresBin(): string | null {
   return majors.length > 0 ? join(root, majors[0]!, 'bin') : null
 }
 
+const execFileAsync = promisify(execFile)
 const POSTGRES_BIN = findPostgresBin()
 /** initdb refuses to run as root, so the cluster belongs to the `postgres` OS user when we are root. */
 const RUN_AS = process.getuid?.() === 0 ? 'postgres' : null
@@ -40,7 +42,7 @@ export class DisposablePostgres {
     const dir = mkdtempSync(join(tmpdir(), 'ccp-pg-'))
     if (RUN_AS) execFileSync('chown', [RUN_AS, dir])
     const cluster = new DisposablePostgres(await freePort(), dir)
-    cluster.run('initdb', ['-D', cluster.dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8'])
+    await cluster.run('initdb', ['-D', cluster.dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8'])
     await cluster.start()
     return cluster
   }
@@ -59,7 +61,7 @@ export class DisposablePostgres {
     if (this.running) throw new Error('the cluster is already running')
     // fsync off: a test cluster need not survive a power cut, and it keeps a loaded CI machine fast.
     const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50`
-    this.run('pg_ctl', ['-D', this.dataDir, '-l', join(this.dir, 'server.log'), '-o', options, '-w', '-t', '60', 'start'])
+    await this.run('pg_ctl', ['-D', this.dataDir, '-l', join(this.dir, 'server.log'), '-o', options, '-w', '-t', '60', 'start'])
     this.running = true
   }
 
@@ -67,7 +69,7 @@ export class DisposablePostgres {
   async stop(): Promise<void> {
     if (!this.running) return
     this.running = false
-    this.run('pg_ctl', ['-D', this.dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'])
+    await this.run('pg_ctl', ['-D', this.dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'])
   }
 
   /** Stops the server if it runs and removes its files. */
@@ -76,10 +78,18 @@ export class DisposablePostgres {
     rmSync(this.dir, { recursive: true, force: true })
   }
 
-  private run(tool: string, args: string[]): void {
+  /**
+   * Runs a Postgres tool without blocking the event loop, so requests a test has in flight
+   * keep being answered (and timed) while the server stops or starts.
+   */
+  private async run(tool: string, args: string[]): Promise<void> {
     const binary = join(POSTGRES_BIN!, tool)
     const [command, argv] = RUN_AS ? ['runuser', ['-u', RUN_AS, '--', binary, ...args]] : [binary, args]
-    const result = spawnSync(command, argv, { encoding: 'utf8', cwd: this.dir })
-    if (result.status !== 0) throw new Error(`${tool} ${args.join(' ')} failed (${result.status}):\n${result.stdout}\n${result.stderr}`)
+    try {
+      await execFileAsync(command, argv, { encoding: 'utf8', cwd: this.dir })
+    } catch (err) {
+      const e = err as { code?: unknown; stdout?: string; stderr?: string }
+      throw new Error(`${tool} ${args.join(' ')} failed (${String(e.code)}):\n${e.stdout ?? ''}\n${e.stderr ?? ''}`)
+    }
   }
 }
