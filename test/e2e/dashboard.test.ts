@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { VERSION } from '../../server/version.js'
 import { backends, createTestApp, type TestApp } from '../helpers/app.js'
 import { listenOnce } from '../helpers/live-client.js'
 import { launchBrowser, screenshot, signIn, type Browser } from './harness.js'
@@ -58,6 +59,14 @@ describe.each(backends)('dashboard in Chromium ($name)', (backend) => {
     await page.getByRole('heading', { level: 1, name: 'Overview' }).waitFor()
     await page.getByTestId('live-status').filter({ hasText: 'Live' }).waitFor()
     expect(await page.getByTestId('instance-name').textContent()).toBe(t.config.instanceId)
+  })
+
+  it('lists the running instance on the Overview with its version, as leader and as this instance', async () => {
+    const row = page.getByTestId('instances-table').locator(`tr[data-instance="${t.config.instanceId}"]`)
+    // With Redis the lease is won just after start; the panel polls, so wait for the badge.
+    await row.getByText('leader', { exact: true }).waitFor()
+    expect(await row.getByText('this instance', { exact: true }).count()).toBe(1)
+    expect((await row.locator('td').nth(1).textContent())?.trim()).toBe(VERSION)
   })
 
   it('shows the request rate rise on the Overview as traffic flows, without reloading', async () => {
