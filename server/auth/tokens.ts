@@ -77,17 +77,29 @@ export class TokenRepository {
     await this.db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', id).execute()
   }
 
-  /** Makes `token` the one active token named `name` (the ADMIN_TOKEN row): older ones are revoked. */
-  async ensureNamedToken(name: string, role: TokenRole, token: string, now = new Date()): Promise<void> {
+  /** Makes `token` the one active token named `name` (the ADMIN_TOKEN row): older ones are revoked (and counted). */
+  async ensureNamedToken(name: string, role: TokenRole, token: string, now = new Date()): Promise<{ revoked: number }> {
     const hash = hashToken(token)
-    await this.db.transaction().execute(async (trx) => {
-      await trx.updateTable('api_tokens').set({ revoked_at: now }).where('name', '=', name).where('token_hash', '!=', hash).where('revoked_at', 'is', null).execute()
+    return this.db.transaction().execute(async (trx) => {
+      const { numUpdatedRows } = await trx
+        .updateTable('api_tokens')
+        .set({ revoked_at: now })
+        .where('name', '=', name)
+        .where('token_hash', '!=', hash)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst()
       const existing = await trx.selectFrom('api_tokens').select(['id', 'revoked_at']).where('token_hash', '=', hash).executeTakeFirst()
       if (!existing) {
-        await trx.insertInto('api_tokens').values({ name, role, token_hash: hash, token_prefix: displayPrefix(token), created_by: 'environment' }).execute()
+        // Instances of a fleet starting together all find no row and insert: the first one wins.
+        await trx
+          .insertInto('api_tokens')
+          .values({ name, role, token_hash: hash, token_prefix: displayPrefix(token), created_by: 'environment' })
+          .onConflict((oc) => oc.column('token_hash').doNothing())
+          .execute()
       } else if (existing.revoked_at) {
         await trx.updateTable('api_tokens').set({ revoked_at: null, role }).where('id', '=', existing.id).execute()
       }
+      return { revoked: Number(numUpdatedRows) }
     })
   }
 

@@ -91,13 +91,26 @@ export async function connectDatabase(config: Config, options: ConnectOptions): 
     },
   }
   try {
-    if (config.database.url && schema !== 'public') await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db)
+    if (config.database.url && schema !== 'public') await ensureSchema(db, schema)
     await migrateToLatest(db, schema, options.log)
   } catch (err) {
     await handle.close().catch(() => {})
     throw err
   }
   return handle
+}
+
+/**
+ * CREATE SCHEMA IF NOT EXISTS is not race-free in Postgres: instances starting together on a
+ * fresh database can fail on pg_namespace's unique index. Losing that race is fine.
+ */
+async function ensureSchema(db: Kysely<Database>, schema: string): Promise<void> {
+  try {
+    await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(schema)}`.execute(db)
+  } catch (err) {
+    const { rows } = await sql`select 1 from pg_namespace where nspname = ${schema}`.execute(db)
+    if (rows.length === 0) throw err
+  }
 }
 
 export async function migrateToLatest(db: Kysely<Database>, schema: string, log: FastifyBaseLogger): Promise<void> {

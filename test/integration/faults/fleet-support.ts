@@ -1,0 +1,165 @@
+import { createHmac } from 'node:crypto'
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { startService, type ServiceProcess } from '../../helpers/process.js'
+
+/**
+ * Shared by the fault tests that run the service as real processes (webhook-restart,
+ * three-instances): a webhook receiver that can refuse or drop requests, process control, and
+ * a small API client.
+ */
+
+/** What the receiver does with one request: answer with this status, or read the body and cut the connection. */
+export type ReceiverAnswer = number | 'destroy'
+
+export interface ReceivedWebhook {
+  /** Date.now() when the body had arrived. */
+  at: number
+  path: string
+  headers: IncomingHttpHeaders
+  body: string
+  json: any
+  idempotencyKey: string
+  answer: ReceiverAnswer
+}
+
+export interface WebhookReceiver {
+  port: number
+  url: string
+  requests: ReceivedWebhook[]
+  /** Decides each answer; `earlier` counts the requests already received with the same Idempotency-Key. Default 200. */
+  answer: (request: Omit<ReceivedWebhook, 'answer' | 'at'>, earlier: number) => ReceiverAnswer
+  close(): Promise<void>
+}
+
+/** A real webhook receiver on 127.0.0.1 (port 0 = any free port; pass one to open a port the service already targets). */
+export async function startWebhookReceiver(port = 0): Promise<WebhookReceiver> {
+  const receiver: WebhookReceiver = { port: 0, url: '', requests: [], answer: () => 200, close: async () => {} }
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8')
+      let json: unknown = null
+      try {
+        json = JSON.parse(body)
+      } catch {
+        json = null
+      }
+      const idempotencyKey = String(req.headers['idempotency-key'] ?? '')
+      const seen = { path: req.url ?? '', headers: req.headers, body, json, idempotencyKey }
+      const earlier = receiver.requests.filter((r) => r.idempotencyKey === idempotencyKey).length
+      const answer = receiver.answer(seen, earlier)
+      receiver.requests.push({ ...seen, at: Date.now(), answer })
+      if (answer === 'destroy') req.socket.destroy()
+      else res.writeHead(answer, { 'content-type': 'text/plain' }).end(answer >= 400 ? `refused with ${answer}` : 'ok')
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', () => resolve())
+  })
+  receiver.port = (server.address() as AddressInfo).port
+  receiver.url = `http://127.0.0.1:${receiver.port}`
+  receiver.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    })
+  return receiver
+}
+
+/** GitHub-style `sha256=<hex>` HMAC of the body, computed here independently of the service's code. */
+export const expectedSignature = (body: string, secret: string) => `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`
+
+/** One alert as it travels in an Alertmanager webhook v4 body. */
+export interface WebhookAlert {
+  fingerprint: string
+  status: 'firing' | 'resolved'
+  startsAt: string
+  labels: Record<string, string>
+}
+
+/** Every alert of the requests the receiver acknowledged with a 2xx, one entry per alert per request. */
+export function acknowledgedAlerts(requests: readonly ReceivedWebhook[]): Array<WebhookAlert & { idempotencyKey: string }> {
+  return requests
+    .filter((r) => typeof r.answer === 'number' && r.answer >= 200 && r.answer < 300)
+    .flatMap((r) => (r.json.alerts as WebhookAlert[]).map((a) => ({ ...a, idempotencyKey: r.idempotencyKey })))
+}
+
+/** `fingerprint status startsAt`: what identifies one transition of one alert. */
+export const transitionKey = (a: WebhookAlert) => `${a.fingerprint} ${a.status} ${a.startsAt}`
+
+/** Counts of equal values, for readable assertions (`{ key: 2 }` names what was duplicated). */
+export function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {}
+  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1
+  return counts
+}
+
+/** Items by key, in their original order (Map.groupBy arrives with Node 21). */
+export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>()
+  for (const item of items) groups.set(key(item), [...(groups.get(key(item)) ?? []), item])
+  return groups
+}
+
+/** A bearer-authenticated JSON GET against a service process; throws with the body on a non-2xx. */
+export async function apiGet<T = any>(service: ServiceProcess, token: string, path: string): Promise<T> {
+  const res = await fetch(`${service.url}${path}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) })
+  const text = await res.text()
+  if (!res.ok) throw new Error(`GET ${path} answered ${res.status}: ${text}`)
+  return JSON.parse(text) as T
+}
+
+/** Starts the service and remembers it in `started`, so afterAll can stop every process, whatever failed. */
+export async function startTracked(started: ServiceProcess[], env: Record<string, string>): Promise<ServiceProcess> {
+  const service = await startService(env, 90_000)
+  started.push(service)
+  return service
+}
+
+/** Sends the signal and waits for the process to exit; returns its exit code (null when killed by a signal). */
+export async function stopService(service: ServiceProcess, signal: 'SIGTERM' | 'SIGKILL', timeoutMs = 20_000): Promise<number | null> {
+  if (service.child.exitCode !== null || service.child.signalCode !== null) return service.exited
+  service.child.kill(signal)
+  const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref())
+  const result = await Promise.race([service.exited, timeout])
+  if (result === 'timeout') {
+    service.child.kill('SIGKILL')
+    throw new Error(`the service did not exit within ${timeoutMs} ms of ${signal}:\n${tail(service)}`)
+  }
+  return result
+}
+
+/** SIGTERM, then SIGKILL after a grace period, for every process still running (afterAll). */
+export async function stopAll(services: readonly ServiceProcess[]): Promise<void> {
+  await Promise.all(services.map((s) => stopService(s, 'SIGTERM', 10_000).catch(() => stopService(s, 'SIGKILL').catch(() => {}))))
+}
+
+/** The last lines a process wrote, for failure messages. */
+export function tail(service: ServiceProcess, lines = 30): string {
+  return service.output().trim().split('\n').slice(-lines).join('\n')
+}
+
+/** The last lines of every process, for a failing test's output (they say what the service did). */
+export function processLogs(services: readonly ServiceProcess[], lines = 40): string {
+  return services.map((s, i) => `--- process ${i + 1} (port ${s.port}, exit ${s.child.exitCode ?? s.child.signalCode ?? 'running'}) ---\n${tail(s, lines)}`).join('\n')
+}
+
+/** Polls `check` every `everyMs` until it returns a value (not undefined/false); fails naming what it waited for. */
+export async function poll<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let lastError: unknown
+  for (;;) {
+    try {
+      const value = await check()
+      if (value !== undefined && value !== false) return value
+    } catch (err) {
+      // A request to a process that is starting or busy may fail; keep polling until the deadline.
+      lastError = err
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`)
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+}
