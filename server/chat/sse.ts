@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http'
 import { PassThrough } from 'node:stream'
 import type { FastifyReply } from 'fastify'
 import { AppError } from '../errors.js'
+import { databaseUnavailable, isDatabaseUnavailable } from '../db/errors.js'
 
 /**
  * Server-Sent Events, both ways: reading an upstream's stream (the `data` of each event) and
@@ -111,6 +112,11 @@ export function clientGone(reply: FastifyReply): AbortSignal {
 /** What a stream says when it fails after it has started: the code and message, never internals. */
 export function streamError(err: unknown, log: { error: (obj: object, msg: string) => void }): { code: string; message: string } {
   if (err instanceof AppError) return { code: err.code, message: err.message }
+  // The same answer the error handler gives before the stream starts: temporary, retry.
+  if (isDatabaseUnavailable(err)) {
+    const { code, message } = databaseUnavailable()
+    return { code, message }
+  }
   log.error({ err }, 'streamed completion failed')
   return { code: 'internal_error', message: 'Internal server error; the details are in the server log' }
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { parseInfo } from '../../server/cache/redis-admin.js'
 import { simulatedReply } from '../../server/chat/providers/simulated.js'
 import { cacheControl, samplingParams } from '../../server/chat/request-options.js'
-import { sseData } from '../../server/chat/sse.js'
+import { sseData, streamError } from '../../server/chat/sse.js'
 import { splitTokens } from '../../server/chat/tokens.js'
 
 async function collect(parts: string[]): Promise<string[]> {
@@ -79,5 +79,27 @@ describe('request options', () => {
 describe('parseInfo', () => {
   it('reads INFO fields and skips section headers', () => {
     expect(parseInfo('# Stats\r\nkeyspace_hits:5\r\nused_memory_human:1.2M\r\n')).toEqual({ keyspace_hits: '5', used_memory_human: '1.2M' })
+  })
+})
+
+describe('streamError', () => {
+  const quiet = () => {
+    const logged: string[] = []
+    return { logged, log: { error: (_: object, msg: string) => logged.push(msg) } }
+  }
+
+  it('tells a streaming client the database is unavailable, as a 503 would, without logging an error', () => {
+    const { logged, log } = quiet()
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })
+    expect(streamError(refused, log)).toEqual({ code: 'database_unavailable', message: 'The database is unavailable; retry shortly' })
+    const shuttingDown = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01', severity: 'FATAL' })
+    expect(streamError(shuttingDown, log).code).toBe('database_unavailable')
+    expect(logged).toEqual([])
+  })
+
+  it('hides anything unexpected behind internal_error and logs it', () => {
+    const { logged, log } = quiet()
+    expect(streamError(new TypeError('x is undefined'), log)).toEqual({ code: 'internal_error', message: 'Internal server error; the details are in the server log' })
+    expect(logged).toEqual(['streamed completion failed'])
   })
 })
