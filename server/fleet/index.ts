@@ -5,6 +5,7 @@ import { sql } from 'kysely'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { VERSION } from '../version.js'
+import { createLockStore } from '../jobs/locks.js'
 import { InstanceRegistry } from './instances.js'
 import { LeaderElection } from './leader.js'
 
@@ -43,7 +44,9 @@ export default fp(
     const { config } = app
     const startedAt = new Date().toISOString()
     const leaderKey = `${config.cachePrefix}leader:alerting`
-    const leader = new LeaderElection(app.redis, leaderKey, config.instanceId, config.fleet.leaderLockTtlMs, app.log)
+    // Leadership's database lock: an advisory lock on Postgres, in-process on PGlite (one process only).
+    const databaseLocks = createLockStore({ redis: null, database: app.database, prefix: `${config.cachePrefix}fleet:`, log: app.log })
+    const leader = new LeaderElection(app.redis, leaderKey, config.instanceId, config.fleet.leaderLockTtlMs, app.log, databaseLocks)
     const instances = new InstanceRegistry(
       app.redis,
       config.cachePrefix,
