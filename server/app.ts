@@ -1,4 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import pino from 'pino'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import adminPlugin from './admin/index.js'
 import alertsPlugin from './alerts/index.js'
@@ -14,6 +15,7 @@ import fleetPlugin from './fleet/index.js'
 import healthPlugin from './health/index.js'
 import { registerDashboard } from './http/dashboard.js'
 import { installErrorHandlers } from './http/errors.js'
+import { redactLogLine } from './http/log-redaction.js'
 import jobsPlugin from './jobs/index.js'
 import httpPlugin from './http/index.js'
 import insightsPlugin from './insights/index.js'
@@ -44,25 +46,16 @@ export interface BuildOptions {
   logStream?: NodeJS.WritableStream
 }
 
-/** Secrets never reach the log, whatever object they travel in. */
-const REDACT = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'res.headers["set-cookie"]',
-  '*.authorization',
-  '*.cookie',
-  '*.token',
-  '*.secret',
-  '*.password',
-  '*.apiKey',
-  '*.api_key',
-]
 
+/** Secrets never reach the log, whatever object they travel in (see redactLogLine). */
 function loggerOptions(config: Config, options: BuildOptions): FastifyServerOptions['logger'] {
-  const base = { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } }
+  const base = { level: config.logLevel, hooks: { streamWrite: redactLogLine } }
   if (options.logStream) return { ...base, stream: options.logStream }
   if (process.stdout.isTTY) return { ...base, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } }
-  return base
+  // Asynchronous writes: a request does not wait for the write(2) of its log lines (lines
+  // logged meanwhile go out together). pino writes what is pending synchronously on exit,
+  // process.exit() and uncaught errors included.
+  return { ...base, stream: pino.destination({ dest: 1, sync: false }) }
 }
 
 /**

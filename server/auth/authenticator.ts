@@ -5,24 +5,50 @@ import { hashToken, TOKEN_PREFIX, type TokenRepository } from './tokens.js'
 
 export const SESSION_COOKIE = 'ccp_session'
 
-/** How long a verified token is trusted without asking the database again (revocation elsewhere takes this long). */
-const PRINCIPAL_CACHE_MS = 5_000
+/**
+ * How long a verified token is trusted without asking the database again. Revocations reach
+ * every instance at once over Redis; this bounds how late one that missed the message (Redis
+ * down) notices.
+ */
+export const PRINCIPAL_CACHE_MS = 5_000
+/**
+ * A token in use is verified again in the background once its verification is this old, so
+ * that the entry is renewed before it expires instead of every concurrent request waiting on
+ * the database at the moment it does.
+ */
+export const PRINCIPAL_REFRESH_AFTER_MS = 4_000
 /** last_used_at is written at most this often per token. */
 const TOUCH_INTERVAL_MS = 60_000
 
+interface Verified {
+  principal: Principal
+  /** When the lookup that produced it started: the database said "active" no earlier than this. */
+  verifiedAt: number
+}
+
+export interface AuthenticatorOptions {
+  onTouchError: (err: unknown) => void
+  /** Tells the other instances that a token was revoked (they forget their verifications). */
+  announceRevocation?: (tokenId: string) => Promise<void>
+}
+
 /**
  * Resolves a request's credentials (bearer token or signed session cookie) to a Principal.
- * Verified tokens are remembered for a few seconds so that a hot API path costs one
- * SHA-256 and no query.
+ * Verified tokens are remembered for a few seconds so that a hot API path costs one SHA-256
+ * and no query; concurrent lookups of one credential share one query.
  */
 export class Authenticator {
-  private readonly byHash = new LRUCache<string, Principal>({ max: 10_000, ttl: PRINCIPAL_CACHE_MS })
-  private readonly bySession = new LRUCache<string, Principal>({ max: 10_000, ttl: PRINCIPAL_CACHE_MS })
+  private readonly byHash = new LRUCache<string, Verified>({ max: 10_000 })
+  private readonly bySession = new LRUCache<string, Verified>({ max: 10_000 })
   private readonly lastTouched = new LRUCache<string, number>({ max: 10_000 })
+  /** Lookups under way, by cache and key: a burst of requests with one token makes one query. */
+  private readonly lookups = new Map<string, Promise<Principal | null>>()
+  /** Bumped by forget(): a lookup that started before must not put its answer in the cache. */
+  private generation = 0
 
   constructor(
     private readonly tokens: TokenRepository,
-    private readonly onTouchError: (err: unknown) => void,
+    private readonly options: AuthenticatorOptions,
   ) {}
 
   async authenticate(request: FastifyRequest, now = Date.now()): Promise<Principal | null> {
@@ -38,14 +64,11 @@ export class Authenticator {
   async fromBearer(token: string, now = Date.now()): Promise<Principal | null> {
     if (!token.startsWith(TOKEN_PREFIX) && token.length < 32) return null
     const hash = hashToken(token)
-    let principal = this.byHash.get(hash)
-    if (!principal) {
+    const principal = await this.verified(this.byHash, hash, now, async () => {
       const row = await this.tokens.findActiveByHash(hash)
-      if (!row) return null
-      principal = { tokenId: row.id, name: row.name, role: row.role, via: 'bearer' }
-      this.byHash.set(hash, principal)
-    }
-    this.touch(principal.tokenId, now)
+      return row ? { tokenId: row.id, name: row.name, role: row.role, via: 'bearer' } : null
+    })
+    if (principal) this.touch(principal.tokenId, now)
     return principal
   }
 
@@ -54,28 +77,68 @@ export class Authenticator {
     if (!unsigned.valid || !unsigned.value) return null
     const [tokenId, expiresAt] = unsigned.value.split('|')
     if (!tokenId || !expiresAt || Number(expiresAt) <= now) return null
-    let principal = this.bySession.get(tokenId)
-    if (!principal) {
+    const principal = await this.verified(this.bySession, tokenId, now, async () => {
       const row = await this.tokens.findActiveById(tokenId)
-      if (!row) return null
-      principal = { tokenId: row.id, name: row.name, role: row.role, via: 'session' }
-      this.bySession.set(tokenId, principal)
-    }
-    this.touch(principal.tokenId, now)
+      return row ? { tokenId: row.id, name: row.name, role: row.role, via: 'session' } : null
+    })
+    if (principal) this.touch(principal.tokenId, now)
     return principal
   }
 
-  /** Forget cached verifications (after a revoke on this instance). */
+  /**
+   * A token was revoked here: forget every cached verification at once, and tell the other
+   * instances to do the same.
+   */
+  async revoked(tokenId: string): Promise<void> {
+    this.forget()
+    await this.options.announceRevocation?.(tokenId)
+  }
+
+  /** Forget cached verifications (a revocation here or on another instance). */
   forget(): void {
+    this.generation++
     this.byHash.clear()
     this.bySession.clear()
+    this.lookups.clear()
+  }
+
+  private verified(cache: LRUCache<string, Verified>, key: string, now: number, load: () => Promise<Principal | null>): Promise<Principal | null> | Principal {
+    const entry = cache.get(key)
+    if (entry) {
+      const age = now - entry.verifiedAt
+      if (age >= 0 && age < PRINCIPAL_CACHE_MS) {
+        if (age >= PRINCIPAL_REFRESH_AFTER_MS) this.lookup(cache, key, now, load).catch(() => {}) // the next request after expiry sees the error
+        return entry.principal
+      }
+    }
+    return this.lookup(cache, key, now, load)
+  }
+
+  private lookup(cache: LRUCache<string, Verified>, key: string, now: number, load: () => Promise<Principal | null>): Promise<Principal | null> {
+    const id = `${cache === this.byHash ? 'h' : 's'}:${key}`
+    const running = this.lookups.get(id)
+    if (running) return running
+    const generation = this.generation
+    const lookup = load()
+      .then((principal) => {
+        if (generation === this.generation) {
+          if (principal) cache.set(key, { principal, verifiedAt: now })
+          else cache.delete(key)
+        }
+        return principal
+      })
+      .finally(() => {
+        if (this.lookups.get(id) === lookup) this.lookups.delete(id)
+      })
+    this.lookups.set(id, lookup)
+    return lookup
   }
 
   private touch(tokenId: string, now: number): void {
     const last = this.lastTouched.get(tokenId)
     if (last !== undefined && now - last < TOUCH_INTERVAL_MS) return
     this.lastTouched.set(tokenId, now)
-    this.tokens.touch(tokenId, new Date(now)).catch(this.onTouchError)
+    this.tokens.touch(tokenId, new Date(now)).catch(this.options.onTouchError)
   }
 }
 

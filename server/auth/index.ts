@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import fp from 'fastify-plugin'
 import fastifyCookie from '@fastify/cookie'
 import type { FastifyInstance } from 'fastify'
@@ -6,6 +6,7 @@ import { forbidden, unauthorized } from '../errors.js'
 import { getOrCreateSetting } from '../db/settings.js'
 import { DEFAULT_ACCESS, roleAllows } from './access.js'
 import { Authenticator } from './authenticator.js'
+import { TokenRevocations } from './revocations.js'
 import { authRoutes } from './routes.js'
 import { TokenRepository } from './tokens.js'
 
@@ -26,14 +27,23 @@ export default fp(
   async function authPlugin(app: FastifyInstance) {
     const { config } = app
     const tokens = new TokenRepository(app.db)
-    const authenticator = new Authenticator(tokens, (err) => app.log.warn({ err }, 'could not record token use'))
+    let revocations: TokenRevocations | undefined
+    const authenticator = new Authenticator(tokens, {
+      onTouchError: (err) => app.log.warn({ err }, 'could not record token use'),
+      announceRevocation: async (tokenId) => revocations?.announce(tokenId),
+    })
+    if (app.redis) {
+      revocations = new TokenRevocations(app.redis, config.cachePrefix, randomUUID(), () => authenticator.forget(), app.log)
+      revocations.start()
+      app.addHook('onClose', async () => revocations?.stop())
+    }
     app.decorate('tokens', tokens)
     app.decorate('authenticator', authenticator)
 
     const secret = config.auth.sessionSecret ?? (await getOrCreateSetting(app.db, 'session_secret', () => randomBytes(32).toString('base64url')))
     await app.register(fastifyCookie, { secret, hook: 'onRequest' })
 
-    await bootstrapAdminToken(app, tokens)
+    await bootstrapAdminToken(app, tokens, revocations)
 
     app.decorateRequest('principal', null)
     app.addHook('onRequest', async (request) => {
@@ -49,14 +59,16 @@ export default fp(
 
     await app.register(authRoutes)
   },
-  { name: 'auth', dependencies: ['database'] },
+  { name: 'auth', dependencies: ['database', 'redis'] },
 )
 
-async function bootstrapAdminToken(app: FastifyInstance, tokens: TokenRepository): Promise<void> {
+async function bootstrapAdminToken(app: FastifyInstance, tokens: TokenRepository, revocations: TokenRevocations | undefined): Promise<void> {
   const { adminToken } = app.config.auth
   if (adminToken) {
-    await tokens.ensureNamedToken(ADMIN_TOKEN_NAME, 'admin', adminToken)
+    const { revoked } = await tokens.ensureNamedToken(ADMIN_TOKEN_NAME, 'admin', adminToken)
     app.log.info('admin token taken from ADMIN_TOKEN')
+    // A new ADMIN_TOKEN rotated the old one out: instances still running stop accepting it now.
+    if (revoked > 0) await revocations?.announce(null)
     return
   }
   if ((await tokens.countActive()) > 0) return

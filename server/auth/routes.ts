@@ -105,7 +105,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       const token = await app.tokens.revoke(id)
       if (!token) throw notFound(`Active token ${id}`)
-      app.authenticator.forget()
+      await app.authenticator.revoked(id)
       await app.audit.record(request, { action: 'token.revoke', target: id, params: { name: token.name, role: token.role } })
       return { token }
     },

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import { hash as digest, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import type { ApiToken, Database, TokenRole } from '../db/schema.js'
 
@@ -10,7 +10,7 @@ export function generateToken(): string {
 }
 
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex')
+  return digest('sha256', token, 'hex')
 }
 
 /** What we show of a token after creation: enough to recognise it, useless to an attacker. */

@@ -24,6 +24,8 @@ export interface GetOrComputeOptions {
   noCache?: boolean
   /** Do not store the computed value. */
   noStore?: boolean
+  /** `key(namespace, key)`, when the caller has computed it already (it is a SHA-256). */
+  fullKey?: string
 }
 
 /** Where a value came from: a layer, another caller's identical computation, or this caller's compute. */
@@ -124,7 +126,7 @@ export class TieredCache {
 
   async getOrCompute<T>(namespace: string, key: string, compute: () => Promise<T>, options: GetOrComputeOptions = {}): Promise<CacheOutcome<T>> {
     const base = baseNamespace(namespace)
-    const full = this.key(namespace, key)
+    const full = options.fullKey ?? this.key(namespace, key)
     const ttl = options.ttl ?? this.options.ttlSeconds[base]
     if (!options.noCache) {
       const local = this.readL1(base, full)
@@ -143,7 +145,9 @@ export class TieredCache {
         this.counters[base].misses++
       }
       const value = await compute()
-      if (!options.noStore) await this.write(full, value, ttl)
+      // Not waiting for Redis' reply: the SET has left (see write) before the answer goes out, so
+      // another instance asked after it finds the entry; a computed answer is not delayed by a round trip.
+      if (!options.noStore) void this.write(full, value, ttl)
       return { value, source: 'computed' as const }
     })()
     // Only a computation whose result will be stored is shared: a no-cache or no-store caller
@@ -268,11 +272,27 @@ export class TieredCache {
     return value
   }
 
-  private async write(full: string, value: unknown, ttlSeconds: number): Promise<void> {
+  /**
+   * L1 at once, and the SET to Redis written to its connection before this returns: an explicit
+   * pipeline goes out now, where an auto-pipelined command would wait for the next batch
+   * (setImmediate). Resolves when Redis has answered; a failure is counted, never thrown.
+   */
+  private write(full: string, value: unknown, ttlSeconds: number): Promise<void> {
     const json = JSON.stringify(value)
     this.l1.set(full, json, { ttl: ttlSeconds * 1000 })
     const redis = this.readyRedis()
-    if (redis) await redis.set(full, json, 'EX', ttlSeconds).catch((err) => this.l2Failed(err, 'set'))
+    if (!redis) return Promise.resolve()
+    return redis
+      .pipeline()
+      .set(full, json, 'EX', ttlSeconds)
+      .exec()
+      .then(
+        (results) => {
+          const err = results?.[0]?.[0]
+          if (err) this.l2Failed(err, 'set')
+        },
+        (err: unknown) => this.l2Failed(err, 'set'),
+      )
   }
 
   /** Redis when it can answer now; null sends the caller straight to L1-only behaviour. */

@@ -19,18 +19,28 @@ declare module 'fastify' {
 export default fp(
   async function chatPlugin(app: FastifyInstance) {
     const provider = createProvider(app.config.chat)
+    const log = app.log.child({ component: 'chat' })
+    // Buffered analytics events are written on close; leave the rest of the shutdown budget to the others.
+    const repos = createChatRepositories(app.db, log, { closeTimeoutMs: Math.min(5_000, app.config.shutdownTimeoutMs / 2) })
     const chat = new ChatService({
       provider,
       cache: app.cache,
       metrics: app.metrics,
-      repos: createChatRepositories(app.db),
+      repos,
       config: app.config.chat,
-      log: app.log.child({ component: 'chat' }),
+      log,
     })
     app.decorate('chat', chat)
     app.health.register('provider', provider.healthCheck)
-    // Before the server stops waiting for requests: open streams end with an error event instead of hanging.
-    app.addHook('preClose', async () => chat.close())
+    // Before the server stops waiting for requests: open streams end with an error event instead of
+    // hanging; non-streamed replies get half the shutdown time to finish (the rest is for closing).
+    app.addHook('preClose', async () => chat.close(app.config.shutdownTimeoutMs / 2))
+    // onClose runs after the last in-flight request, and before the database closes (hooks run
+    // in reverse order): the buffered analytics events are written, the upstream connections closed.
+    app.addHook('onClose', async () => {
+      provider.close?.()
+      await repos.analytics.close()
+    })
     app.log.info({ provider: provider.name, model: provider.resolveModel(undefined) }, 'chat provider ready')
 
     await app.register(conversationRoutes)

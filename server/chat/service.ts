@@ -68,6 +68,9 @@ export interface ChatServiceDeps {
  * flow (store, complete with history, store the reply); cache warming for the jobs.
  */
 export class ChatService {
+  /** Aborted when shutdown begins: streamed replies end with an error event at once. */
+  private readonly closingStreams = new AbortController()
+  /** Aborted at the shutdown deadline: a non-streamed reply still running then gets a 503 instead of a cut connection. */
   private readonly closing = new AbortController()
   private readonly modelLabels = new Set<string>()
   /** Streaming responses under way (the routes register them). */
@@ -84,11 +87,16 @@ export class ChatService {
   }
 
   /**
-   * Graceful shutdown: provider calls in flight fail with 503, so open streams end with an
-   * error event; resolves once they have.
+   * Graceful shutdown: streamed completions in flight fail with 503 at once, so open streams
+   * end with an error event; resolves once they have. Non-streamed ones (whose clients are
+   * owed a whole answer, and in the conversation flow a stored reply) may finish within
+   * `graceMs`, then fail with 503 too.
    */
-  async close(): Promise<void> {
-    this.closing.abort(serviceUnavailable('The server is shutting down; retry the request'))
+  async close(graceMs = 0): Promise<void> {
+    const reason = serviceUnavailable('The server is shutting down; retry the request')
+    this.closingStreams.abort(reason)
+    if (graceMs > 0) setTimeout(() => this.closing.abort(reason), graceMs).unref()
+    else this.closing.abort(reason)
     await this.streams.drained(STREAM_DRAIN_TIMEOUT_MS)
   }
 
@@ -103,15 +111,14 @@ export class ChatService {
     const cacheKey = cache.key(namespace, identity)
     // A computation that will be cached is shared with identical requests, so one client leaving must not cancel it.
     const ownAnswer = control.noCache || control.noStore
-    const signal = ownAnswer && input.signal ? AbortSignal.any([this.closing.signal, input.signal]) : this.closing.signal
+    // (closingStreams is aborted first, so a stream needs no other shutdown signal.)
+    const shutdown = input.sink ? this.closingStreams.signal : this.closing.signal
+    const signal = ownAnswer && input.signal ? AbortSignal.any([shutdown, input.signal]) : shutdown
     let computed = false
     let firstTokenAt: number | undefined
     let sinkStarted = false
-    const startSink = (cached: boolean) => {
-      if (sinkStarted) return
-      sinkStarted = true
-      input.sink?.start({ cached, cacheKey })
-    }
+    // (No named closures on this path: tsx keeps function names by wrapping every named
+    // closure at creation, a measurable cost per request; method syntax is not wrapped.)
     let result: CompletionResult
     try {
       const { value } = await cache.getOrCompute<Completion>(
@@ -119,28 +126,39 @@ export class ChatService {
         identity,
         () => {
           computed = true
-          const onToken = (text: string) => {
-            firstTokenAt ??= performance.now()
-            startSink(false)
-            input.sink?.token(text)
-          }
-          return provider.complete({ model, messages: input.messages, params }, { signal, onToken })
+          return provider.complete(
+            { model, messages: input.messages, params },
+            {
+              signal,
+              onToken(text: string) {
+                firstTokenAt ??= performance.now()
+                if (!sinkStarted) {
+                  sinkStarted = true
+                  input.sink?.start({ cached: false, cacheKey })
+                }
+                input.sink?.token(text)
+              },
+            },
+          )
         },
-        { ttl: control.ttl, noCache: control.noCache, noStore: control.noStore },
+        { ttl: control.ttl, noCache: control.noCache, noStore: control.noStore, fullKey: cacheKey },
       )
-      startSink(!computed)
+      if (!sinkStarted) {
+        sinkStarted = true
+        input.sink?.start({ cached: !computed, cacheKey })
+      }
       if (!computed && input.sink) for (const token of splitTokens(value.content)) input.sink.token(token)
       result = { ...value, cached: !computed, cacheKey, latencyMs: Math.round(performance.now() - started) }
     } catch (err) {
-      const error = this.closing.signal.aborted
-        ? (this.closing.signal.reason as AppError)
+      const error = shutdown.aborted
+        ? (shutdown.reason as AppError)
         : signal.aborted
           ? new AppError(499, 'client_closed_request', 'The client closed the connection before the reply was complete')
-          : err
-      await this.observeFailure(input, model, cacheKey, Math.round(performance.now() - started), error)
+          : abortedBy(err)
+      this.observeFailure(input, model, cacheKey, Math.round(performance.now() - started), error)
       throw error
     }
-    await this.observe(input, model, result, firstTokenAt === undefined ? null : firstTokenAt - started)
+    this.observe(input, model, result, firstTokenAt === undefined ? null : firstTokenAt - started)
     return result
   }
 
@@ -199,7 +217,7 @@ export class ChatService {
     return value
   }
 
-  private async observe(input: CompletionInput, model: string, result: CompletionResult, ttftMs: number | null): Promise<void> {
+  private observe(input: CompletionInput, model: string, result: CompletionResult, ttftMs: number | null): void {
     const { metrics, provider } = this.deps
     const labels = { provider: provider.name, model: this.modelLabel(result.model) }
     const cached = String(result.cached)
@@ -211,7 +229,7 @@ export class ChatService {
       metrics.chatTokensTotal.inc({ ...labels, direction: 'input' }, result.usage.prompt_tokens)
       metrics.chatTokensTotal.inc({ ...labels, direction: 'output' }, result.usage.completion_tokens)
     }
-    await this.recordEvent(input, model, result.cacheKey, {
+    this.recordEvent(input, model, result.cacheKey, {
       model: result.model,
       status: 'ok',
       cached: result.cached,
@@ -222,12 +240,12 @@ export class ChatService {
     })
   }
 
-  private async observeFailure(input: CompletionInput, model: string, cacheKey: string, latencyMs: number, err: unknown): Promise<void> {
+  private observeFailure(input: CompletionInput, model: string, cacheKey: string, latencyMs: number, err: unknown): void {
     const { metrics, provider } = this.deps
     const labels = { provider: provider.name, model: this.modelLabel(model) }
     metrics.chatRequestsTotal.inc({ ...labels, cached: 'false', status: 'error' })
     metrics.chatCompletionDuration.observe({ ...labels, cached: 'false' }, latencyMs / 1000)
-    await this.recordEvent(input, model, cacheKey, {
+    this.recordEvent(input, model, cacheKey, {
       model,
       status: 'error',
       cached: false,
@@ -242,14 +260,15 @@ export class ChatService {
   /**
    * One analytics_events row per request (warming is not demand and writes none). It keeps the
    * prompt hash, and the normalized prompt when small, so the cache-warm job can replay the
-   * most frequent ones. A failed insert is logged, never passed on to the client.
+   * most frequent ones. Queued, not awaited: the repository writes events in batches, and a
+   * failed write is logged there, never passed on to the client.
    */
-  private async recordEvent(
+  private recordEvent(
     input: CompletionInput,
     model: string,
     cacheKey: string,
     outcome: Omit<ChatCompletionEventData, 'api' | 'provider' | 'stream' | 'prompt_hash' | 'prompt'>,
-  ): Promise<void> {
+  ): void {
     if (input.api === 'warm') return
     const messages = input.messages.map((m) => ({ role: m.role, content: normalizeText(m.content) }))
     const size = messages.reduce((n, m) => n + m.content.length, 0)
@@ -261,11 +280,7 @@ export class ChatService {
       prompt_hash: cacheKey.slice(cacheKey.lastIndexOf(':') + 1),
       ...(size <= PROMPT_SAMPLE_MAX_CHARS ? { prompt: { model, messages, params: input.params ?? {} } satisfies PromptSample } : {}),
     }
-    try {
-      await this.deps.repos.analytics.recordCompletion({ session_id: input.sessionId, conversation_id: input.conversationId, data })
-    } catch (err) {
-      this.deps.log.warn({ err }, 'could not record a chat analytics event')
-    }
+    this.deps.repos.analytics.recordCompletion({ session_id: input.sessionId, conversation_id: input.conversationId, data })
   }
 
   private modelLabel(model: string): string {
@@ -274,4 +289,12 @@ export class ChatService {
     this.modelLabels.add(model)
     return model
   }
+}
+
+/**
+ * An abort whose reason is one of ours is that error: a caller sharing a computation that a
+ * streamed request's shutdown abort stopped sees the 503, not a bare AbortError.
+ */
+function abortedBy(err: unknown): unknown {
+  return err instanceof Error && err.name === 'AbortError' && err.cause instanceof AppError ? err.cause : err
 }

@@ -7,29 +7,57 @@ import { databaseUnavailable, isDatabaseUnavailable } from '../db/errors.js'
 /**
  * Server-Sent Events, both ways: reading an upstream's stream (the `data` of each event) and
  * writing ours.
+ *
+ * SseDataParser reads synchronously, a chunk at a time: the events of a chunk come back
+ * together (an upstream often sends dozens in one), without a promise per event.
  */
-export async function* sseData(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder()
-  let buffer = ''
-  let data: string[] = []
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true })
+export class SseDataParser {
+  private readonly decoder = new TextDecoder()
+  private buffer = ''
+  private data: string[] = []
+
+  /** The `data` of every event this chunk completes. */
+  push(chunk: Uint8Array): string[] {
+    this.buffer += this.decoder.decode(chunk, { stream: true })
+    const events: string[] = []
+    let start = 0
     let newline: number
-    while ((newline = buffer.indexOf('\n')) >= 0) {
-      const line = buffer.slice(0, newline).replace(/\r$/, '')
-      buffer = buffer.slice(newline + 1)
-      if (line === '') {
-        if (data.length) yield data.join('\n')
-        data = []
-      } else if (line.startsWith('data:')) {
-        data.push(line.slice(line[5] === ' ' ? 6 : 5))
-      }
-      // event:, id:, retry: and comments carry nothing the OpenAI protocol uses.
+    while ((newline = this.buffer.indexOf('\n', start)) >= 0) {
+      const end = newline > start && this.buffer.charCodeAt(newline - 1) === 13 ? newline - 1 : newline
+      this.line(this.buffer.slice(start, end), events)
+      start = newline + 1
     }
+    this.buffer = this.buffer.slice(start)
+    return events
   }
-  const last = (buffer + decoder.decode()).replace(/\r$/, '')
-  if (last.startsWith('data:')) data.push(last.slice(last[5] === ' ' ? 6 : 5))
-  if (data.length) yield data.join('\n')
+
+  /** The body ended: an event not closed by a blank line still counts. */
+  end(): string[] {
+    const events: string[] = []
+    const last = (this.buffer + this.decoder.decode()).replace(/\r$/, '')
+    this.buffer = ''
+    if (last.startsWith('data:')) this.data.push(last.slice(last[5] === ' ' ? 6 : 5))
+    if (this.data.length) events.push(this.data.join('\n'))
+    this.data = []
+    return events
+  }
+
+  private line(line: string, events: string[]): void {
+    if (line === '') {
+      if (this.data.length) events.push(this.data.length === 1 ? this.data[0]! : this.data.join('\n'))
+      this.data = []
+    } else if (line.startsWith('data:')) {
+      this.data.push(line.slice(line[5] === ' ' ? 6 : 5))
+    }
+    // event:, id:, retry: and comments carry nothing the OpenAI protocol uses.
+  }
+}
+
+/** The `data` of each event of a body, one at a time. */
+export async function* sseData(body: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  const parser = new SseDataParser()
+  for await (const chunk of body) yield* parser.push(chunk)
+  yield* parser.end()
 }
 
 /**

@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin'
 import fastifyCompress from '@fastify/compress'
-import fastifyHelmet from '@fastify/helmet'
 import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyUnderPressure from '@fastify/under-pressure'
 import type { FastifyInstance } from 'fastify'
+import helmet from 'helmet'
 
 /**
  * Cross-cutting HTTP behaviour: security headers, compression, rate limiting (on the routes
@@ -12,7 +12,9 @@ import type { FastifyInstance } from 'fastify'
 export default fp(
   async function httpPlugin(app: FastifyInstance) {
     const https = app.config.publicUrl.startsWith('https://')
-    await app.register(fastifyHelmet, {
+    // helmet itself, not @fastify/helmet: that plugin builds helmet's middleware anew for every
+    // request (parsing the CSP directives each time); ours never vary, so it is built once.
+    const securityHeaders = helmet({
       contentSecurityPolicy: {
         useDefaults: false,
         directives: {
@@ -33,6 +35,7 @@ export default fp(
       hsts: https,
       crossOriginEmbedderPolicy: false,
     })
+    app.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, done as (err?: unknown) => void))
     // The plugin's default type filter already leaves text/event-stream alone, so
     // Server-Sent Events reach the client token by token.
     await app.register(fastifyCompress, { threshold: 1024 })

@@ -1,5 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, type TestApp } from '../helpers/app.js'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { PRINCIPAL_REFRESH_AFTER_MS } from '../../server/auth/authenticator.js'
+import { generateToken } from '../../server/auth/tokens.js'
+import { backends, createTestApp, dropTestData, real, uniqueName, type TestApp } from '../helpers/app.js'
 
 async function createToken(t: TestApp, role: 'admin' | 'viewer' | 'chat', name = `${role} token`) {
   const res = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: t.auth(), payload: { name, role } })
@@ -110,5 +112,47 @@ describe.each(backends)('auth ($name)', (backend) => {
     }
     expect(attempts.slice(0, 5)).toEqual([401, 401, 401, 401, 401])
     expect(attempts.slice(5)).toEqual([429, 429])
+  })
+})
+
+/** Two instances on one Postgres schema and one Redis prefix (a fleet). Needs both: CI has them. */
+describe.runIf(real?.databaseUrl && real?.redisUrl)('token revocation across instances (postgres+redis)', () => {
+  const backend = real!
+  const schema = uniqueName('test')
+  const cachePrefix = `ccp-test:${uniqueName('auth')}:`
+  const adminToken = generateToken()
+  let a: TestApp
+  let b: TestApp
+  beforeAll(async () => {
+    const options = { schema, cachePrefix, keepData: true, env: { ADMIN_TOKEN: adminToken } }
+    a = await createTestApp(backend, options)
+    b = await createTestApp(backend, options)
+  })
+  afterAll(async () => {
+    await a?.close()
+    await b?.close()
+    await dropTestData(backend, { schema, cachePrefix })
+  })
+
+  it('stops accepting a token revoked on another instance at once, not when its cached verification runs out', async () => {
+    const created = await createToken(a, 'viewer', 'revoked elsewhere')
+    const onB = () => b.app.inject({ method: 'GET', url: '/api/auth/me', headers: b.auth(created.secret) })
+    const firstUseOnB = Date.now()
+    expect((await onB()).statusCode).toBe(200) // B looks the token up and remembers it
+    expect((await onB()).statusCode).toBe(200) // answered from B's memory
+
+    const revoke = await a.app.inject({ method: 'DELETE', url: `/api/tokens/${created.token.id}`, headers: a.auth() })
+    expect(revoke.statusCode).toBe(200)
+    const revokedAt = Date.now()
+    expect((await a.app.inject({ method: 'GET', url: '/api/auth/me', headers: a.auth(created.secret) })).statusCode).toBe(401)
+
+    await vi.waitFor(async () => expect((await onB()).statusCode).toBe(401), { timeout: 10_000, interval: 20 })
+    const rejectedOnB = Date.now()
+    // Left to itself, B would trust its verification until it renews it PRINCIPAL_REFRESH_AFTER_MS
+    // after the first use; rejecting earlier means B was told.
+    expect(rejectedOnB - firstUseOnB).toBeLessThan(PRINCIPAL_REFRESH_AFTER_MS)
+    expect(rejectedOnB - revokedAt).toBeLessThan(2_000)
+    // Other tokens are unaffected: B looks them up again.
+    expect((await b.app.inject({ method: 'GET', url: '/api/auth/me', headers: b.auth() })).statusCode).toBe(200)
   })
 })

@@ -50,4 +50,6 @@ export interface ChatProvider {
   listModels(signal: AbortSignal): Promise<ModelInfo[]>
   /** For `app.health` (component `provider`). */
   healthCheck: HealthCheck
+  /** Frees what the provider holds (kept-alive upstream connections), on shutdown. */
+  close?(): void
 }

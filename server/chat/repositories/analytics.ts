@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely'
 import type { SamplingParams } from '../../cache/keys.js'
 import type { Database } from '../../db/schema.js'
 import type { ChatMessage } from '../providers/types.js'
+import type { AnalyticsEventBuffer } from './event-buffer.js'
 
 export const CHAT_COMPLETION_EVENT = 'chat_completion'
 
@@ -37,18 +38,40 @@ export interface TopPrompt extends PromptSample {
   last_seen_at: Date
 }
 
+/**
+ * chat_completion events: recorded through a write-behind buffer (one multi-row INSERT per
+ * interval instead of one per request), so readers here flush this instance's buffer first.
+ */
 export class AnalyticsRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly buffer: AnalyticsEventBuffer,
+  ) {}
 
-  async recordCompletion(event: { session_id?: string | null; conversation_id?: string | null; data: ChatCompletionEventData }): Promise<void> {
-    await this.db
-      .insertInto('analytics_events')
-      .values({ type: CHAT_COMPLETION_EVENT, session_id: event.session_id ?? null, conversation_id: event.conversation_id ?? null, data: JSON.stringify(event.data) })
-      .execute()
+  /** Queues the event; it reaches the table within the buffer's interval, or at `flush()` / `close()`. */
+  recordCompletion(event: { session_id?: string | null; conversation_id?: string | null; data: ChatCompletionEventData }, at = new Date()): void {
+    this.buffer.add({
+      type: CHAT_COMPLETION_EVENT,
+      session_id: event.session_id ?? null,
+      conversation_id: event.conversation_id ?? null,
+      data: event.data,
+      created_at: at,
+    })
+  }
+
+  /** Writes every event recorded so far on this instance (read-after-write for the callers of this repository and tests). */
+  flush(): Promise<void> {
+    return this.buffer.flush()
+  }
+
+  /** Shutdown, after the last request: writes what is still buffered. */
+  close(): Promise<void> {
+    return this.buffer.close()
   }
 
   /** The prompts answered most often since `since` (successful ones whose text was kept), most frequent first. */
   async topPrompts(since: Date, limit: number): Promise<TopPrompt[]> {
+    await this.buffer.flush()
     const rows = await this.db
       .selectFrom('analytics_events')
       .select([

@@ -25,9 +25,14 @@ const PURGE_BATCH = 5_000
 
 /** Counts and sizes for `GET /api/db/stats`, and the purge the retention job runs. */
 export class ChatMaintenanceRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    /** Runs before the counts are read (writes buffered analytics events). */
+    private readonly beforeStats: () => Promise<void> = async () => {},
+  ) {}
 
   async stats(): Promise<ChatDataStats> {
+    await this.beforeStats()
     const { rows } = await sql<Record<keyof ChatDataStats, string>>`
       select
         (select count(*) from sessions) as sessions,

@@ -17,6 +17,8 @@ describe.each(backends)('chat analytics, metrics, warming and retention ($name)'
     const miss = await complete('Analytics  please ')
     const hit = await complete('Analytics please', { stream: true })
     expect(hit.headers['x-cache']).toBe('HIT')
+    // Events are written behind the request, in batches: flush to read this instance's own.
+    await t.app.chat.repos.analytics.flush()
     const rows = await t.app.db.selectFrom('analytics_events').selectAll().where('type', '=', 'chat_completion').orderBy('id').execute()
     const [first, second] = rows.slice(-2).map((r) => r.data as Record<string, any>)
     const hash = String(miss.headers['x-cache-key']).split(':').at(-1)
@@ -37,6 +39,7 @@ describe.each(backends)('chat analytics, metrics, warming and retention ($name)'
 
     const { sessionId, conversationId } = await newConversation(t)
     await t.app.inject({ method: 'POST', url: `/api/conversations/${conversationId}/messages`, headers: t.auth(), payload: { content: 'in a conversation' } })
+    await t.app.chat.repos.analytics.flush()
     const event = await t.app.db.selectFrom('analytics_events').selectAll().orderBy('id', 'desc').executeTakeFirstOrThrow()
     expect(event).toMatchObject({ session_id: sessionId, conversation_id: conversationId })
     expect(event.data).toMatchObject({ api: 'conversation' })
@@ -48,6 +51,7 @@ describe.each(backends)('chat analytics, metrics, warming and retention ($name)'
       const res = await failing.app.inject({ method: 'POST', url: '/v1/chat/completions', headers: failing.auth(), payload: { messages: [{ role: 'user', content: 'fail' }] } })
       expect(res.statusCode).toBe(502)
       expect(res.json().error.message).toMatch(/SIM_ERROR_RATE/)
+      await failing.app.chat.repos.analytics.flush()
       const event = await failing.app.db.selectFrom('analytics_events').selectAll().orderBy('id', 'desc').executeTakeFirstOrThrow()
       expect(event.data).toMatchObject({ status: 'error', error_code: 'upstream_error', cached: false })
       const requests = await failing.app.metrics.chatRequestsTotal.get()
@@ -97,6 +101,7 @@ describe.each(backends)('chat analytics, metrics, warming and retention ($name)'
     expect(res.headers['x-cache']).toBe('HIT')
     expect(res.headers['x-cache-key']).toBe(warmed.cacheKey)
     expect((await t.app.chat.warm(top[0]!.messages, top[0]!.model, top[0]!.params)).warmed).toBe(false)
+    await t.app.chat.repos.analytics.flush()
     const warmEvents = await t.app.db.selectFrom('analytics_events').select('id').where(sql<boolean>`data->>'api' = 'warm'`).execute()
     expect(warmEvents).toEqual([])
   })

@@ -1,0 +1,53 @@
+import { Writable } from 'node:stream'
+import Fastify from 'fastify'
+import { describe, expect, it } from 'vitest'
+import { REDACTED, redactLogLine } from '../../server/http/log-redaction.js'
+
+describe('log line redaction', () => {
+  it('leaves a line without secret-named keys exactly as it was', () => {
+    const line = `${JSON.stringify({ level: 30, reqId: 'req-1', req: { method: 'POST', url: '/v1/chat/completions' }, tokens: 3, tokenId: 'x', msg: 'incoming request' })}\n`
+    expect(redactLogLine(line)).toBe(line)
+  })
+
+  it('redacts secret-named keys at every depth, in any case, in arrays and errors', () => {
+    const line = `${JSON.stringify({
+      level: 40,
+      token: 'top-level',
+      req: { headers: { authorization: 'Bearer ccp_x', Cookie: 'ccp_session=abc', accept: '*/*' } },
+      res: { headers: { 'set-cookie': 'ccp_session=abc' } },
+      receivers: [{ name: 'hook', secret: 's3cret', config: { apiKey: 'k', api_key: 'k2', password: { nested: 'p' } } }],
+      err: { type: 'Error', message: 'boom', cause: { Authorization: 'Basic abc' } },
+      msg: 'hello',
+    })}\n`
+    const out = redactLogLine(line)
+    expect(out.endsWith('\n')).toBe(true)
+    expect(JSON.parse(out)).toEqual({
+      level: 40,
+      token: REDACTED,
+      req: { headers: { authorization: REDACTED, Cookie: REDACTED, accept: '*/*' } },
+      res: { headers: { 'set-cookie': REDACTED } },
+      receivers: [{ name: 'hook', secret: REDACTED, config: { apiKey: REDACTED, api_key: REDACTED, password: REDACTED } }],
+      err: { type: 'Error', message: 'boom', cause: { Authorization: REDACTED } },
+      msg: 'hello',
+    })
+    for (const secret of ['ccp_x', 'abc', 's3cret', '"k"', 'k2', '"p"', 'top-level']) expect(out).not.toContain(secret)
+  })
+
+  it('censors string values after secret-named keys even in a line that is not JSON', () => {
+    expect(redactLogLine('partial {"token":"abc\\"def","ok":1')).toBe(`partial {"token":"${REDACTED}","ok":1`)
+  })
+
+  it('is what the app’s logger writes through (fastify passes the pino hook on)', () => {
+    const lines: string[] = []
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk))
+        done()
+      },
+    })
+    const app = Fastify({ logger: { level: 'info', stream, hooks: { streamWrite: redactLogLine } } })
+    app.log.child({ component: 'test' }).warn({ receiver: { secret: 'hush' }, headers: { authorization: 'Bearer t' } }, 'with secrets')
+    expect(lines).toHaveLength(1)
+    expect(JSON.parse(lines[0]!)).toMatchObject({ component: 'test', receiver: { secret: REDACTED }, headers: { authorization: REDACTED }, msg: 'with secrets' })
+  })
+})
