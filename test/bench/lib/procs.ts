@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -104,9 +104,17 @@ export async function startProc(options: ProcOptions): Promise<Proc> {
   const url = `http://127.0.0.1:${port}`
   const tail = (bytes = 4000) => {
     try {
+      // Only the end: a soak's log runs to a gigabyte.
       const size = statSync(logFile).size
-      const text = readFileSync(logFile, 'utf8')
-      return size > bytes ? text.slice(-bytes) : text
+      const length = Math.min(bytes, size)
+      const buffer = Buffer.alloc(length)
+      const fd = openSync(logFile, 'r')
+      try {
+        readSync(fd, buffer, 0, length, size - length)
+      } finally {
+        closeSync(fd)
+      }
+      return buffer.toString('utf8')
     } catch {
       return ''
     }

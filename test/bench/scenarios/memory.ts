@@ -32,6 +32,29 @@ async function measure(loader: Loader, proc: Proc, url: string, headers: Record<
   }
 }
 
+interface RssPair {
+  idle: number
+  withClients: number
+}
+
+/**
+ * The "per client" row: RSS growth over the clients. RSS moves with the garbage collector by
+ * more than a thousand clients cost, so growth at or below zero is shown as "—" with a note,
+ * never as a negative cost.
+ */
+export function perClientRows(ours: RssPair, peer: RssPair, clients: number): { rows: ReturnType<typeof row>[]; notes: string[] } {
+  const kib = (m: RssPair) => {
+    const value = (m.withClients - m.idle) / clients / 1024
+    return value > 0 ? value : null
+  }
+  const [a, b] = [kib(ours), kib(peer)]
+  const notes = [
+    ...(a === null ? ['ours: RSS with the clients was not above idle (the collector returned more than they took), so no per-client figure'] : []),
+    ...(b === null ? ['peer: RSS with the clients was not above idle, so no per-client figure'] : []),
+  ]
+  return { rows: [row('per client', 'KiB', a, b, a !== null && b !== null ? a / b : null, null)], notes }
+}
+
 /**
  * Resident memory of the whole service idle and with 1,000 dashboards; a bare ws server
  * beside it. The suite gets this table from the websocket scenario; this one is for
@@ -54,16 +77,16 @@ export const memory: Scenario = {
       const theirs = await measure(loader, peer, wsUrl(peer.url), {})
       await peer.stop()
       const mib = (b: number) => b / MiB
-      const perClient = (m: { idle: number; withClients: number }) => (m.withClients - m.idle) / settings.wsClients / 1024
+      const perClient = perClientRows(ours, theirs, settings.wsClients)
       return {
         ours: this.ours,
         peer: this.peer,
         rows: [
           row('RSS idle', 'MiB', mib(ours.idle), mib(theirs.idle), null, null),
           row(`RSS with ${settings.wsClients} live clients`, 'MiB', mib(ours.withClients), mib(theirs.withClients), null, null),
-          row('per client', 'KiB', perClient(ours), perClient(theirs), perClient(ours) / perClient(theirs), null),
+          ...perClient.rows,
         ],
-        notes: ours.connected < settings.wsClients ? [`only ${ours.connected} clients connected to ours`] : [],
+        notes: [...(ours.connected < settings.wsClients ? [`only ${ours.connected} clients connected to ours`] : []), ...perClient.notes],
       }
     } finally {
       await service.stop()

@@ -8,6 +8,7 @@ import type { Scenario } from '../lib/scenario.js'
 import { startService } from '../lib/service.js'
 import { settings } from '../lib/settings.js'
 import { median } from '../lib/stats.js'
+import { perClientRows } from './memory.js'
 
 /** Three ticks per round. */
 const MEASURE_MS = 3_000
@@ -41,6 +42,7 @@ export const websocket: Scenario = {
     try {
       const frameFile = await captureSnapshotFrame(service)
       const peer = await startPeer('ws-broadcast', { FRAME_FILE: frameFile, INTERVAL_MS: '1000' }, '/')
+      await sleep(3_000) // past start-up allocation, as in the memory scenario
       const [oursIdle, peerIdle] = await idleRss([service.proc, peer])
       const clients = settings.wsClients
       const rounds = await alternate(
@@ -51,7 +53,7 @@ export const websocket: Scenario = {
       const p99 = compare(rounds, (m) => m.delayMs.p99)
       const delivered = compare(rounds, (m) => m.framesPerSnapshot)
       const loaded = compare(rounds, (m) => m.rssBytes)
-      const perClient = (busy: number, idle: number) => (busy - idle) / clients / 1024
+      const perClient = perClientRows({ idle: oursIdle!, withClients: loaded.ours }, { idle: peerIdle!, withClients: loaded.peer }, clients)
       return {
         ours: this.ours,
         peer: this.peer,
@@ -70,9 +72,12 @@ export const websocket: Scenario = {
             rows: [
               row('RSS idle', 'MiB', oursIdle! / MiB, peerIdle! / MiB, null, null),
               row(`RSS with ${clients} live clients`, 'MiB', loaded.ours / MiB, loaded.peer / MiB, null, null),
-              row('per client', 'KiB', perClient(loaded.ours, oursIdle!), perClient(loaded.peer, peerIdle!), perClient(loaded.ours, oursIdle!) / perClient(loaded.peer, peerIdle!), null),
+              ...perClient.rows,
             ],
-            notes: ['Measured with the WebSocket fan-out rounds (median over rounds, read while the clients are connected).'],
+            notes: [
+              'Measured with the WebSocket fan-out rounds (median over rounds, read while the clients are connected).',
+              ...perClient.notes,
+            ],
           },
         ],
       }
