@@ -12,7 +12,8 @@ import { WebhookSink } from '../lib/webhook-sink.js'
 /** Share of the soak's requests that miss the cache (a fresh prompt each: provider, cache write, L1 churn). */
 const MISS_SHARE = 0.1
 const DASHBOARDS = 10
-const RSS_EVERY_MS = 5_000
+/** Often enough that each minute-long window holds the troughs right after collections. */
+const RSS_EVERY_MS = 1_000
 
 /** Error and fatal lines in a service log, read line by line: ten minutes of request logs run to a gigabyte. */
 async function countErrorLines(file: string): Promise<number> {
@@ -28,7 +29,8 @@ async function countErrorLines(file: string): Promise<number> {
  * with everything a production instance runs: the 1 Hz sampler, the default alert rules
  * delivering to a webhook, the scheduled jobs (cache-warm every minute, vacuum-analyze every
  * two), a Prometheus-style scrape each second and a few live dashboards. Reports failed
- * requests (goal 0) and RSS growth from the end of the warm-up to the end (goal < 10 %).
+ * requests (goal 0) and RSS growth from the end of the warm-up to the end (goal < 10 %),
+ * judged on the RSS floor after collections (see below).
  */
 export const soak: Scenario = {
   id: 'soak',
@@ -85,10 +87,18 @@ export const soak: Scenario = {
 
       const failed = (r: typeof hitResult) => r.non2xx + r.errors + r.timeouts
       const errors = failed(hitResult) + failed(missResult) + hitResult.scrapeErrors
-      const window = (from: number, to: number) => median(samples.filter((s) => s.t >= from * seconds && s.t <= to * seconds).map((s) => s.rss))
-      const rssStart = window(0.1, 0.2)
-      const rssEnd = window(0.9, 1.01)
-      const growth = ((rssEnd - rssStart) / rssStart) * 100
+      // Under load RSS saws by a quarter or more between collections (the heap grows, V8
+      // collects, returns pages), with a period of a minute or two, so a median of one window
+      // is mostly phase. What a leak moves is the floor: the lowest reading of a window, right
+      // after a collection. Growth is judged on that floor, end of warm-up (10-20 %) against
+      // the last tenth; the medians and the peak are shown beside it.
+      const window = (from: number, to: number) => samples.filter((s) => s.t >= from * seconds && s.t <= to * seconds).map((s) => s.rss)
+      const [first, last] = [window(0.1, 0.2), window(0.9, 1.01)]
+      const growthOf = (a: number, b: number) => ((b - a) / a) * 100
+      const floor = { start: Math.min(...first), end: Math.min(...last) }
+      const middle = { start: median(first), end: median(last) }
+      const peak = Math.max(...samples.map((s) => s.rss))
+      const MiB = (b: number) => (b / 2 ** 20).toFixed(0)
       const achieved = hitResult.okPerSec + missResult.okPerSec
       const logErrors = await countErrorLines(service.proc.logFile)
       const notifications = sink.arrivals.length
@@ -104,7 +114,8 @@ export const soak: Scenario = {
         peer: this.peer,
         rows: [
           row('failed requests (non-2xx, errors, timeouts, failed scrapes)', '', errors, 0, null, { op: '<=', value: 0, on: 'ours' }),
-          row('RSS growth, end of warm-up → end', '%', growth, null, null, { op: '<', value: 10, on: 'ours' }, `${(rssStart / 2 ** 20).toFixed(0)} → ${(rssEnd / 2 ** 20).toFixed(0)} MiB`),
+          row('RSS growth, floor after collections, end of warm-up → end', '%', growthOf(floor.start, floor.end), null, null, { op: '<', value: 10, on: 'ours' }, `${MiB(floor.start)} → ${MiB(floor.end)} MiB`),
+          row('RSS growth, window medians (mostly GC phase)', '%', growthOf(middle.start, middle.end), null, null, null, `${MiB(middle.start)} → ${MiB(middle.end)} MiB, peak ${MiB(peak)} MiB`),
           row('throughput held', 'req/s', achieved, target, achieved / target, null, `maximum measured ${Math.round(max.okPerSec)} req/s`),
           row('error lines in the service log', '', logErrors, null, null, null),
         ],
