@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PGlite } from '@electric-sql/pglite'
+import { pg_stat_statements } from '@electric-sql/pglite/contrib/pg_stat_statements'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { generateToken } from '../../server/auth/tokens.js'
@@ -76,7 +77,8 @@ describe('graceful shutdown keeps every analytics event of the requests it answe
         await client.end()
       }
     }
-    const db = await PGlite.create({ dataDir: join(dataDir, 'pglite') })
+    // Opened as the service opens it (with its extension), or PGlite refuses the data dir.
+    const db = await PGlite.create({ dataDir: join(dataDir, 'pglite'), extensions: { pg_stat_statements } })
     try {
       return (await db.query<{ n: number }>(query)).rows[0]!.n
     } finally {
