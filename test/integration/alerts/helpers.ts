@@ -5,22 +5,31 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 
+/** What the receiver does with one request: answer with this status, or read the body and cut the connection. */
+export type ReceiverAnswer = number | 'destroy'
+
 /** A request the local receiver got. */
 export interface ReceivedRequest {
+  /** Date.now() when the body had arrived. */
+  at: number
   path: string
   headers: IncomingHttpHeaders
   body: string
   json: any
+  idempotencyKey: string
   /** What the receiver answered. */
-  status: number
+  status: ReceiverAnswer
 }
 
 export interface TestReceiver {
   url: string
   port: number
   requests: ReceivedRequest[]
-  /** Decides each answer's status from the request number (0-based); default 200. */
-  respond: (index: number, request: Omit<ReceivedRequest, 'status'>) => number
+  /**
+   * Decides each answer from the request number (0-based), the request, and how many requests
+   * with the same Idempotency-Key came before it; default 200.
+   */
+  respond: (index: number, request: Omit<ReceivedRequest, 'status' | 'at'>, earlier: number) => ReceiverAnswer
   close(): Promise<void>
 }
 
@@ -44,10 +53,13 @@ export async function startReceiver(port = 0): Promise<TestReceiver> {
       } catch {
         json = null
       }
-      const seen = { path: req.url ?? '', headers: req.headers, body, json }
-      const status = receiver.respond(receiver.requests.length, seen)
-      receiver.requests.push({ ...seen, status })
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(status >= 400 ? `refused with ${status}` : 'ok')
+      const idempotencyKey = String(req.headers['idempotency-key'] ?? '')
+      const seen = { path: req.url ?? '', headers: req.headers, body, json, idempotencyKey }
+      const earlier = receiver.requests.filter((r) => r.idempotencyKey === idempotencyKey).length
+      const status = receiver.respond(receiver.requests.length, seen, earlier)
+      receiver.requests.push({ ...seen, at: Date.now(), status })
+      if (status === 'destroy') req.socket.destroy()
+      else res.writeHead(status, { 'content-type': 'text/plain' }).end(status >= 400 ? `refused with ${status}` : 'ok')
     })
   })
   await new Promise<void>((resolve, reject) => {

@@ -1,73 +1,12 @@
 import { createHmac } from 'node:crypto'
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { startService, type ServiceProcess } from '../../helpers/process.js'
+import type { ReceivedRequest } from '../alerts/helpers.js'
 
 /**
  * Shared by the fault tests that run the service as real processes (webhook-restart,
- * three-instances): a webhook receiver that can refuse or drop requests, process control, and
- * a small API client.
+ * three-instances): process control, a small API client, and reading what the webhook receiver
+ * (alerts/helpers.ts startReceiver) acknowledged.
  */
-
-/** What the receiver does with one request: answer with this status, or read the body and cut the connection. */
-export type ReceiverAnswer = number | 'destroy'
-
-export interface ReceivedWebhook {
-  /** Date.now() when the body had arrived. */
-  at: number
-  path: string
-  headers: IncomingHttpHeaders
-  body: string
-  json: any
-  idempotencyKey: string
-  answer: ReceiverAnswer
-}
-
-export interface WebhookReceiver {
-  port: number
-  url: string
-  requests: ReceivedWebhook[]
-  /** Decides each answer; `earlier` counts the requests already received with the same Idempotency-Key. Default 200. */
-  answer: (request: Omit<ReceivedWebhook, 'answer' | 'at'>, earlier: number) => ReceiverAnswer
-  close(): Promise<void>
-}
-
-/** A real webhook receiver on 127.0.0.1 (port 0 = any free port; pass one to open a port the service already targets). */
-export async function startWebhookReceiver(port = 0): Promise<WebhookReceiver> {
-  const receiver: WebhookReceiver = { port: 0, url: '', requests: [], answer: () => 200, close: async () => {} }
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = []
-    req.on('data', (chunk: Buffer) => chunks.push(chunk))
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8')
-      let json: unknown = null
-      try {
-        json = JSON.parse(body)
-      } catch {
-        json = null
-      }
-      const idempotencyKey = String(req.headers['idempotency-key'] ?? '')
-      const seen = { path: req.url ?? '', headers: req.headers, body, json, idempotencyKey }
-      const earlier = receiver.requests.filter((r) => r.idempotencyKey === idempotencyKey).length
-      const answer = receiver.answer(seen, earlier)
-      receiver.requests.push({ ...seen, at: Date.now(), answer })
-      if (answer === 'destroy') req.socket.destroy()
-      else res.writeHead(answer, { 'content-type': 'text/plain' }).end(answer >= 400 ? `refused with ${answer}` : 'ok')
-    })
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, '127.0.0.1', () => resolve())
-  })
-  receiver.port = (server.address() as AddressInfo).port
-  receiver.url = `http://127.0.0.1:${receiver.port}`
-  receiver.close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    })
-  return receiver
-}
 
 /** GitHub-style `sha256=<hex>` HMAC of the body, computed here independently of the service's code. */
 export const expectedSignature = (body: string, secret: string) => `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`
@@ -81,9 +20,9 @@ export interface WebhookAlert {
 }
 
 /** Every alert of the requests the receiver acknowledged with a 2xx, one entry per alert per request. */
-export function acknowledgedAlerts(requests: readonly ReceivedWebhook[]): Array<WebhookAlert & { idempotencyKey: string }> {
+export function acknowledgedAlerts(requests: readonly ReceivedRequest[]): Array<WebhookAlert & { idempotencyKey: string }> {
   return requests
-    .filter((r) => typeof r.answer === 'number' && r.answer >= 200 && r.answer < 300)
+    .filter((r) => typeof r.status === 'number' && r.status >= 200 && r.status < 300)
     .flatMap((r) => (r.json.alerts as WebhookAlert[]).map((a) => ({ ...a, idempotencyKey: r.idempotencyKey })))
 }
 

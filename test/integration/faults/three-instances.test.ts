@@ -8,7 +8,7 @@ import { DisposablePostgres } from '../../helpers/postgres-cluster.js'
 import { dropTestData, uniqueName } from '../../helpers/app.js'
 import { connectLive, type LiveClient } from '../../helpers/live-client.js'
 import type { ServiceProcess } from '../../helpers/process.js'
-import { rulesFile } from '../alerts/helpers.js'
+import { rulesFile, startReceiver, type TestReceiver } from '../alerts/helpers.js'
 import { DisposableRedis } from '../cache/redis-server.js'
 import {
   acknowledgedAlerts,
@@ -18,11 +18,9 @@ import {
   poll,
   processLogs,
   startTracked,
-  startWebhookReceiver,
   stopAll,
   stopService,
   transitionKey,
-  type WebhookReceiver,
 } from './fleet-support.js'
 
 /**
@@ -70,7 +68,7 @@ describe('three instances sharing one Postgres and one Redis', () => {
   let ownRedis: DisposableRedis | undefined
   let databaseUrl: string
   let redisUrl: string
-  let receiver: WebhookReceiver
+  let receiver: TestReceiver
   let fleetUpAt = 0
   let killedAt = 0
 
@@ -94,7 +92,7 @@ describe('three instances sharing one Postgres and one Redis', () => {
     ownRedis = process.env.REDIS_URL ? undefined : await DisposableRedis.start()
     databaseUrl = process.env.DATABASE_URL || ownPostgres!.url
     redisUrl = process.env.REDIS_URL || ownRedis!.url
-    receiver = await startWebhookReceiver()
+    receiver = await startReceiver()
     const env = (id: string): Record<string, string> => ({
       INSTANCE_ID: id,
       DATA_DIR: dataDir,
@@ -236,7 +234,7 @@ describe('three instances sharing one Postgres and one Redis', () => {
     // Late duplicates would arrive within a delivery poll or two: give them the time.
     await new Promise((r) => setTimeout(r, 1500))
     const requests = receiver.requests
-    expect(requests.every((r) => r.answer === 200)).toBe(true)
+    expect(requests.every((r) => r.status === 200)).toBe(true)
     for (const r of requests) {
       expect(r.path).toBe('/hook')
       expect(r.headers['x-signature-256']).toBe(expectedSignature(r.body, SECRET))

@@ -6,7 +6,7 @@ import { generateToken } from '../../../server/auth/tokens.js'
 import { dropTestData, uniqueName } from '../../helpers/app.js'
 import { connectLive, type LiveClient } from '../../helpers/live-client.js'
 import { freePort, type ServiceProcess } from '../../helpers/process.js'
-import { rulesFile } from '../alerts/helpers.js'
+import { rulesFile, startReceiver, type TestReceiver } from '../alerts/helpers.js'
 import {
   acknowledgedAlerts,
   apiGet,
@@ -16,12 +16,10 @@ import {
   poll,
   processLogs,
   startTracked,
-  startWebhookReceiver,
   stopAll,
   stopService,
   tail,
   transitionKey,
-  type WebhookReceiver,
 } from './fleet-support.js'
 
 /**
@@ -72,7 +70,7 @@ describe(`alert delivery across service restarts while the receiver is down (${d
   const adminToken = generateToken()
   const started: ServiceProcess[] = []
   const clients: LiveClient[] = []
-  let receiver: WebhookReceiver | undefined
+  let receiver: TestReceiver | undefined
 
   afterEach(({ task }) => {
     if (task.result?.state === 'fail') console.error(processLogs(started))
@@ -168,9 +166,9 @@ describe(`alert delivery across service restarts while the receiver is down (${d
 
     // The receiver comes up: 500 to each notification's first request, then a connection cut
     // after reading the body for every other notification, then 200.
-    receiver = await startWebhookReceiver(receiverPort)
+    receiver = await startReceiver(receiverPort)
     const keysInArrivalOrder: string[] = []
-    receiver.answer = (request, earlier) => {
+    receiver.respond = (_index, request, earlier) => {
       if (!keysInArrivalOrder.includes(request.idempotencyKey)) keysInArrivalOrder.push(request.idempotencyKey)
       if (earlier === 0) return 500
       if (earlier === 1 && keysInArrivalOrder.indexOf(request.idempotencyKey) % 2 === 0) return 'destroy'
@@ -198,12 +196,12 @@ describe(`alert delivery across service restarts while the receiver is down (${d
     for (const [key, attempts] of byKey) {
       expect(key).toMatch(/^[0-9a-f-]{36}$/)
       expect(new Set(attempts.map((a) => a.body)).size, `bodies under key ${key}`).toBe(1)
-      expect(attempts[0]!.answer, `first answer under key ${key}`).toBe(500)
-      expect(attempts.filter((a) => a.answer === 200), `2xx answers under key ${key}`).toHaveLength(1)
-      expect(attempts.at(-1)!.answer).toBe(200)
+      expect(attempts[0]!.status, `first answer under key ${key}`).toBe(500)
+      expect(attempts.filter((a) => a.status === 200), `2xx answers under key ${key}`).toHaveLength(1)
+      expect(attempts.at(-1)!.status).toBe(200)
     }
     expect(new Set([...byKey.values()].map((attempts) => attempts[0]!.body)).size).toBe(8)
-    expect(requests.filter((r) => r.answer === 'destroy').length).toBe(4)
+    expect(requests.filter((r) => r.status === 'destroy').length).toBe(4)
 
     // Every transition acknowledged exactly once: three firings and resolutions of LiveViewer, one of LiveCrowd.
     const alerts = acknowledgedAlerts(requests)
