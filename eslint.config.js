@@ -1,0 +1,59 @@
+// @ts-check
+import js from '@eslint/js'
+import svelte from 'eslint-plugin-svelte'
+import globals from 'globals'
+import tseslint from 'typescript-eslint'
+
+/** The seams that keep the layers apart (ARCHITECTURE.md, "Dependency rules"). */
+const dashboardBoundary = {
+  group: ['**/server/**', '!**/server/contract/**'],
+  message: 'The dashboard imports from the server only through server/contract/ (the declared API).',
+}
+const pureBoundary = {
+  group: ['**/server/**', '**/dashboard/**'],
+  message: 'alerts/ is the pure engine: no imports from server/ or dashboard/.',
+}
+const contractBoundary = {
+  group: ['../**', '!../../alerts/**'],
+  message: 'server/contract/ is pure: it imports nothing else from server/ (only TypeBox and the pure alerts/ engine).',
+}
+
+export default tseslint.config(
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'dashboard/dist/',
+      'data/',
+      'coverage/',
+      'test/e2e/artifacts/',
+      'test/bench/results/',
+      '**/*.d.mts',
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  ...svelte.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  {
+    files: ['dashboard/**/*.svelte', 'dashboard/**/*.svelte.ts'],
+    languageOptions: {
+      globals: { ...globals.browser },
+      parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'], svelteFeatures: { experimentalGenerics: true } },
+    },
+  },
+  {
+    files: ['dashboard/**'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: { 'no-restricted-imports': ['error', { patterns: [dashboardBoundary] }] },
+  },
+  { files: ['alerts/**'], rules: { 'no-restricted-imports': ['error', { patterns: [pureBoundary] }] } },
+  { files: ['server/contract/**'], rules: { 'no-restricted-imports': ['error', { patterns: [contractBoundary] }] } },
+)
