@@ -12,14 +12,34 @@ export default defineConfig({
     maxWorkers: 2,
     projects: [
       // The server: unit and integration tests in Node.
-      { test: { ...node, name: 'server', include: ['test/**/*.test.ts'], exclude: ['test/bench/**', 'test/e2e/**', 'node_modules/**'] } },
+      {
+        test: {
+          ...node,
+          name: 'server',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/bench/**', 'test/e2e/**', 'node_modules/**'],
+        },
+      },
       // Dashboard components and state, compiled by the Svelte plugin, in jsdom.
       {
         plugins: [svelte({ configFile: false }), svelteTesting()],
-        test: { name: 'dashboard', include: ['dashboard/test/**/*.test.ts'], environment: 'jsdom', setupFiles: ['dashboard/test/setup.ts'] },
+        test: {
+          name: 'dashboard',
+          include: ['dashboard/test/**/*.test.ts'],
+          environment: 'jsdom',
+          setupFiles: ['dashboard/test/setup.ts'],
+        },
       },
       // The built dashboard in a real Chromium against a real app (the global setup builds it).
-      { test: { ...node, name: 'e2e', include: ['test/e2e/**/*.test.ts'], globalSetup: ['test/e2e/global-setup.ts'], testTimeout: 120_000 } },
+      {
+        test: {
+          ...node,
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/e2e/global-setup.ts'],
+          testTimeout: 120_000,
+        },
+      },
     ],
   },
 })

@@ -26,7 +26,13 @@ export function durationMs(text: string | undefined, fallbackMs = 0): number {
 /** The shortest duration string for `ms` (`90000` → `1m30s`), the inverse of parseDuration. */
 export function formatDuration(ms: number): string {
   if (ms === 0) return '0s'
-  const units: Array<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1_000], ['ms', 1]]
+  const units: Array<[string, number]> = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1_000],
+    ['ms', 1],
+  ]
   let rest = ms
   let text = ''
   for (const [unit, size] of units) {

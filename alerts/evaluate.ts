@@ -75,7 +75,12 @@ export function evaluate(
   for (const state of previousByFingerprint.values()) {
     const rule = enabled.get(state.rule)
     const after = rule
-      ? advance(rule, state, { id: state.fingerprint, labels: state.labels, value: state.value, holds: false, now }, result)
+      ? advance(
+          rule,
+          state,
+          { id: state.fingerprint, labels: state.labels, value: state.value, holds: false, now },
+          result,
+        )
       : end(state, now, result)
     if (after) next.set(state.fingerprint, after)
   }
@@ -87,7 +92,12 @@ export function evaluate(
   return result
 }
 
-function readValue(rule: AlertRule, sample: SnapshotInput['signals'][number], series: SeriesSource | undefined, now: number): number | null {
+function readValue(
+  rule: AlertRule,
+  sample: SnapshotInput['signals'][number],
+  series: SeriesSource | undefined,
+  now: number,
+): number | null {
   if (!rule.over || !series) return sample.value
   return aggregateOverWindow(series, rule.signal, sample.labels, rule.over.fn, durationMs(rule.over.window), now)
 }
@@ -100,7 +110,12 @@ interface Observation {
   now: number
 }
 
-function advance(rule: AlertRule, previous: AlertState | undefined, seen: Observation, result: EvaluationResult): AlertState | null {
+function advance(
+  rule: AlertRule,
+  previous: AlertState | undefined,
+  seen: Observation,
+  result: EvaluationResult,
+): AlertState | null {
   const { now } = seen
   const forMs = durationMs(rule.for, 0)
   if (!previous) {
@@ -123,7 +138,12 @@ function advance(rule: AlertRule, previous: AlertState | undefined, seen: Observ
     return fresh
   }
   if (seen.holds) {
-    const updated: AlertState = { ...previous, annotations: renderAnnotations(rule, seen), value: seen.value, keepFiringSince: null }
+    const updated: AlertState = {
+      ...previous,
+      annotations: renderAnnotations(rule, seen),
+      value: seen.value,
+      keepFiringSince: null,
+    }
     if (previous.state === 'pending' && now - previous.activeSince >= forMs) {
       updated.state = 'firing'
       updated.firingSince = now
@@ -133,7 +153,8 @@ function advance(rule: AlertRule, previous: AlertState | undefined, seen: Observ
   }
   if (previous.state === 'pending') return end({ ...previous, value: seen.value }, now, result)
   const keepFiringSince = previous.keepFiringSince ?? now
-  if (now - keepFiringSince >= durationMs(rule.keepFiringFor, 0)) return end({ ...previous, value: seen.value }, now, result)
+  if (now - keepFiringSince >= durationMs(rule.keepFiringFor, 0))
+    return end({ ...previous, value: seen.value }, now, result)
   return { ...previous, value: seen.value, keepFiringSince }
 }
 
@@ -149,7 +170,13 @@ function end(state: AlertState, now: number, result: EvaluationResult): null {
   return null
 }
 
-function notifyIfDue(state: AlertState, rule: AlertRule | undefined, silences: readonly Silence[], now: number, result: EvaluationResult): void {
+function notifyIfDue(
+  state: AlertState,
+  rule: AlertRule | undefined,
+  silences: readonly Silence[],
+  now: number,
+  result: EvaluationResult,
+): void {
   if (state.ack || silencesCovering(state.labels, silences, now).length > 0) return
   const repeatMs = durationMs(rule?.repeatInterval ?? RULE_DEFAULTS.repeatInterval)
   if (state.lastNotifiedAt !== null && now - state.lastNotifiedAt < repeatMs) return
@@ -159,7 +186,9 @@ function notifyIfDue(state: AlertState, rule: AlertRule | undefined, silences: r
 
 function renderAnnotations(rule: AlertRule, seen: Observation): Record<string, string> {
   const data = { value: seen.value, labels: seen.labels }
-  return Object.fromEntries(Object.entries(rule.annotations).map(([key, template]) => [key, expandTemplate(template, data)]))
+  return Object.fromEntries(
+    Object.entries(rule.annotations).map(([key, template]) => [key, expandTemplate(template, data)]),
+  )
 }
 
 function transition(state: AlertState, from: Transition['from'], to: Transition['to'], at: number): Transition {
@@ -170,5 +199,16 @@ function transition(state: AlertState, from: Transition['from'], to: Transition[
 function notification(state: AlertState, reason: AlertNotification['reason'], now: number): AlertNotification {
   const { fingerprint: id, rule, severity, labels, annotations, value } = state
   const status = reason === 'resolved' ? 'resolved' : 'firing'
-  return { fingerprint: id, rule, severity, status, reason, labels, annotations, value, startsAt: state.firingSince ?? state.activeSince, endsAt: status === 'resolved' ? now : null }
+  return {
+    fingerprint: id,
+    rule,
+    severity,
+    status,
+    reason,
+    labels,
+    annotations,
+    value,
+    startsAt: state.firingSince ?? state.activeSince,
+    endsAt: status === 'resolved' ? now : null,
+  }
 }

@@ -52,7 +52,11 @@ export function sameLabels(a: Labels, b: Labels): boolean {
 }
 
 export function sortLabels(labels: Labels): Labels {
-  return Object.fromEntries(Object.keys(labels).sort().map((k) => [k, labels[k]!]))
+  return Object.fromEntries(
+    Object.keys(labels)
+      .sort()
+      .map((k) => [k, labels[k]!]),
+  )
 }
 
 /** `{a="1", b="2"}`, sorted, as Prometheus and Alertmanager print label sets. */

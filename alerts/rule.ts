@@ -6,7 +6,10 @@ import { LABEL_NAME_PATTERN } from './labels.js'
 import { templateError } from './template.js'
 
 /** An alert rule (DESIGN.md "Alerting model"); `alerts/rules/default.yaml` documents the shape. */
-const Duration = Type.String({ pattern: DURATION_PATTERN, description: 'Prometheus-style duration: 30s, 5m, 1h30m, 0s' })
+const Duration = Type.String({
+  pattern: DURATION_PATTERN,
+  description: 'Prometheus-style duration: 30s, 5m, 1h30m, 0s',
+})
 const StringMap = (description: string) => Type.Record(Type.String(), Type.String({ maxLength: 2000 }), { description })
 
 export const COMPARISONS = ['>', '>=', '<', '<=', '==', '!='] as const
@@ -22,19 +25,36 @@ export const AlertRuleSchema = Type.Object(
     matchers: Type.Optional(StringMap('Only samples whose labels have these values')),
     over: Type.Optional(
       Type.Object(
-        { window: Duration, fn: Type.Union([Type.Literal('avg'), Type.Literal('max'), Type.Literal('min')], { description: 'How the window is reduced' }) },
-        { additionalProperties: false, description: 'Compare an aggregate of the recent samples instead of the latest one' },
+        {
+          window: Duration,
+          fn: Type.Union([Type.Literal('avg'), Type.Literal('max'), Type.Literal('min')], {
+            description: 'How the window is reduced',
+          }),
+        },
+        {
+          additionalProperties: false,
+          description: 'Compare an aggregate of the recent samples instead of the latest one',
+        },
       ),
     ),
     op: Type.Union(
-      [Type.Literal('>'), Type.Literal('>='), Type.Literal('<'), Type.Literal('<='), Type.Literal('=='), Type.Literal('!=')],
+      [
+        Type.Literal('>'),
+        Type.Literal('>='),
+        Type.Literal('<'),
+        Type.Literal('<='),
+        Type.Literal('=='),
+        Type.Literal('!='),
+      ],
       { description: 'Comparison of the value against the threshold' },
     ),
     threshold: Type.Number(),
     for: Type.Optional(Duration),
     keepFiringFor: Type.Optional(Duration),
     repeatInterval: Type.Optional(Duration),
-    severity: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')], { description: 'Becomes the severity label' }),
+    severity: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')], {
+      description: 'Becomes the severity label',
+    }),
     labels: Type.Optional(StringMap('Extra labels on the alert')),
     annotations: Type.Optional(StringMap('Templated with {{ $value }} and {{ $labels.name }}')),
     enabled: Type.Optional(Type.Boolean()),
@@ -99,7 +119,8 @@ function describeError(type: ValueErrorType, schema: TSchema, fallback: string):
   if (type === ValueErrorType.Union && Array.isArray(schema.anyOf)) {
     return `must be one of ${schema.anyOf.map((s: TSchema) => JSON.stringify(s.const)).join(', ')}`
   }
-  if (type === ValueErrorType.StringPattern && schema.pattern === DURATION_PATTERN) return 'must be a duration like 30s, 5m or 1h30m'
+  if (type === ValueErrorType.StringPattern && schema.pattern === DURATION_PATTERN)
+    return 'must be a duration like 30s, 5m or 1h30m'
   if (type === ValueErrorType.StringPattern) return `must match ${schema.pattern}`
   if (type === ValueErrorType.Number) return 'must be a number'
   if (type === ValueErrorType.String) return 'must be a string'
@@ -114,17 +135,23 @@ function semanticErrors(rule: AlertRule): FieldError[] {
   for (const field of ['for', 'keepFiringFor', 'repeatInterval'] as const) {
     if (parseDuration(rule[field])! > MAX_DURATION_MS) errors.push({ path: `/${field}`, message: 'must be at most 7d' })
   }
-  if (parseDuration(rule.repeatInterval) === 0) errors.push({ path: '/repeatInterval', message: 'must be longer than 0s' })
+  if (parseDuration(rule.repeatInterval) === 0)
+    errors.push({ path: '/repeatInterval', message: 'must be longer than 0s' })
   if (rule.over && (parseDuration(rule.over.window) === 0 || parseDuration(rule.over.window)! > 86_400_000)) {
     errors.push({ path: '/over/window', message: 'must be longer than 0s and at most 24h' })
   }
   for (const map of ['matchers', 'labels', 'annotations'] as const) {
     for (const key of Object.keys(rule[map])) {
-      if (!new RegExp(LABEL_NAME_PATTERN).test(key)) errors.push({ path: `/${map}/${key}`, message: `is not a valid name (${LABEL_NAME_PATTERN})` })
+      if (!new RegExp(LABEL_NAME_PATTERN).test(key))
+        errors.push({ path: `/${map}/${key}`, message: `is not a valid name (${LABEL_NAME_PATTERN})` })
     }
   }
   for (const reserved of ['alertname', 'severity']) {
-    if (reserved in rule.labels) errors.push({ path: `/labels/${reserved}`, message: `is set from the rule's ${reserved === 'alertname' ? 'name' : 'severity'}` })
+    if (reserved in rule.labels)
+      errors.push({
+        path: `/labels/${reserved}`,
+        message: `is set from the rule's ${reserved === 'alertname' ? 'name' : 'severity'}`,
+      })
   }
   for (const [key, template] of Object.entries(rule.annotations)) {
     const problem = templateError(template)
@@ -151,7 +178,9 @@ export function loadRulesYaml(text: string): AlertRule[] {
     document = parse(text)
   } catch (err) {
     const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : ''
-    throw new RuleFileError([`not valid YAML${where}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`])
+    throw new RuleFileError([
+      `not valid YAML${where}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+    ])
   }
   const list = (document as { rules?: unknown } | null)?.rules
   if (!Array.isArray(list)) throw new RuleFileError(['the file must be a mapping with a "rules:" list'])
@@ -163,7 +192,8 @@ export function loadRulesYaml(text: string): AlertRule[] {
     const which = typeof name === 'string' ? `rule "${name}" (rules[${index}])` : `rules[${index}]`
     const result = validateRule(entry)
     if (!result.ok) {
-      for (const e of result.errors) problems.push(`${which}: ${e.path.slice(1).replaceAll('/', '.') || 'rule'} ${e.message}`)
+      for (const e of result.errors)
+        problems.push(`${which}: ${e.path.slice(1).replaceAll('/', '.') || 'rule'} ${e.message}`)
       return
     }
     if (names.has(result.rule.name)) problems.push(`${which}: name is used by an earlier rule`)

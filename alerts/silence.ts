@@ -15,5 +15,7 @@ export function isSilenceActive(silence: Silence, now: number): boolean {
 
 /** Ids of the silences that cover an alert with these labels at `now`. */
 export function silencesCovering(labels: Labels, silences: readonly Silence[], now: number): string[] {
-  return silences.filter((s) => s.matchers.length > 0 && isSilenceActive(s, now) && allMatch(s.matchers, labels)).map((s) => s.id)
+  return silences
+    .filter((s) => s.matchers.length > 0 && isSilenceActive(s, now) && allMatch(s.matchers, labels))
+    .map((s) => s.id)
 }

@@ -22,7 +22,8 @@ export function templateError(template: string): string | null {
   if (unclosed) return 'has an unclosed {{'
   for (const [, expression] of template.matchAll(EXPRESSION)) {
     const [reference, ...pipes] = expression!.split('|').map((p) => p.trim())
-    if (!REFERENCE.test(reference ?? '')) return `uses {{ ${expression} }}; only $value and $labels.<name> are available`
+    if (!REFERENCE.test(reference ?? ''))
+      return `uses {{ ${expression} }}; only $value and $labels.<name> are available`
     if (pipes.length > 1) return `uses {{ ${expression} }}; at most one function per expression`
     const unknown = pipes.find((p) => !(FUNCTIONS as readonly string[]).includes(p))
     if (unknown !== undefined) return `uses unknown function ${JSON.stringify(unknown)}; known: ${FUNCTIONS.join(', ')}`

@@ -20,7 +20,10 @@ writeFileSync('.env.example', example)
 const table = [
   '| variable | default | meaning |',
   '| --- | --- | --- |',
-  ...entries.map(([name, schema]) => `| \`${name}\` | ${defaultOf(schema) ? `\`${defaultOf(schema)}\`` : '—'} | ${(schema.description ?? '').replace(/\|/g, '\\|')} |`),
+  ...entries.map(
+    ([name, schema]) =>
+      `| \`${name}\` | ${defaultOf(schema) ? `\`${defaultOf(schema)}\`` : '—'} | ${(schema.description ?? '').replace(/\|/g, '\\|')} |`,
+  ),
 ].join('\n')
 const readme = readFileSync('README.md', 'utf8')
 const begin = '<!-- config-table:begin -->'

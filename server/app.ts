@@ -46,12 +46,15 @@ export interface BuildOptions {
   logStream?: NodeJS.WritableStream
 }
 
-
 /** Secrets never reach the log, whatever object they travel in (see redactLogLine). */
 function loggerOptions(config: Config, options: BuildOptions): FastifyServerOptions['logger'] {
   const base = { level: config.logLevel, hooks: { streamWrite: redactLogLine } }
   if (options.logStream) return { ...base, stream: options.logStream }
-  if (process.stdout.isTTY) return { ...base, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } }
+  if (process.stdout.isTTY)
+    return {
+      ...base,
+      transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } },
+    }
   // Asynchronous writes: a request does not wait for the write(2) of its log lines (lines
   // logged meanwhile go out together). pino writes what is pending synchronously on exit,
   // process.exit() and uncaught errors included.
@@ -75,7 +78,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // machine; avvio's 10 s default would abort start-up.
     pluginTimeout: 120_000,
     // strictNumbers: "1e309" would otherwise coerce to Infinity and pass integer checks.
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: false, strictNumbers: true } },
+    ajv: {
+      customOptions: {
+        coerceTypes: 'array',
+        removeAdditional: false,
+        useDefaults: true,
+        allErrors: false,
+        strictNumbers: true,
+      },
+    },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)

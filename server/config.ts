@@ -19,38 +19,106 @@ export const EnvSchema = Type.Object({
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'pino log level' },
   ),
-  INSTANCE_ID: optionalString('Name of this instance in metrics, logs and the dashboard (default hostname-pid)', { minLength: 1 }),
-  PUBLIC_URL: optionalString('URL users reach the dashboard at; used in alert links (default http://HOST:PORT)', { pattern: '^https?://' }),
-  DATA_DIR: Type.String({ default: './data', minLength: 1, description: 'Where the embedded database and local state live' }),
-  DATABASE_URL: optionalString('postgres:// URL of a real PostgreSQL; unset = embedded PGlite in DATA_DIR/pglite', { pattern: '^postgres(ql)?://' }),
-  DATABASE_SCHEMA: Type.String({ default: 'public', pattern: '^[a-z_][a-z0-9_]{0,62}$', description: 'Postgres schema holding our tables' }),
+  INSTANCE_ID: optionalString('Name of this instance in metrics, logs and the dashboard (default hostname-pid)', {
+    minLength: 1,
+  }),
+  PUBLIC_URL: optionalString('URL users reach the dashboard at; used in alert links (default http://HOST:PORT)', {
+    pattern: '^https?://',
+  }),
+  DATA_DIR: Type.String({
+    default: './data',
+    minLength: 1,
+    description: 'Where the embedded database and local state live',
+  }),
+  DATABASE_URL: optionalString('postgres:// URL of a real PostgreSQL; unset = embedded PGlite in DATA_DIR/pglite', {
+    pattern: '^postgres(ql)?://',
+  }),
+  DATABASE_SCHEMA: Type.String({
+    default: 'public',
+    pattern: '^[a-z_][a-z0-9_]{0,62}$',
+    description: 'Postgres schema holding our tables',
+  }),
   DB_POOL_SIZE: int(10, 1, 500, 'Connections in the Postgres pool'),
   DB_STATEMENT_TIMEOUT_MS: int(30_000, 100, 3_600_000, 'statement_timeout for every pooled connection'),
   DB_CONNECT_TIMEOUT_MS: int(5_000, 100, 120_000, 'Give up connecting to Postgres after this long'),
   REDIS_URL: optionalString('redis:// URL; unset = in-process cache only, single instance', { pattern: '^rediss?://' }),
-  REDIS_COMMAND_TIMEOUT_MS: int(500, 10, 60_000, 'A Redis command slower than this fails and the cache falls back to L1'),
-  CACHE_PREFIX: Type.String({ default: 'ccp:', minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9:_.-]+$', description: 'Every Redis key we write starts with this' }),
-  ADMIN_TOKEN: optionalString('Use this as the admin API token instead of generating one (at least 32 characters)', { minLength: 32 }),
-  SESSION_SECRET: optionalString('Signs dashboard session cookies (at least 32 characters; default: generated once and stored in the database)', { minLength: 32 }),
+  REDIS_COMMAND_TIMEOUT_MS: int(
+    500,
+    10,
+    60_000,
+    'A Redis command slower than this fails and the cache falls back to L1',
+  ),
+  CACHE_PREFIX: Type.String({
+    default: 'ccp:',
+    minLength: 1,
+    maxLength: 64,
+    pattern: '^[A-Za-z0-9:_.-]+$',
+    description: 'Every Redis key we write starts with this',
+  }),
+  ADMIN_TOKEN: optionalString('Use this as the admin API token instead of generating one (at least 32 characters)', {
+    minLength: 32,
+  }),
+  SESSION_SECRET: optionalString(
+    'Signs dashboard session cookies (at least 32 characters; default: generated once and stored in the database)',
+    { minLength: 32 },
+  ),
   SESSION_TTL_HOURS: int(12, 1, 24 * 30, 'Dashboard sign-in lasts this long'),
-  METRICS_TOKEN: optionalString('When set, GET /metrics requires Authorization: Bearer <METRICS_TOKEN>', { minLength: 16 }),
+  METRICS_TOKEN: optionalString('When set, GET /metrics requires Authorization: Bearer <METRICS_TOKEN>', {
+    minLength: 16,
+  }),
   BODY_LIMIT_BYTES: int(1_048_576, 1024, 100 * 1_048_576, 'Largest accepted request body'),
   SIGNIN_RATE_LIMIT_PER_MINUTE: int(10, 1, 10_000, 'Sign-in attempts allowed per client address per minute'),
   TRUST_PROXY: Type.Boolean({ default: false, description: 'Trust X-Forwarded-* headers (behind a load balancer)' }),
-  MAX_EVENT_LOOP_DELAY_MS: int(1_000, 0, 60_000, 'Answer 503 + Retry-After while the event loop lags more than this (0 = off)'),
+  MAX_EVENT_LOOP_DELAY_MS: int(
+    1_000,
+    0,
+    60_000,
+    'Answer 503 + Retry-After while the event loop lags more than this (0 = off)',
+  ),
   SHUTDOWN_TIMEOUT_MS: int(10_000, 100, 600_000, 'On SIGTERM, wait this long for in-flight requests'),
-  INSTANCE_HEARTBEAT_MS: int(5_000, 50, 600_000, 'Fleet: how often an instance announces itself in Redis (it disappears after three missed beats)'),
-  LEADER_LOCK_TTL_MS: int(10_000, 100, 600_000, 'Fleet: lease of the alerting leader; another instance takes over within two of these after the leader dies'),
+  INSTANCE_HEARTBEAT_MS: int(
+    5_000,
+    50,
+    600_000,
+    'Fleet: how often an instance announces itself in Redis (it disappears after three missed beats)',
+  ),
+  LEADER_LOCK_TTL_MS: int(
+    10_000,
+    100,
+    600_000,
+    'Fleet: lease of the alerting leader; another instance takes over within two of these after the leader dies',
+  ),
   // Chat
-  CHAT_PROVIDER: Type.Union([Type.Literal('simulated'), Type.Literal('openai')], { default: 'simulated', description: 'simulated (no LLM needed) or openai (any OpenAI-compatible upstream)' }),
+  CHAT_PROVIDER: Type.Union([Type.Literal('simulated'), Type.Literal('openai')], {
+    default: 'simulated',
+    description: 'simulated (no LLM needed) or openai (any OpenAI-compatible upstream)',
+  }),
   CHAT_MAX_CONTENT_CHARS: int(32_000, 1, 1_000_000, 'Longest accepted message content'),
   CHAT_HISTORY_MESSAGES: int(20, 1, 500, 'Recent messages sent to the provider with each new message'),
-  SIM_TOKENS_PER_SECOND: Type.Number({ default: 50, exclusiveMinimum: 0, maximum: 100_000, description: 'Simulated provider: streaming speed' }),
+  SIM_TOKENS_PER_SECOND: Type.Number({
+    default: 50,
+    exclusiveMinimum: 0,
+    maximum: 100_000,
+    description: 'Simulated provider: streaming speed',
+  }),
   SIM_FIRST_TOKEN_MS: int(200, 0, 60_000, 'Simulated provider: delay before the first token'),
-  SIM_ERROR_RATE: Type.Number({ default: 0, minimum: 0, maximum: 1, description: 'Simulated provider: share of requests that fail (0..1)' }),
-  OPENAI_BASE_URL: Type.String({ default: 'https://api.openai.com/v1', pattern: '^https?://', description: 'OpenAI-compatible upstream (OpenAI, Ollama, vLLM, llama.cpp server)' }),
+  SIM_ERROR_RATE: Type.Number({
+    default: 0,
+    minimum: 0,
+    maximum: 1,
+    description: 'Simulated provider: share of requests that fail (0..1)',
+  }),
+  OPENAI_BASE_URL: Type.String({
+    default: 'https://api.openai.com/v1',
+    pattern: '^https?://',
+    description: 'OpenAI-compatible upstream (OpenAI, Ollama, vLLM, llama.cpp server)',
+  }),
   OPENAI_API_KEY: optionalString('API key for the upstream'),
-  OPENAI_MODEL: Type.String({ default: 'gpt-4o-mini', minLength: 1, description: 'Model used when a request names none' }),
+  OPENAI_MODEL: Type.String({
+    default: 'gpt-4o-mini',
+    minLength: 1,
+    description: 'Model used when a request names none',
+  }),
   OPENAI_TIMEOUT_MS: int(60_000, 100, 600_000, 'Upstream request timeout'),
   OPENAI_MAX_RETRIES: int(2, 0, 10, 'Retries on 429/5xx before the first token'),
   // Cache
@@ -62,27 +130,83 @@ export const EnvSchema = Type.Object({
   CACHE_TTL_SESSION_S: int(1800, 1, 30 * 86_400, 'TTL of cached sessions'),
   CACHE_TTL_SEARCH_S: int(600, 1, 30 * 86_400, 'TTL of cached searches'),
   // Metrics
-  SAMPLE_INTERVAL_MS: int(1_000, 100, 60_000, 'How often the sampler computes a snapshot (alerts are evaluated on each)'),
+  SAMPLE_INTERVAL_MS: int(
+    1_000,
+    100,
+    60_000,
+    'How often the sampler computes a snapshot (alerts are evaluated on each)',
+  ),
   SIGNAL_WINDOW_S: int(60, 5, 3_600, 'Sliding window for rates, ratios and percentiles'),
   SERIES_RETENTION_MINUTES: int(60, 1, 24 * 60, 'In-memory history kept per signal'),
   SLOW_REQUEST_MS: int(1_000, 1, 600_000, 'Log requests slower than this at warn'),
   SLOW_QUERY_MS: int(200, 1, 600_000, 'Log database queries slower than this at warn'),
   // Jobs and database maintenance
-  JOBS_ENABLED: Type.Boolean({ default: true, description: 'Run scheduled jobs on this instance (false: jobs still run on demand through the API)' }),
-  JOB_CACHE_WARM_SCHEDULE: optionalString('Cron schedule of cache-warm (seconds field allowed; default every 10 minutes)', { minLength: 1 }),
-  JOB_INDEX_MAINTENANCE_SCHEDULE: optionalString('Cron schedule of index-maintenance (default daily at 03:00)', { minLength: 1 }),
+  JOBS_ENABLED: Type.Boolean({
+    default: true,
+    description: 'Run scheduled jobs on this instance (false: jobs still run on demand through the API)',
+  }),
+  JOB_CACHE_WARM_SCHEDULE: optionalString(
+    'Cron schedule of cache-warm (seconds field allowed; default every 10 minutes)',
+    { minLength: 1 },
+  ),
+  JOB_INDEX_MAINTENANCE_SCHEDULE: optionalString('Cron schedule of index-maintenance (default daily at 03:00)', {
+    minLength: 1,
+  }),
   JOB_VACUUM_ANALYZE_SCHEDULE: optionalString('Cron schedule of vacuum-analyze (default hourly)', { minLength: 1 }),
-  JOB_HEALTH_CHECK_SCHEDULE: optionalString('Cron schedule of health-check (default every 15 seconds)', { minLength: 1 }),
+  JOB_HEALTH_CHECK_SCHEDULE: optionalString('Cron schedule of health-check (default every 15 seconds)', {
+    minLength: 1,
+  }),
   JOB_RETENTION_SCHEDULE: optionalString('Cron schedule of retention (default daily at 03:30)', { minLength: 1 }),
-  MAINTENANCE_LOCK_TIMEOUT_MS: int(5_000, 10, 600_000, 'lock_timeout of maintenance statements (VACUUM, REINDEX, retention deletes)'),
+  MAINTENANCE_LOCK_TIMEOUT_MS: int(
+    5_000,
+    10,
+    600_000,
+    'lock_timeout of maintenance statements (VACUUM, REINDEX, retention deletes)',
+  ),
   MAINTENANCE_STATEMENT_TIMEOUT_MS: int(900_000, 100, 86_400_000, 'statement_timeout of maintenance statements'),
-  VACUUM_MIN_DEAD_TUPLES: int(1_000, 0, 2_000_000_000, 'vacuum-analyze: a table needs at least this many dead tuples to be vacuumed'),
-  VACUUM_DEAD_TUPLE_RATIO: Type.Number({ default: 0.1, minimum: 0, maximum: 1, description: 'vacuum-analyze: ... and dead tuples / all tuples at least this (0..1)' }),
-  ANALYZE_MIN_CHANGES: int(1_000, 0, 2_000_000_000, 'vacuum-analyze: rows changed since the last analyze before statistics count as stale'),
-  ANALYZE_CHANGE_RATIO: Type.Number({ default: 0.1, minimum: 0, maximum: 1, description: 'vacuum-analyze: ... and changed rows / live rows at least this (0..1)' }),
-  INDEX_BLOAT_RATIO: Type.Number({ default: 0.5, minimum: 0, maximum: 1, description: 'index-maintenance: rebuild a b-tree index when its estimated bloat is at least this share of its size' }),
-  INDEX_BLOAT_MIN_BYTES: int(10 * 1_048_576, 0, Number.MAX_SAFE_INTEGER, 'index-maintenance: ... and at least this many bytes'),
-  INDEX_UNUSED_MIN_BYTES: int(1_048_576, 0, Number.MAX_SAFE_INTEGER, 'Report indexes never scanned once they are this large'),
+  VACUUM_MIN_DEAD_TUPLES: int(
+    1_000,
+    0,
+    2_000_000_000,
+    'vacuum-analyze: a table needs at least this many dead tuples to be vacuumed',
+  ),
+  VACUUM_DEAD_TUPLE_RATIO: Type.Number({
+    default: 0.1,
+    minimum: 0,
+    maximum: 1,
+    description: 'vacuum-analyze: ... and dead tuples / all tuples at least this (0..1)',
+  }),
+  ANALYZE_MIN_CHANGES: int(
+    1_000,
+    0,
+    2_000_000_000,
+    'vacuum-analyze: rows changed since the last analyze before statistics count as stale',
+  ),
+  ANALYZE_CHANGE_RATIO: Type.Number({
+    default: 0.1,
+    minimum: 0,
+    maximum: 1,
+    description: 'vacuum-analyze: ... and changed rows / live rows at least this (0..1)',
+  }),
+  INDEX_BLOAT_RATIO: Type.Number({
+    default: 0.5,
+    minimum: 0,
+    maximum: 1,
+    description:
+      'index-maintenance: rebuild a b-tree index when its estimated bloat is at least this share of its size',
+  }),
+  INDEX_BLOAT_MIN_BYTES: int(
+    10 * 1_048_576,
+    0,
+    Number.MAX_SAFE_INTEGER,
+    'index-maintenance: ... and at least this many bytes',
+  ),
+  INDEX_UNUSED_MIN_BYTES: int(
+    1_048_576,
+    0,
+    Number.MAX_SAFE_INTEGER,
+    'Report indexes never scanned once they are this large',
+  ),
   RETENTION_ANALYTICS_DAYS: int(30, 1, 36_500, 'retention: delete analytics events older than this'),
   RETENTION_JOB_RUNS_DAYS: int(30, 1, 36_500, 'retention: delete job runs older than this'),
   RETENTION_ALERT_EVENTS_DAYS: int(90, 1, 36_500, 'retention: delete alert history older than this'),
@@ -90,15 +214,37 @@ export const EnvSchema = Type.Object({
   RETENTION_BATCH_SIZE: int(5_000, 1, 1_000_000, 'retention: rows deleted per statement'),
   DB_LONG_QUERY_S: int(60, 1, 86_400, 'Database insights: a query running longer than this counts as long-running'),
   // Alerts
-  ALERT_RULES_FILE: optionalString('YAML rules seeded into the database on first start (default alerts/rules/default.yaml)', { minLength: 1 }),
-  ALERT_WEBHOOK_URL: optionalString('Send alert notifications to this webhook (a receiver named "webhook"; more via /api/alerts/receivers)', { pattern: '^https?://' }),
-  ALERT_WEBHOOK_SECRET: optionalString('Sign ALERT_WEBHOOK_URL notifications: X-Signature-256: sha256=<HMAC-SHA256 of the body>', { minLength: 1 }),
-  ALERT_WEBHOOK_FORMAT: Type.Union([Type.Literal('alertmanager'), Type.Literal('slack')], { default: 'alertmanager', description: 'Body of ALERT_WEBHOOK_URL notifications: alertmanager (webhook v4) or slack ({ text })' }),
-  ALERT_DELIVERY_TIMEOUT_MS: int(5_000, 100, 120_000, 'A webhook request slower than this counts as failed and is retried'),
+  ALERT_RULES_FILE: optionalString(
+    'YAML rules seeded into the database on first start (default alerts/rules/default.yaml)',
+    { minLength: 1 },
+  ),
+  ALERT_WEBHOOK_URL: optionalString(
+    'Send alert notifications to this webhook (a receiver named "webhook"; more via /api/alerts/receivers)',
+    { pattern: '^https?://' },
+  ),
+  ALERT_WEBHOOK_SECRET: optionalString(
+    'Sign ALERT_WEBHOOK_URL notifications: X-Signature-256: sha256=<HMAC-SHA256 of the body>',
+    { minLength: 1 },
+  ),
+  ALERT_WEBHOOK_FORMAT: Type.Union([Type.Literal('alertmanager'), Type.Literal('slack')], {
+    default: 'alertmanager',
+    description: 'Body of ALERT_WEBHOOK_URL notifications: alertmanager (webhook v4) or slack ({ text })',
+  }),
+  ALERT_DELIVERY_TIMEOUT_MS: int(
+    5_000,
+    100,
+    120_000,
+    'A webhook request slower than this counts as failed and is retried',
+  ),
   ALERT_RETRY_BASE_MS: int(1_000, 10, 600_000, 'First retry delay of a failed notification; doubles each attempt'),
   ALERT_RETRY_MAX_DELAY_MS: int(300_000, 10, 86_400_000, 'Longest delay between two attempts'),
   ALERT_RETRY_WINDOW_S: int(86_400, 1, 30 * 86_400, 'Keep retrying a notification this long before marking it failed'),
-  ALERT_DELIVERY_POLL_MS: int(1_000, 10, 600_000, 'How often the delivery worker looks for notifications due for a retry'),
+  ALERT_DELIVERY_POLL_MS: int(
+    1_000,
+    10,
+    600_000,
+    'How often the delivery worker looks for notifications due for a retry',
+  ),
 })
 
 export type Env = Static<typeof EnvSchema>
@@ -119,7 +265,12 @@ export interface Config {
   }
   redis: { url: string | undefined; commandTimeoutMs: number }
   cachePrefix: string
-  auth: { adminToken: string | undefined; sessionSecret: string | undefined; sessionTtlHours: number; signinRateLimitPerMinute: number }
+  auth: {
+    adminToken: string | undefined
+    sessionSecret: string | undefined
+    sessionTtlHours: number
+    signinRateLimitPerMinute: number
+  }
   metricsToken: string | undefined
   bodyLimitBytes: number
   trustProxy: boolean
@@ -138,7 +289,13 @@ export interface Config {
     l1MaxBytes: number
     ttlSeconds: Record<'ai_response' | 'models' | 'conversation' | 'session' | 'search', number>
   }
-  metrics: { sampleIntervalMs: number; signalWindowSeconds: number; seriesRetentionMinutes: number; slowRequestMs: number; slowQueryMs: number }
+  metrics: {
+    sampleIntervalMs: number
+    signalWindowSeconds: number
+    seriesRetentionMinutes: number
+    slowRequestMs: number
+    slowQueryMs: number
+  }
   jobs: {
     enabled: boolean
     /** Schedules from JOB_<NAME>_SCHEDULE, by job name ('cache-warm', ...). */
@@ -200,7 +357,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     port: env.PORT,
     logLevel: env.LOG_LEVEL,
     instanceId: env.INSTANCE_ID ?? `${hostname()}-${process.pid}`,
-    publicUrl: (env.PUBLIC_URL ?? `http://${env.HOST === '0.0.0.0' ? 'localhost' : env.HOST}:${env.PORT}`).replace(/\/$/, ''),
+    publicUrl: (env.PUBLIC_URL ?? `http://${env.HOST === '0.0.0.0' ? 'localhost' : env.HOST}:${env.PORT}`).replace(
+      /\/$/,
+      '',
+    ),
     dataDir: resolve(env.DATA_DIR),
     database: {
       url: env.DATABASE_URL,
@@ -227,7 +387,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       provider: env.CHAT_PROVIDER,
       maxContentChars: env.CHAT_MAX_CONTENT_CHARS,
       historyMessages: env.CHAT_HISTORY_MESSAGES,
-      simulated: { tokensPerSecond: env.SIM_TOKENS_PER_SECOND, firstTokenMs: env.SIM_FIRST_TOKEN_MS, errorRate: env.SIM_ERROR_RATE },
+      simulated: {
+        tokensPerSecond: env.SIM_TOKENS_PER_SECOND,
+        firstTokenMs: env.SIM_FIRST_TOKEN_MS,
+        errorRate: env.SIM_ERROR_RATE,
+      },
       openai: {
         baseUrl: env.OPENAI_BASE_URL.replace(/\/$/, ''),
         apiKey: env.OPENAI_API_KEY,
@@ -273,7 +437,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         analyzeMinChanges: env.ANALYZE_MIN_CHANGES,
         analyzeChangeRatio: env.ANALYZE_CHANGE_RATIO,
       },
-      indexes: { bloatRatio: env.INDEX_BLOAT_RATIO, bloatMinBytes: env.INDEX_BLOAT_MIN_BYTES, unusedMinBytes: env.INDEX_UNUSED_MIN_BYTES },
+      indexes: {
+        bloatRatio: env.INDEX_BLOAT_RATIO,
+        bloatMinBytes: env.INDEX_BLOAT_MIN_BYTES,
+        unusedMinBytes: env.INDEX_UNUSED_MIN_BYTES,
+      },
       retentionDays: {
         analyticsEvents: env.RETENTION_ANALYTICS_DAYS,
         jobRuns: env.RETENTION_JOB_RUNS_DAYS,

@@ -35,7 +35,8 @@ export function bundleReport(options: { budgetGzipBytes: number }): Plugin {
     apply: 'build',
     writeBundle(output, bundle) {
       const chunks = new Map<string, ChunkLike>()
-      for (const item of Object.values(bundle)) if (item.type === 'chunk') chunks.set(item.fileName, item as unknown as ChunkLike)
+      for (const item of Object.values(bundle))
+        if (item.type === 'chunk') chunks.set(item.fileName, item as unknown as ChunkLike)
       const initial = new Set<string>()
       const visit = (fileName: string) => {
         if (initial.has(fileName)) return
@@ -46,14 +47,27 @@ export function bundleReport(options: { budgetGzipBytes: number }): Plugin {
       const initialJsGzipBytes = [...initial].reduce((sum, f) => sum + gzipBytes(chunks.get(f)!.code), 0)
       const lazy = [...chunks.values()]
         .filter((c) => !initial.has(c.fileName))
-        .map((c) => ({ fileName: c.fileName, module: c.isDynamicEntry ? c.facadeModuleId?.split('/src/').pop() ?? null : null, gzipBytes: gzipBytes(c.code) }))
-      const report: BundleReport = { initialJsGzipBytes, budgetGzipBytes: options.budgetGzipBytes, initial: [...initial], lazy }
+        .map((c) => ({
+          fileName: c.fileName,
+          module: c.isDynamicEntry ? (c.facadeModuleId?.split('/src/').pop() ?? null) : null,
+          gzipBytes: gzipBytes(c.code),
+        }))
+      const report: BundleReport = {
+        initialJsGzipBytes,
+        budgetGzipBytes: options.budgetGzipBytes,
+        initial: [...initial],
+        lazy,
+      }
       writeFileSync(join(output.dir!, 'bundle-report.json'), `${JSON.stringify(report, null, 2)}\n`)
 
-      console.log(`\ninitial JS: ${kb(initialJsGzipBytes)} gzip (budget ${kb(options.budgetGzipBytes)}) — ${[...initial].join(', ')}`)
+      console.log(
+        `\ninitial JS: ${kb(initialJsGzipBytes)} gzip (budget ${kb(options.budgetGzipBytes)}) — ${[...initial].join(', ')}`,
+      )
       for (const c of lazy) console.log(`  lazy ${c.module ?? c.fileName}: ${kb(c.gzipBytes)} gzip`)
       if (initialJsGzipBytes > options.budgetGzipBytes) {
-        this.error(`initial JS is ${kb(initialJsGzipBytes)} gzip, over the ${kb(options.budgetGzipBytes)} budget: load more of it lazily`)
+        this.error(
+          `initial JS is ${kb(initialJsGzipBytes)} gzip, over the ${kb(options.budgetGzipBytes)} budget: load more of it lazily`,
+        )
       }
     },
   }

@@ -9,8 +9,34 @@ const NOW = Date.now()
 const iso = (offsetMs: number) => new Date(NOW + offsetMs).toISOString()
 
 const rules = [
-  { name: 'HighMemoryUsage', signal: 'system_memory_usage_ratio', matchers: {}, op: '>', threshold: 0.9, for: '5m', keepFiringFor: '0s', repeatInterval: '4h', severity: 'warning', labels: {}, annotations: { summary: 'Memory usage is high' }, enabled: true },
-  { name: 'HighResponseTime', signal: 'http_latency_p95_seconds', matchers: {}, op: '>', threshold: 2, for: '1m', keepFiringFor: '0s', repeatInterval: '4h', severity: 'critical', labels: {}, annotations: {}, enabled: true },
+  {
+    name: 'HighMemoryUsage',
+    signal: 'system_memory_usage_ratio',
+    matchers: {},
+    op: '>',
+    threshold: 0.9,
+    for: '5m',
+    keepFiringFor: '0s',
+    repeatInterval: '4h',
+    severity: 'warning',
+    labels: {},
+    annotations: { summary: 'Memory usage is high' },
+    enabled: true,
+  },
+  {
+    name: 'HighResponseTime',
+    signal: 'http_latency_p95_seconds',
+    matchers: {},
+    op: '>',
+    threshold: 2,
+    for: '1m',
+    keepFiringFor: '0s',
+    repeatInterval: '4h',
+    severity: 'critical',
+    labels: {},
+    annotations: {},
+    enabled: true,
+  },
 ]
 const alert = (rule: string, extra: Record<string, unknown> = {}) => ({
   fingerprint: rule === 'HighMemoryUsage' ? '0123456789abcdef' : 'fedcba9876543210',
@@ -50,7 +76,14 @@ describe('the Alerts page', () => {
 
   it('lists pending and firing alerts with value in the signal’s unit, severity and since', async () => {
     show('admin', [
-      alert('HighResponseTime', { state: 'pending', severity: 'critical', value: 2.4, firingSince: null, since: iso(-30_000), lastNotifiedAt: null }),
+      alert('HighResponseTime', {
+        state: 'pending',
+        severity: 'critical',
+        value: 2.4,
+        firingSince: null,
+        since: iso(-30_000),
+        lastNotifiedAt: null,
+      }),
       alert('HighMemoryUsage'),
     ])
     const table = await screen.findByTestId('active-alerts')
@@ -77,7 +110,12 @@ describe('the Alerts page', () => {
     expect(within(dialog).getByRole('alert')).toHaveTextContent('Say why')
     expect(fake.calls.some((c) => c.method === 'POST')).toBe(false)
 
-    fake.route('GET /api/alerts', ok({ alerts: [alert('HighMemoryUsage', { acknowledged: { by: 'admin person', at: iso(0), comment: 'on it' } })] }))
+    fake.route(
+      'GET /api/alerts',
+      ok({
+        alerts: [alert('HighMemoryUsage', { acknowledged: { by: 'admin person', at: iso(0), comment: 'on it' } })],
+      }),
+    )
     await fireEvent.input(within(dialog).getByLabelText('Comment'), { target: { value: '  on it ' } })
     await fireEvent.click(within(dialog).getByRole('button', { name: 'Acknowledge' }))
     expect(await screen.findByText('Acknowledged by admin person: “on it”')).toBeInTheDocument()
@@ -87,7 +125,17 @@ describe('the Alerts page', () => {
 
   it('silences an alert for a chosen duration with its labels prefilled', async () => {
     const fake = show('admin', [alert('HighMemoryUsage')])
-    fake.route('POST /api/silences', (call) => ({ status: 201, body: { silence: { ...(call.body as object), id: '55555555-5555-4555-8555-555555555555', startsAt: iso(0), status: 'active' } } }))
+    fake.route('POST /api/silences', (call) => ({
+      status: 201,
+      body: {
+        silence: {
+          ...(call.body as object),
+          id: '55555555-5555-4555-8555-555555555555',
+          startsAt: iso(0),
+          status: 'active',
+        },
+      },
+    }))
     await fireEvent.click(await screen.findByRole('button', { name: 'Silence HighMemoryUsage' }))
     const dialog = screen.getByRole('dialog', { name: 'Silence HighMemoryUsage' })
     expect(within(dialog).getByLabelText('Label name 1')).toHaveValue('alertname')
@@ -99,7 +147,11 @@ describe('the Alerts page', () => {
     const before = Date.now()
     await fireEvent.click(within(dialog).getByRole('button', { name: 'Create silence' }))
     await new Promise((r) => setTimeout(r, 0))
-    const body = fake.calls.find((c) => c.method === 'POST' && c.path === '/api/silences')!.body as { matchers: unknown; endsAt: string; comment: string }
+    const body = fake.calls.find((c) => c.method === 'POST' && c.path === '/api/silences')!.body as {
+      matchers: unknown
+      endsAt: string
+      comment: string
+    }
     expect(body.matchers).toEqual([{ name: 'alertname', op: '=', value: 'HighMemoryUsage' }])
     expect(body.comment).toBe('deploying')
     const endsIn = Date.parse(body.endsAt) - before
@@ -111,13 +163,34 @@ describe('the Alerts page', () => {
     const fake = show('admin', [])
     expect(await screen.findByText(/Nothing is pending or firing/)).toBeInTheDocument()
     fake.route('GET /api/alerts', ok({ alerts: [alert('HighMemoryUsage')] }))
-    fake.emit({ type: 'alert', data: { fingerprint: '0123456789abcdef', rule: 'HighMemoryUsage', severity: 'warning', labels: {}, annotations: {}, from: 'pending', to: 'firing', value: 0.934, at: iso(0) } })
+    fake.emit({
+      type: 'alert',
+      data: {
+        fingerprint: '0123456789abcdef',
+        rule: 'HighMemoryUsage',
+        severity: 'warning',
+        labels: {},
+        annotations: {},
+        from: 'pending',
+        to: 'firing',
+        value: 0.934,
+        at: iso(0),
+      },
+    })
     expect(await screen.findByRole('button', { name: 'Silence HighMemoryUsage' })).toBeInTheDocument()
   })
 
   it('shows the server’s validation problems next to the fields of the rule editor', async () => {
     const fake = show('admin', [])
-    fake.route('POST /api/alerts/rules', { status: 400, body: { error: { code: 'validation_error', message: 'body/threshold must be a number; body/over/window must be a duration like 30s, 5m or 1h30m' } } })
+    fake.route('POST /api/alerts/rules', {
+      status: 400,
+      body: {
+        error: {
+          code: 'validation_error',
+          message: 'body/threshold must be a number; body/over/window must be a duration like 30s, 5m or 1h30m',
+        },
+      },
+    })
     await fireEvent.click(await screen.findByRole('tab', { name: /^Rules/ }))
     await fireEvent.click(await screen.findByRole('button', { name: 'New rule…' }))
     const form = screen.getByRole('form', { name: 'New rule' })
@@ -133,9 +206,17 @@ describe('the Alerts page', () => {
     expect(threshold).toHaveAttribute('aria-invalid', 'true')
     expect(threshold).toHaveAccessibleDescription(/must be a number/)
     expect(within(form).getByText('window: must be a duration like 30s, 5m or 1h30m')).toBeInTheDocument()
-    expect(fake.calls.find((c) => c.method === 'POST')?.body).toMatchObject({ name: 'QueueBackedUp', signal: 'db_pool_waiting', threshold: 'many', over: { window: 'a while', fn: 'avg' } })
+    expect(fake.calls.find((c) => c.method === 'POST')?.body).toMatchObject({
+      name: 'QueueBackedUp',
+      signal: 'db_pool_waiting',
+      threshold: 'many',
+      over: { window: 'a while', fn: 'avg' },
+    })
 
-    fake.route('POST /api/alerts/rules', { status: 409, body: { error: { code: 'conflict', message: 'A rule named QueueBackedUp exists' } } })
+    fake.route('POST /api/alerts/rules', {
+      status: 409,
+      body: { error: { code: 'conflict', message: 'A rule named QueueBackedUp exists' } },
+    })
     await fireEvent.input(threshold, { target: { value: '3' } })
     await fireEvent.click(within(form).getByRole('button', { name: 'Create rule' }))
     expect(await within(form).findByRole('alert')).toHaveTextContent('A rule named QueueBackedUp exists')
@@ -144,8 +225,38 @@ describe('the Alerts page', () => {
 
   it('sends a test to a receiver and shows the answer and the notification log', async () => {
     const fake = show('admin', [])
-    const receiver = { id: '66666666-6666-4666-8666-666666666666', name: 'ops-hook', kind: 'webhook', format: 'alertmanager', url: 'https://hooks.example.com/ops?token=***', hasSecret: true, severities: ['critical'], matchers: [], sendResolved: true, groupBy: ['alertname'], groupWait: '0s', enabled: true, source: 'api', createdAt: iso(0), updatedAt: iso(0) }
-    const notification = { id: '42', receiver: 'ops-hook', receiverId: receiver.id, reason: 'test', groupKey: '{}:{alertname="TestNotification"}', status: 'pending', attempts: 1, lastError: 'HTTP 503 from receiver', lastStatusCode: 503, alerts: [{ fingerprint: 'f', alertname: 'TestNotification', status: 'firing' }], createdAt: iso(0), nextAttemptAt: iso(2000), deliveredAt: null }
+    const receiver = {
+      id: '66666666-6666-4666-8666-666666666666',
+      name: 'ops-hook',
+      kind: 'webhook',
+      format: 'alertmanager',
+      url: 'https://hooks.example.com/ops?token=***',
+      hasSecret: true,
+      severities: ['critical'],
+      matchers: [],
+      sendResolved: true,
+      groupBy: ['alertname'],
+      groupWait: '0s',
+      enabled: true,
+      source: 'api',
+      createdAt: iso(0),
+      updatedAt: iso(0),
+    }
+    const notification = {
+      id: '42',
+      receiver: 'ops-hook',
+      receiverId: receiver.id,
+      reason: 'test',
+      groupKey: '{}:{alertname="TestNotification"}',
+      status: 'pending',
+      attempts: 1,
+      lastError: 'HTTP 503 from receiver',
+      lastStatusCode: 503,
+      alerts: [{ fingerprint: 'f', alertname: 'TestNotification', status: 'firing' }],
+      createdAt: iso(0),
+      nextAttemptAt: iso(2000),
+      deliveredAt: null,
+    }
     fake.route('GET /api/alerts/receivers', ok({ receivers: [receiver] }))
     fake.route('GET /api/alerts/notifications', ok({ notifications: [], nextBefore: null }))
     fake.route(`POST /api/alerts/receivers/${receiver.id}/test`, () => {
@@ -155,7 +266,9 @@ describe('the Alerts page', () => {
     await fireEvent.click(await screen.findByRole('tab', { name: 'Receivers and notifications' }))
     expect(await screen.findByText('No notification has been sent yet.')).toBeInTheDocument()
     await fireEvent.click(await screen.findByRole('button', { name: 'Send a test to ops-hook' }))
-    expect(await screen.findByText('Not delivered yet: HTTP 503 from receiver; retried like any notification')).toBeInTheDocument()
+    expect(
+      await screen.findByText('Not delivered yet: HTTP 503 from receiver; retried like any notification'),
+    ).toBeInTheDocument()
     const log = await screen.findByTestId('notification-log')
     expect(log).toHaveTextContent('ops-hook')
     expect(log).toHaveTextContent('HTTP 503')

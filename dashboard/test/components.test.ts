@@ -35,7 +35,10 @@ describe('Tile', () => {
 describe('ActionButton', () => {
   it('lets an admin act', async () => {
     let clicks = 0
-    render(ActionButton, { props: { onclick: () => clicks++, children: textSnippet('Clear cache…') }, context: dashboardContext(dashboardAs('admin')) })
+    render(ActionButton, {
+      props: { onclick: () => clicks++, children: textSnippet('Clear cache…') },
+      context: dashboardContext(dashboardAs('admin')),
+    })
     const button = screen.getByRole('button', { name: 'Clear cache…' })
     expect(button).toBeEnabled()
     await fireEvent.click(button)
@@ -43,7 +46,10 @@ describe('ActionButton', () => {
   })
 
   it('is disabled for a viewer and says why', () => {
-    render(ActionButton, { props: { onclick: () => {}, children: textSnippet('Clear cache…') }, context: dashboardContext(dashboardAs('viewer')) })
+    render(ActionButton, {
+      props: { onclick: () => {}, children: textSnippet('Clear cache…') },
+      context: dashboardContext(dashboardAs('viewer')),
+    })
     const button = screen.getByRole('button', { name: 'Clear cache…' })
     expect(button).toBeDisabled()
     expect(button).toHaveAccessibleDescription('Your token has the viewer role: actions need an admin token')

@@ -7,30 +7,109 @@ import { fakeDashboard, ok, type FakeDashboard } from './fake-dashboard.js'
 const RUN = '44444444-4444-4444-8444-444444444444'
 
 const overview = {
-  database: { kind: 'postgres', schema: 'ccp', databaseBytes: 52_428_800, schemaBytes: 10_485_760, connections: 12, maxConnections: 100, cacheHitRate: 0.93, transactionIdAge: 1_200_000, longRunning: 1, idleInTransaction: 0 },
+  database: {
+    kind: 'postgres',
+    schema: 'ccp',
+    databaseBytes: 52_428_800,
+    schemaBytes: 10_485_760,
+    connections: 12,
+    maxConnections: 100,
+    cacheHitRate: 0.93,
+    transactionIdAge: 1_200_000,
+    longRunning: 1,
+    idleInTransaction: 0,
+  },
   status: 'warn',
   checks: [
     { name: 'connections', status: 'ok', value: 12, message: '12 of 100 connections in use (12%)' },
-    { name: 'cache_hit_rate', status: 'warn', value: 0.93, message: '93.00% of reads served from shared buffers: the working set may not fit in memory' },
+    {
+      name: 'cache_hit_rate',
+      status: 'warn',
+      value: 0.93,
+      message: '93.00% of reads served from shared buffers: the working set may not fit in memory',
+    },
     { name: 'long_running_queries', status: 'critical', value: 6, message: '6 queries running for more than 60 s' },
   ],
 }
 const index = (name: string, extra: Record<string, unknown> = {}) => ({
-  name, table: 'messages', definition: `CREATE INDEX ${name} ON ccp.messages USING btree (conversation_id)`, method: 'btree', sizeBytes: 2_097_152, scans: 0,
-  unique: false, primary: false, valid: true, building: false, unused: false, duplicateOf: null, bloat: null, bloated: false, reindexLeftover: false, ...extra,
+  name,
+  table: 'messages',
+  definition: `CREATE INDEX ${name} ON ccp.messages USING btree (conversation_id)`,
+  method: 'btree',
+  sizeBytes: 2_097_152,
+  scans: 0,
+  unique: false,
+  primary: false,
+  valid: true,
+  building: false,
+  unused: false,
+  duplicateOf: null,
+  bloat: null,
+  bloated: false,
+  reindexLeftover: false,
+  ...extra,
 })
 const backend = (pid: number, extra: Record<string, unknown> = {}) => ({
-  pid, user: 'ccp', application: 'worker', clientAddress: null, backendType: 'client backend', state: 'active', waitEventType: null, waitEvent: null,
-  query: 'select pg_sleep(600)', queryStart: null, transactionStart: null, durationSeconds: 95, blockedBy: [], ...extra,
+  pid,
+  user: 'ccp',
+  application: 'worker',
+  clientAddress: null,
+  backendType: 'client backend',
+  state: 'active',
+  waitEventType: null,
+  waitEvent: null,
+  query: 'select pg_sleep(600)',
+  queryStart: null,
+  transactionStart: null,
+  durationSeconds: 95,
+  blockedBy: [],
+  ...extra,
 })
 
 function routes() {
   return {
     'GET /api/db/overview': ok(overview),
-    'GET /api/db/tables': ok({ tables: [{ name: 'messages', totalBytes: 8_388_608, tableBytes: 6_291_456, indexBytes: 2_097_152, rows: 125_000, deadTuples: 25_000, deadRatio: 0.1667, modsSinceAnalyze: 3_000, lastVacuum: null, lastAutovacuum: null, lastAnalyze: null, lastAutoanalyze: null, seqScans: 4, idxScans: 900 }] }),
-    'GET /api/db/indexes': ok({ indexes: [index('messages_conv_idx', { valid: false }), index('messages_unused_idx', { unused: true }), index('messages_conv_copy_idx', { duplicateOf: 'messages_conv_idx' }), index('messages_pkey', { primary: true, unique: true, scans: 40 })] }),
-    'GET /api/db/queries': ok({ available: false, reason: 'The pg_stat_statements extension is not installed in this database.', howToEnable: 'Add pg_stat_statements to shared_preload_libraries…' }),
-    'GET /api/db/activity': ok({ longQuerySeconds: 60, total: 3, running: [backend(4242)], longRunning: [backend(4242)], blocked: [], idleInTransaction: [] }),
+    'GET /api/db/tables': ok({
+      tables: [
+        {
+          name: 'messages',
+          totalBytes: 8_388_608,
+          tableBytes: 6_291_456,
+          indexBytes: 2_097_152,
+          rows: 125_000,
+          deadTuples: 25_000,
+          deadRatio: 0.1667,
+          modsSinceAnalyze: 3_000,
+          lastVacuum: null,
+          lastAutovacuum: null,
+          lastAnalyze: null,
+          lastAutoanalyze: null,
+          seqScans: 4,
+          idxScans: 900,
+        },
+      ],
+    }),
+    'GET /api/db/indexes': ok({
+      indexes: [
+        index('messages_conv_idx', { valid: false }),
+        index('messages_unused_idx', { unused: true }),
+        index('messages_conv_copy_idx', { duplicateOf: 'messages_conv_idx' }),
+        index('messages_pkey', { primary: true, unique: true, scans: 40 }),
+      ],
+    }),
+    'GET /api/db/queries': ok({
+      available: false,
+      reason: 'The pg_stat_statements extension is not installed in this database.',
+      howToEnable: 'Add pg_stat_statements to shared_preload_libraries…',
+    }),
+    'GET /api/db/activity': ok({
+      longQuerySeconds: 60,
+      total: 3,
+      running: [backend(4242)],
+      longRunning: [backend(4242)],
+      blocked: [],
+      idleInTransaction: [],
+    }),
     'GET /api/jobs/vacuum-analyze': ok({ job: { name: 'vacuum-analyze', running: false, lastRun: null } }),
   }
 }
@@ -56,7 +135,8 @@ describe('the Database page', () => {
     expect(tables).toHaveTextContent('25,000 (16.7 %)')
 
     const indexes = await screen.findByTestId('db-indexes')
-    const flagsOf = (name: string) => within(indexes).getByText(name).closest('tr')!.querySelector('.flags')!.textContent
+    const flagsOf = (name: string) =>
+      within(indexes).getByText(name).closest('tr')!.querySelector('.flags')!.textContent
     expect(flagsOf('messages_conv_idx')).toBe('invalid')
     expect(flagsOf('messages_unused_idx')).toBe('unused')
     expect(flagsOf('messages_conv_copy_idx')).toBe('duplicate of messages_conv_idx')
@@ -73,7 +153,14 @@ describe('the Database page', () => {
   it('optimizes after a confirmation, with live progress and the report of dead tuples before and after', async () => {
     fake = fakeDashboard('admin', routes())
     let answer!: () => void
-    fake.route('POST /api/db/optimize', () => new Promise((resolve) => (answer = () => resolve({ status: 202, body: { runId: RUN, job: 'vacuum-analyze', status: 'running' } }))))
+    fake.route(
+      'POST /api/db/optimize',
+      () =>
+        new Promise(
+          (resolve) =>
+            (answer = () => resolve({ status: 202, body: { runId: RUN, job: 'vacuum-analyze', status: 'running' } })),
+        ),
+    )
     render(Database, { context: dashboardContext(fake.dashboard) })
     await fireEvent.click(await screen.findByRole('button', { name: 'Optimize now…' }))
     const dialog = screen.getByRole('dialog', { name: 'Optimize the database now?' })
@@ -88,20 +175,89 @@ describe('the Database page', () => {
     answer()
     const run = await screen.findByTestId('optimize-run')
     expect(screen.queryByRole('dialog')).toBeNull()
-    fake.emit({ type: 'job', data: { ...base, type: 'progress', status: 'running', at: 2, report: { step: 'vacuum', table: 'messages', phase: 'scanning heap', heapBlocksTotal: 800, heapBlocksScanned: 200 } } })
+    fake.emit({
+      type: 'job',
+      data: {
+        ...base,
+        type: 'progress',
+        status: 'running',
+        at: 2,
+        report: {
+          step: 'vacuum',
+          table: 'messages',
+          phase: 'scanning heap',
+          heapBlocksTotal: 800,
+          heapBlocksScanned: 200,
+        },
+      },
+    })
     const progress = await within(run).findByRole('status', { name: 'Optimize progress' })
     expect(progress).toHaveTextContent('vacuum · messages · scanning heap')
     expect(progress).toHaveTextContent('200 of 800 heap blocks scanned')
     expect(screen.getByRole('button', { name: 'Optimizing…' })).toBeDisabled()
 
     const report = {
-      vacuumed: [{ table: 'messages', action: 'vacuum', deadTuplesBefore: 25_000, deadTuplesAfter: 0, deadRatioBefore: 0.1667, durationMs: 1500, error: null, transient: false }],
-      analyzed: [{ table: 'sessions', action: 'analyze', deadTuplesBefore: 10, deadTuplesAfter: 10, deadRatioBefore: 0.01, durationMs: 40, error: null, transient: false }],
+      vacuumed: [
+        {
+          table: 'messages',
+          action: 'vacuum',
+          deadTuplesBefore: 25_000,
+          deadTuplesAfter: 0,
+          deadRatioBefore: 0.1667,
+          durationMs: 1500,
+          error: null,
+          transient: false,
+        },
+      ],
+      analyzed: [
+        {
+          table: 'sessions',
+          action: 'analyze',
+          deadTuplesBefore: 10,
+          deadTuplesAfter: 10,
+          deadRatioBefore: 0.01,
+          durationMs: 40,
+          error: null,
+          transient: false,
+        },
+      ],
       deadTuplesBefore: 25_010,
       deadTuplesAfter: 10,
-      indexes: { repaired: [{ index: 'messages_conv_idx', table: 'messages', action: 'reindex', reason: 'invalid', durationMs: 700, error: null, transient: false }], building: [], leftovers: [] },
+      indexes: {
+        repaired: [
+          {
+            index: 'messages_conv_idx',
+            table: 'messages',
+            action: 'reindex',
+            reason: 'invalid',
+            durationMs: 700,
+            error: null,
+            transient: false,
+          },
+        ],
+        building: [],
+        leftovers: [],
+      },
     }
-    fake.route(`GET /api/jobs/vacuum-analyze/runs/${RUN}`, ok({ run: { id: RUN, job: 'vacuum-analyze', trigger: 'manual', instance: 'test-1', params: { repairInvalidIndexes: true }, status: 'success', attempt: 1, started_at: '2026-11-21T10:00:00.000Z', finished_at: '2026-11-21T10:00:02.300Z', duration_ms: 2300, error: null, output: report } }))
+    fake.route(
+      `GET /api/jobs/vacuum-analyze/runs/${RUN}`,
+      ok({
+        run: {
+          id: RUN,
+          job: 'vacuum-analyze',
+          trigger: 'manual',
+          instance: 'test-1',
+          params: { repairInvalidIndexes: true },
+          status: 'success',
+          attempt: 1,
+          started_at: '2026-11-21T10:00:00.000Z',
+          finished_at: '2026-11-21T10:00:02.300Z',
+          duration_ms: 2300,
+          error: null,
+          output: report,
+        },
+      }),
+    )
     fake.emit({ type: 'job', data: { ...base, type: 'finished', status: 'success', at: 3, durationMs: 2290, report } })
 
     expect(await within(run).findByText('in 2.30 s')).toBeInTheDocument()

@@ -13,7 +13,9 @@ export interface Call {
   body: unknown
 }
 
-export type Reply = { status: number; body?: unknown } | ((call: Call) => { status: number; body?: unknown } | Promise<{ status: number; body?: unknown }>)
+export type Reply =
+  | { status: number; body?: unknown }
+  | ((call: Call) => { status: number; body?: unknown } | Promise<{ status: number; body?: unknown }>)
 
 export interface FakeDashboard {
   dashboard: Dashboard
@@ -34,18 +36,38 @@ export function fakeDashboard(role: 'admin' | 'viewer', routes: Record<string, R
   const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = new URL(String(input), 'http://dashboard.test')
     const method = init?.method ?? 'GET'
-    const call: Call = { method, path: url.pathname, query: url.searchParams, body: init?.body ? JSON.parse(String(init.body)) : undefined }
+    const call: Call = {
+      method,
+      path: url.pathname,
+      query: url.searchParams,
+      body: init?.body ? JSON.parse(String(init.body)) : undefined,
+    }
     calls.push(call)
     const reply = table.get(`${method} ${url.pathname}`)
-    const answer = typeof reply === 'function' ? await reply(call) : (reply ?? { status: 404, body: { error: { code: 'not_found', message: `Route ${method} ${url.pathname} not found` } } })
-    return new Response(answer.body === undefined ? null : JSON.stringify(answer.body), { status: answer.status, headers: { 'content-type': 'application/json' } })
+    const answer =
+      typeof reply === 'function'
+        ? await reply(call)
+        : (reply ?? {
+            status: 404,
+            body: { error: { code: 'not_found', message: `Route ${method} ${url.pathname} not found` } },
+          })
+    return new Response(answer.body === undefined ? null : JSON.stringify(answer.body), {
+      status: answer.status,
+      headers: { 'content-type': 'application/json' },
+    })
   }) as typeof globalThis.fetch
 
   const dashboard = createDashboard([], { fetch })
   dashboard.session.principal = { tokenId: 't', name: `${role} person`, role, via: 'session' }
   dashboard.session.status = 'signed-in'
 
-  let socket: { onmessage: ((event: { data: string }) => void) | null; onopen: (() => void) | null; onclose: (() => void) | null; onerror: (() => void) | null; close(): void } | null = null
+  let socket: {
+    onmessage: ((event: { data: string }) => void) | null
+    onopen: (() => void) | null
+    onclose: (() => void) | null
+    onerror: (() => void) | null
+    close(): void
+  } | null = null
   dashboard.live = new LiveConnection({
     url: 'ws://dashboard.test/api/live',
     onAuthLost: () => {},
@@ -56,8 +78,19 @@ export function fakeDashboard(role: 'admin' | 'viewer', routes: Record<string, R
     },
   })
   dashboard.live.start()
-  const emit = (message: { type: string; data: unknown; instance?: string }) => socket!.onmessage!({ data: JSON.stringify({ instance: 'test-1', ...message }) })
-  emit({ type: 'hello', data: { instance: 'test-1', serverTime: Date.now(), sampleIntervalMs: 1000, heartbeatIntervalMs: 15_000, historyMinutes: 15, principal: { name: `${role} person`, role } } })
+  const emit = (message: { type: string; data: unknown; instance?: string }) =>
+    socket!.onmessage!({ data: JSON.stringify({ instance: 'test-1', ...message }) })
+  emit({
+    type: 'hello',
+    data: {
+      instance: 'test-1',
+      serverTime: Date.now(),
+      sampleIntervalMs: 1000,
+      heartbeatIntervalMs: 15_000,
+      historyMinutes: 15,
+      principal: { name: `${role} person`, role },
+    },
+  })
 
   return { dashboard, calls, route: (key, reply) => table.set(key, reply), emit, close: () => dashboard.live.stop() }
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { formatBytes, formatPercent, formatRelative, formatSeconds, formatText, formatValue } from '../src/lib/format.js'
+import {
+  formatBytes,
+  formatPercent,
+  formatRelative,
+  formatSeconds,
+  formatText,
+  formatValue,
+} from '../src/lib/format.js'
 
 describe('formatting numbers with their units', () => {
   it('shows ratios as percentages', () => {

@@ -21,7 +21,10 @@ interface Announced {
  * `GET /api/instances` as the server answers it (server/fleet/index.ts): uptime from the
  * server's clock at the time of the call; `self` is test-1, the instance of the fake live feed.
  */
-function fleet(instances: Announced[], options: { redis?: boolean; leaderId?: string | null; serverClock?: () => number } = {}) {
+function fleet(
+  instances: Announced[],
+  options: { redis?: boolean; leaderId?: string | null; serverClock?: () => number } = {},
+) {
   const { redis = true, leaderId = instances[0]?.id ?? null, serverClock = () => Date.now() } = options
   return () => {
     const now = serverClock()
@@ -61,14 +64,20 @@ describe('the Instances panel', () => {
     fake = fakeDashboard(role, { 'GET /api/instances': reply })
     render(InstancesPanel, { props, context: dashboardContext(fake.dashboard) })
   }
-  const row = (id: string) => screen.getByTestId('instances-table').querySelector<HTMLElement>(`tr[data-instance="${id}"]`)!
-  const cells = (id: string) => [...row(id).querySelectorAll('td')].map((td) => td.textContent!.replace(/\s+/g, ' ').trim())
+  const row = (id: string) =>
+    screen.getByTestId('instances-table').querySelector<HTMLElement>(`tr[data-instance="${id}"]`)!
+  const cells = (id: string) =>
+    [...row(id).querySelectorAll('td')].map((td) => td.textContent!.replace(/\s+/g, ' ').trim())
   const instanceCalls = () => fake.calls.filter((c) => c.path === '/api/instances').length
 
   it('lists every instance with version, uptime and last heartbeat, marks the leader and this instance (viewer role)', async () => {
     show('viewer', fleet(threeInstances, { leaderId: 'node-b' }))
     const table = await screen.findByTestId('instances-table')
-    expect([...table.querySelectorAll('tbody tr')].map((tr) => tr.getAttribute('data-instance'))).toEqual(['node-b', 'test-1', 'node-c'])
+    expect([...table.querySelectorAll('tbody tr')].map((tr) => tr.getAttribute('data-instance'))).toEqual([
+      'node-b',
+      'test-1',
+      'node-c',
+    ])
     expect(screen.getByRole('heading', { name: 'Instances (3)' })).toBeInTheDocument()
 
     expect(cells('node-b')).toEqual(['node-b leader host-1 · pid 1000', '1.4.0', '3 d 4 h', '4 s ago'])
@@ -76,7 +85,10 @@ describe('the Instances panel', () => {
     expect(cells('node-c')).toEqual(['node-c host-3 · pid 1002', '1.5.0', '45 s', '12 s ago'])
     // One leader badge, on the leader's row only.
     expect(within(table).getAllByText('leader')).toHaveLength(1)
-    expect(within(row('node-b')).getByText('leader')).toHaveAttribute('title', 'Evaluates the alert rules and delivers their notifications')
+    expect(within(row('node-b')).getByText('leader')).toHaveAttribute(
+      'title',
+      'Evaluates the alert rules and delivers their notifications',
+    )
     expect(screen.queryByText(/Single instance/)).not.toBeInTheDocument()
     expect(screen.queryByTestId('no-leader')).not.toBeInTheDocument()
   })
@@ -106,13 +118,21 @@ describe('the Instances panel', () => {
     await screen.findByTestId('instances-table')
     expect(screen.getByRole('heading', { name: 'Instances (1)' })).toBeInTheDocument()
     instances.push({ id: 'node-d', version: '1.5.0', startedAt: iso(-2_000), lastHeartbeat: iso(-2_000) })
-    await waitFor(() => expect(cells('node-d')).toEqual(['node-d host-2 · pid 1001', '1.5.0', '2 s', '2 s ago']), { timeout: 3_000 })
+    await waitFor(() => expect(cells('node-d')).toEqual(['node-d host-2 · pid 1001', '1.5.0', '2 s', '2 s ago']), {
+      timeout: 3_000,
+    })
     expect(screen.getByRole('heading', { name: 'Instances (2)' })).toBeInTheDocument()
     expect(instanceCalls()).toBeGreaterThanOrEqual(2)
   })
 
   it('shows a single instance without Redis plainly, with a hint how to run several', async () => {
-    show('viewer', fleet([{ id: 'test-1', version: '1.5.0', startedAt: iso(-90_000), lastHeartbeat: iso(0) }], { redis: false, leaderId: 'test-1' }))
+    show(
+      'viewer',
+      fleet([{ id: 'test-1', version: '1.5.0', startedAt: iso(-90_000), lastHeartbeat: iso(0) }], {
+        redis: false,
+        leaderId: 'test-1',
+      }),
+    )
     await screen.findByTestId('instances-table')
     expect(cells('test-1')).toEqual(['test-1 leader this instance host-1 · pid 1000', '1.5.0', '1 min 30 s', '—'])
     expect(screen.getByText('Single instance (no REDIS_URL): set REDIS_URL to run several.')).toHaveClass('muted')
@@ -127,7 +147,15 @@ describe('the Instances panel', () => {
 
   it('shows a loading state, then the error with a retry that recovers', async () => {
     let answer!: () => void
-    show('admin', () => new Promise((resolve) => (answer = () => resolve({ status: 503, body: { error: { code: 'unavailable', message: 'Redis is unreachable' } } }))))
+    show(
+      'admin',
+      () =>
+        new Promise(
+          (resolve) =>
+            (answer = () =>
+              resolve({ status: 503, body: { error: { code: 'unavailable', message: 'Redis is unreachable' } } })),
+        ),
+    )
     expect(await screen.findByRole('status')).toHaveTextContent('Loading the instances…')
     answer()
     expect(await screen.findByRole('alert')).toHaveTextContent('Could not load the instances: Redis is unreachable')
@@ -142,8 +170,13 @@ describe('the Instances panel', () => {
   it('keeps the last list when a refresh fails, and says the refresh failed', async () => {
     show('admin', fleet(threeInstances), { refreshMs: 100 })
     await screen.findByTestId('instances-table')
-    fake.route('GET /api/instances', { status: 500, body: { error: { code: 'internal', message: 'Internal server error' } } })
-    expect(await screen.findByRole('alert', {}, { timeout: 3_000 })).toHaveTextContent('Refresh failed: Internal server error')
+    fake.route('GET /api/instances', {
+      status: 500,
+      body: { error: { code: 'internal', message: 'Internal server error' } },
+    })
+    expect(await screen.findByRole('alert', {}, { timeout: 3_000 })).toHaveTextContent(
+      'Refresh failed: Internal server error',
+    )
     expect(cells('node-b')[1]).toBe('1.4.0')
   })
 })

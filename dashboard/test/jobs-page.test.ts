@@ -58,7 +58,13 @@ describe('the Jobs page', () => {
   it('shows each schedule in words and as cron, the next run, the last status and duration, and paused jobs', async () => {
     show('admin', [
       job('cache-warm', { lastRun: lastRun('failed', 2_500, 'provider timed out'), failing: true }),
-      job('retention', { paused: true, nextRunAt: null, schedule: '0 30 3 * * *', scheduleDescription: 'At 03:30', scheduleSource: 'env' }),
+      job('retention', {
+        paused: true,
+        nextRunAt: null,
+        schedule: '0 30 3 * * *',
+        scheduleDescription: 'At 03:30',
+        scheduleSource: 'env',
+      }),
     ])
     const warm = (await screen.findByText('cache-warm')).closest('tr')!
     expect(warm).toHaveTextContent('Every 10 minutes')
@@ -80,7 +86,10 @@ describe('the Jobs page', () => {
   it('runs a job now and shows its live progress, then its end', async () => {
     const fake = show('admin', [job('cache-warm')])
     const RUN = '22222222-2222-4222-8222-222222222222'
-    fake.route('POST /api/jobs/cache-warm/run', { status: 202, body: { runId: RUN, job: 'cache-warm', status: 'running' } })
+    fake.route('POST /api/jobs/cache-warm/run', {
+      status: 202,
+      body: { runId: RUN, job: 'cache-warm', status: 'running' },
+    })
     const row = (await screen.findByText('cache-warm')).closest('tr')!
     await fireEvent.click(within(row).getByRole('button', { name: 'Run now' }))
     expect(fake.calls.some((c) => c.method === 'POST' && c.path === '/api/jobs/cache-warm/run')).toBe(true)
@@ -88,13 +97,22 @@ describe('the Jobs page', () => {
     expect(within(row).getByRole('button', { name: 'Run now' })).toBeDisabled()
 
     const event = { runId: RUN, job: 'cache-warm', trigger: 'manual', instance: 'test-1', attempt: 1 }
-    fake.emit({ type: 'job', data: { ...event, type: 'progress', status: 'running', at: NOW, report: { step: 'warm', done: 3, total: 10 } } })
+    fake.emit({
+      type: 'job',
+      data: { ...event, type: 'progress', status: 'running', at: NOW, report: { step: 'warm', done: 3, total: 10 } },
+    })
     const progress = await within(row).findByRole('status', { name: 'Progress of cache-warm' })
     expect(progress).toHaveTextContent('3 of 10 done')
     expect(progress.querySelector('progress')).toHaveAttribute('value', '3')
 
-    fake.route('GET /api/jobs', ok({ jobs: [job('cache-warm', { lastRun: { ...lastRun('success', 840), id: RUN, trigger: 'manual' } })] }))
-    fake.emit({ type: 'job', data: { ...event, type: 'finished', status: 'success', at: NOW, durationMs: 840, report: { warmed: 10 } } })
+    fake.route(
+      'GET /api/jobs',
+      ok({ jobs: [job('cache-warm', { lastRun: { ...lastRun('success', 840), id: RUN, trigger: 'manual' } })] }),
+    )
+    fake.emit({
+      type: 'job',
+      data: { ...event, type: 'finished', status: 'success', at: NOW, durationMs: 840, report: { warmed: 10 } },
+    })
     expect(await within(row).findByText('success')).toBeInTheDocument()
     expect(fake.dashboard.toasts.items.map((t) => t.message)).toContain('cache-warm finished in 840 ms.')
     expect(row).toHaveTextContent('in 840 ms')
@@ -108,18 +126,32 @@ describe('the Jobs page', () => {
     fake.route('GET /api/jobs', ok({ jobs: [job('cache-warm', { paused: true, nextRunAt: null })] }))
     await fireEvent.click(within(row).getByRole('button', { name: 'Pause' }))
     expect(await within(row).findByRole('button', { name: 'Resume' })).toBeInTheDocument()
-    expect(fake.dashboard.toasts.items.at(-1)).toMatchObject({ kind: 'success', message: 'Paused cache-warm: it will not run on its schedule until resumed.' })
+    expect(fake.dashboard.toasts.items.at(-1)).toMatchObject({
+      kind: 'success',
+      message: 'Paused cache-warm: it will not run on its schedule until resumed.',
+    })
   })
 
   it('lists the runs of a job with their errors and reports', async () => {
     const fake = show('admin', [job('vacuum-analyze')])
-    fake.route('GET /api/jobs/vacuum-analyze/runs', ok({
-      runs: [
-        { ...lastRun('success', 1200), job: 'vacuum-analyze', output: { deadTuplesBefore: 1500, vacuumed: [{ table: 'messages', durationMs: 900 }] } },
-        { ...lastRun('timeout', 1_800_000, 'timed out after 30 min'), id: '33333333-3333-4333-8333-333333333333', job: 'vacuum-analyze' },
-      ],
-      nextBefore: null,
-    }))
+    fake.route(
+      'GET /api/jobs/vacuum-analyze/runs',
+      ok({
+        runs: [
+          {
+            ...lastRun('success', 1200),
+            job: 'vacuum-analyze',
+            output: { deadTuplesBefore: 1500, vacuumed: [{ table: 'messages', durationMs: 900 }] },
+          },
+          {
+            ...lastRun('timeout', 1_800_000, 'timed out after 30 min'),
+            id: '33333333-3333-4333-8333-333333333333',
+            job: 'vacuum-analyze',
+          },
+        ],
+        nextBefore: null,
+      }),
+    )
     await fireEvent.click(await screen.findByRole('button', { name: 'Runs of vacuum-analyze' }))
     const history = await screen.findByTestId('run-history')
     const [first, second] = [...history.querySelectorAll<HTMLElement>(':scope > tbody > tr')]
@@ -134,7 +166,12 @@ describe('the Jobs page', () => {
 
   it('shows a bad schedule’s problem in the schedule dialog, in the server’s words', async () => {
     const fake = show('admin', [job('cache-warm')])
-    fake.route('PUT /api/jobs/cache-warm/schedule', { status: 400, body: { error: { code: 'invalid_schedule', message: 'Invalid cron expression "61 * * * *": minute: out of range' } } })
+    fake.route('PUT /api/jobs/cache-warm/schedule', {
+      status: 400,
+      body: {
+        error: { code: 'invalid_schedule', message: 'Invalid cron expression "61 * * * *": minute: out of range' },
+      },
+    })
     await fireEvent.click(await screen.findByRole('button', { name: 'Edit the schedule of cache-warm' }))
     const input = screen.getByLabelText(/Cron expression/)
     await fireEvent.input(input, { target: { value: '*/5 * * * *' } })
@@ -158,7 +195,12 @@ describe('the Jobs page', () => {
   })
 
   it('says when the jobs cannot be loaded and retries', async () => {
-    const fake = fakeDashboard('admin', { 'GET /api/jobs': { status: 503, body: { error: { code: 'service_unavailable', message: 'Database unavailable' } } } })
+    const fake = fakeDashboard('admin', {
+      'GET /api/jobs': {
+        status: 503,
+        body: { error: { code: 'service_unavailable', message: 'Database unavailable' } },
+      },
+    })
     render(Jobs, { context: dashboardContext(fake.dashboard) })
     expect(await screen.findByRole('alert')).toHaveTextContent('Could not load the jobs: Database unavailable')
     fake.route('GET /api/jobs', ok({ jobs: [job('cache-warm')] }))

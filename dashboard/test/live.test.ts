@@ -15,7 +15,17 @@ const { WebSocketServer, WebSocket: WsClient } = createRequire(wsPath)(wsPath) a
 // browser-style API (onopen, onmessage, onclose, close(code, reason)).
 const createSocket = (url: string) => new WsClient(url) as unknown as WebSocket
 
-const hello = { type: 'hello', data: { instance: 'test-1', serverTime: 0, sampleIntervalMs: 1000, heartbeatIntervalMs: 15_000, historyMinutes: 15, principal: { name: 'n', role: 'admin' } } }
+const hello = {
+  type: 'hello',
+  data: {
+    instance: 'test-1',
+    serverTime: 0,
+    sampleIntervalMs: 1000,
+    heartbeatIntervalMs: 15_000,
+    historyMinutes: 15,
+    principal: { name: 'n', role: 'admin' },
+  },
+}
 
 /** A real WebSocket server standing in for /api/live; it greets every connection. */
 async function liveServer() {
@@ -42,7 +52,12 @@ describe('the live connection of the dashboard', () => {
 
   it('goes live on hello and dispatches messages by type', async () => {
     const srv = await liveServer()
-    const live = new LiveConnection({ url: srv.url, onAuthLost: () => {}, checkSession: async () => true, createSocket })
+    const live = new LiveConnection({
+      url: srv.url,
+      onAuthLost: () => {},
+      checkSession: async () => true,
+      createSocket,
+    })
     cleanups.push(() => live.stop(), srv.close)
     const snapshots: number[] = []
     live.on('snapshot', (m) => snapshots.push(m.data.at))
@@ -58,7 +73,13 @@ describe('the live connection of the dashboard', () => {
 
   it('shows reconnecting when the server goes away and comes back by itself', async () => {
     const srv = await liveServer()
-    const live = new LiveConnection({ url: srv.url, onAuthLost: () => {}, checkSession: async () => true, random: () => 0, createSocket })
+    const live = new LiveConnection({
+      url: srv.url,
+      onAuthLost: () => {},
+      checkSession: async () => true,
+      random: () => 0,
+      createSocket,
+    })
     cleanups.push(() => live.stop(), srv.close)
     live.start()
     await until(() => live.status === 'live')
@@ -72,7 +93,12 @@ describe('the live connection of the dashboard', () => {
   it('stops and reports lost auth when the server closes with 1008 (token revoked)', async () => {
     const srv = await liveServer()
     let lost = 0
-    const live = new LiveConnection({ url: srv.url, onAuthLost: () => lost++, checkSession: async () => true, createSocket })
+    const live = new LiveConnection({
+      url: srv.url,
+      onAuthLost: () => lost++,
+      checkSession: async () => true,
+      createSocket,
+    })
     cleanups.push(() => live.stop(), srv.close)
     live.start()
     await until(() => live.status === 'live')
@@ -83,7 +109,11 @@ describe('the live connection of the dashboard', () => {
   })
 
   it('asks whether the session still holds when a connection is refused, and stops if not', async () => {
-    const refusing = new WebSocketServer({ host: '127.0.0.1', port: 0, verifyClient: (_info, done) => done(false, 401) })
+    const refusing = new WebSocketServer({
+      host: '127.0.0.1',
+      port: 0,
+      verifyClient: (_info, done) => done(false, 401),
+    })
     await once(refusing, 'listening')
     const { port } = refusing.address() as AddressInfo
     let lost = 0
@@ -97,7 +127,10 @@ describe('the live connection of the dashboard', () => {
       },
       createSocket,
     })
-    cleanups.push(() => live.stop(), () => new Promise((r) => refusing.close(r)))
+    cleanups.push(
+      () => live.stop(),
+      () => new Promise((r) => refusing.close(r)),
+    )
     live.start()
     await until(() => lost === 1)
     expect(asked).toBe(1)

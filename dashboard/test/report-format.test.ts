@@ -24,6 +24,11 @@ describe('job report values', () => {
   })
 
   it('make table columns of the keys of every row, in first-seen order', () => {
-    expect(columnsOf([{ table: 'a', action: 'vacuum' }, { table: 'b', error: 'x' }])).toEqual(['table', 'action', 'error'])
+    expect(
+      columnsOf([
+        { table: 'a', action: 'vacuum' },
+        { table: 'b', error: 'x' },
+      ]),
+    ).toEqual(['table', 'action', 'error'])
   })
 })

@@ -1,12 +1,19 @@
 import { describe, expect, it } from 'vitest'
 import { Router, type PageRoute } from '../src/lib/router.svelte.js'
 
-const page = (path: string, title: string): PageRoute => ({ path, title, load: async () => ({ default: (() => {}) as never }) })
+const page = (path: string, title: string): PageRoute => ({
+  path,
+  title,
+  load: async () => ({ default: (() => {}) as never }),
+})
 const routes = [page('/', 'Overview'), page('/cache', 'Cache')]
 
 function recordingHistory() {
   const pushed: string[] = []
-  return { pushed, history: { pushState: (_s: unknown, _t: string, url?: string | URL | null) => void pushed.push(String(url)) } }
+  return {
+    pushed,
+    history: { pushState: (_s: unknown, _t: string, url?: string | URL | null) => void pushed.push(String(url)) },
+  }
 }
 
 describe('the router', () => {

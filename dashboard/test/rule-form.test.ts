@@ -40,6 +40,8 @@ describe('the rule form', () => {
   it('reports a label list that is not name=value', () => {
     expect(parsePairs('a=1, b = 2')).toEqual({ map: { a: '1', b: '2' }, problem: null })
     expect(parsePairs('a=1, oops').problem).toBe('"oops" is not name=value')
-    expect(bodyFromForm({ ...formFromRule(rule), matchers: 'mount' }).problems.get('/matchers')).toBe('"mount" is not name=value')
+    expect(bodyFromForm({ ...formFromRule(rule), matchers: 'mount' }).problems.get('/matchers')).toBe(
+      '"mount" is not name=value',
+    )
   })
 })

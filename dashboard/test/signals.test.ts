@@ -14,7 +14,10 @@ describe('the signal store behind tiles and charts', () => {
     const store = new SignalStore()
     store.loadHistory({ times: [1000, 2000], lines: [{ name: 'cpu', labels: {}, values: [0.1, 0.2] }] })
     store.append(snapshot(3000, [{ name: 'cpu', labels: {}, value: 0.3 }]))
-    expect(store.window(['cpu'], 60_000)).toEqual([[1000, 2000, 3000], [0.1, 0.2, 0.3]])
+    expect(store.window(['cpu'], 60_000)).toEqual([
+      [1000, 2000, 3000],
+      [0.1, 0.2, 0.3],
+    ])
     expect(store.value('cpu')).toBe(0.3)
     expect(store.lastAt()).toBe(3000)
   })
@@ -24,7 +27,12 @@ describe('the signal store behind tiles and charts', () => {
     store.append(snapshot(1000, [{ name: 'cpu', labels: {}, value: 0.1 }]))
     store.append(snapshot(2000, [{ name: 'hit', labels: { cache_type: 'models' }, value: 0.9 }]))
     const hit = lineKey('hit', { cache_type: 'models' })
-    expect(store.window(['cpu', hit, 'absent'], 60_000)).toEqual([[1000, 2000], [0.1, null], [null, 0.9], [null, null]])
+    expect(store.window(['cpu', hit, 'absent'], 60_000)).toEqual([
+      [1000, 2000],
+      [0.1, null],
+      [null, 0.9],
+      [null, null],
+    ])
     expect(store.labelSets('hit')).toEqual([{ cache_type: 'models' }])
   })
 
@@ -38,7 +46,10 @@ describe('the signal store behind tiles and charts', () => {
   it('windows on the newest sample time, not the browser clock', () => {
     const store = new SignalStore()
     for (let s = 1; s <= 10; s++) store.append(snapshot(s * 60_000, [{ name: 'cpu', labels: {}, value: s }]))
-    expect(store.window(['cpu'], 5 * 60_000)).toEqual([[300_000, 360_000, 420_000, 480_000, 540_000, 600_000], [5, 6, 7, 8, 9, 10]])
+    expect(store.window(['cpu'], 5 * 60_000)).toEqual([
+      [300_000, 360_000, 420_000, 480_000, 540_000, 600_000],
+      [5, 6, 7, 8, 9, 10],
+    ])
   })
 
   it('forgets samples older than its retention', () => {

@@ -27,6 +27,8 @@ describe('tile levels from the alert rules', () => {
   })
 
   it('explains the thresholds in the tooltip', () => {
-    expect(describeThresholds('system_cpu_usage_ratio', rules, (n) => `${n * 100} %`)).toBe('warning when > 80 %; critical when > 95 %')
+    expect(describeThresholds('system_cpu_usage_ratio', rules, (n) => `${n * 100} %`)).toBe(
+      'warning when > 80 %; critical when > 95 %',
+    )
   })
 })

@@ -43,7 +43,12 @@ export default fp(
             },
             { additionalProperties: false },
           ),
-          response: { 200: Type.Object({ entries: Type.Array(AuditEntryView), nextBefore: Type.Union([Type.String(), Type.Null()]) }) },
+          response: {
+            200: Type.Object({
+              entries: Type.Array(AuditEntryView),
+              nextBefore: Type.Union([Type.String(), Type.Null()]),
+            }),
+          },
         },
       },
       async (request) => {

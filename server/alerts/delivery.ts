@@ -37,7 +37,10 @@ function retryAfterMs(header: string | null): number | null {
 }
 
 /** One POST of a notification. Never throws: every failure becomes a result. */
-export async function postNotification(request: DeliveryRequest, options: { timeoutMs: number; userAgent: string }): Promise<DeliveryResult> {
+export async function postNotification(
+  request: DeliveryRequest,
+  options: { timeoutMs: number; userAgent: string },
+): Promise<DeliveryResult> {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': options.userAgent,
@@ -54,22 +57,38 @@ export async function postNotification(request: DeliveryRequest, options: { time
     })
     const outcome = classifyStatus(response.status)
     const text = outcome === 'delivered' ? (await response.body?.cancel(), '') : await response.text().catch(() => '')
-    const error = outcome === 'delivered' ? null : `HTTP ${response.status}${text.trim() ? `: ${text.trim().slice(0, 200)}` : ''}`
-    return { outcome, statusCode: response.status, error, retryAfterMs: retryAfterMs(response.headers.get('retry-after')) }
+    const error =
+      outcome === 'delivered' ? null : `HTTP ${response.status}${text.trim() ? `: ${text.trim().slice(0, 200)}` : ''}`
+    return {
+      outcome,
+      statusCode: response.status,
+      error,
+      retryAfterMs: retryAfterMs(response.headers.get('retry-after')),
+    }
   } catch (err) {
-    return { outcome: 'retry', statusCode: null, error: describeNetworkError(err, options.timeoutMs), retryAfterMs: null }
+    return {
+      outcome: 'retry',
+      statusCode: null,
+      error: describeNetworkError(err, options.timeoutMs),
+      retryAfterMs: null,
+    }
   }
 }
 
 function describeNetworkError(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${timeoutMs} ms`
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
+    return `no answer within ${timeoutMs} ms`
   const cause = err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined
   if (cause?.code) return `network error: ${cause.code}${cause.message ? ` (${cause.message})` : ''}`
   return `network error: ${err instanceof Error ? err.message : String(err)}`
 }
 
 /** Exponential backoff: base, 2×base, 4×base… capped; a longer Retry-After wins (still capped). */
-export function retryDelayMs(attempts: number, settings: { retryBaseMs: number; retryMaxDelayMs: number }, retryAfter: number | null = null): number {
+export function retryDelayMs(
+  attempts: number,
+  settings: { retryBaseMs: number; retryMaxDelayMs: number },
+  retryAfter: number | null = null,
+): number {
   const exponential = settings.retryBaseMs * 2 ** Math.min(Math.max(attempts - 1, 0), 30)
   return Math.min(Math.max(exponential, retryAfter ?? 0), settings.retryMaxDelayMs)
 }

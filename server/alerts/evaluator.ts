@@ -75,11 +75,19 @@ export class AlertEvaluator {
       return null
     }
     const now = snapshot.at
-    const [rules, silences, before] = await Promise.all([options.rules.list(), options.silences.current(now), options.states.load()])
+    const [rules, silences, before] = await Promise.all([
+      options.rules.list(),
+      options.silences.current(now),
+      options.states.load(),
+    ])
     const result = evaluate(rules, snapshot, before, now, { silences, series: options.series })
     const firing = result.states.some((s) => s.state === 'firing')
-    const receivers = result.notifications.length || firing ? (await options.receivers.list()).filter((r) => r.enabled) : []
-    const plans = [...planNotifications(result.notifications, receivers), ...(await this.resends(result.states, receivers, now, result))]
+    const receivers =
+      result.notifications.length || firing ? (await options.receivers.list()).filter((r) => r.enabled) : []
+    const plans = [
+      ...planNotifications(result.notifications, receivers),
+      ...(await this.resends(result.states, receivers, now, result)),
+    ]
     if (before.length || result.states.length || plans.length) {
       await options.db.transaction().execute(async (trx) => {
         await options.states.saveEvaluation(trx, before, result.states, result.transitions, new Date(now))
@@ -92,7 +100,12 @@ export class AlertEvaluator {
     return result
   }
 
-  private async resends(states: AlertState[], receivers: ReceiverRow[], now: number, result: EvaluationResult): Promise<PlannedNotification[]> {
+  private async resends(
+    states: AlertState[],
+    receivers: ReceiverRow[],
+    now: number,
+    result: EvaluationResult,
+  ): Promise<PlannedNotification[]> {
     const plans: PlannedNotification[] = []
     const notifiedNow = new Set(result.notifications.map((n) => n.fingerprint))
     for (const receiver of receivers) {
@@ -116,5 +129,15 @@ export class AlertEvaluator {
 }
 
 export function toEvent(t: Transition): AlertEvent {
-  return { fingerprint: t.fingerprint, rule: t.rule, severity: t.severity, labels: t.labels, annotations: t.annotations, from: t.from, to: t.to, value: t.value, at: new Date(t.at).toISOString() }
+  return {
+    fingerprint: t.fingerprint,
+    rule: t.rule,
+    severity: t.severity,
+    labels: t.labels,
+    annotations: t.annotations,
+    from: t.from,
+    to: t.to,
+    value: t.value,
+    at: new Date(t.at).toISOString(),
+  }
 }

@@ -55,9 +55,14 @@ export default fp<AlertsPluginOptions>(
     const { config, db } = app
     const isLeader = options.isLeader ?? (() => (app.hasDecorator('fleet') ? app.fleet.isLeader() : true))
 
-    const rules = new RuleStore(db, (name, problem) => app.log.warn({ rule: name, problem }, 'stored alert rule is invalid; skipped'))
+    const rules = new RuleStore(db, (name, problem) =>
+      app.log.warn({ rule: name, problem }, 'stored alert rule is invalid; skipped'),
+    )
     const receivers = new ReceiverStore(db)
-    const outbox = new Outbox(db, { externalURL: config.publicUrl, retryWindowMs: config.alerts.delivery.retryWindowMs })
+    const outbox = new Outbox(db, {
+      externalURL: config.publicUrl,
+      retryWindowMs: config.alerts.delivery.retryWindowMs,
+    })
     const worker = new DeliveryWorker({
       outbox,
       receivers,
@@ -89,10 +94,22 @@ export default fp<AlertsPluginOptions>(
     // A bad rules file stops the start with a message naming the rule and field.
     const rulesFile = config.alerts.rulesFile ?? DEFAULT_RULES_FILE
     const initialRules = loadRulesYaml(await readFile(rulesFile, 'utf8'))
-    if (await rules.seedOnce(initialRules)) app.log.info({ file: rulesFile, rules: initialRules.length }, 'alert rules seeded')
+    if (await rules.seedOnce(initialRules))
+      app.log.info({ file: rulesFile, rules: initialRules.length }, 'alert rules seeded')
     const { webhook } = config.alerts
     if (webhook.url) {
-      const input = { name: 'webhook', kind: 'webhook' as const, format: webhook.format, url: webhook.url, severities: [], matchers: [], sendResolved: true, groupBy: ['alertname'], groupWaitMs: 0, enabled: true }
+      const input = {
+        name: 'webhook',
+        kind: 'webhook' as const,
+        format: webhook.format,
+        url: webhook.url,
+        severities: [],
+        matchers: [],
+        sendResolved: true,
+        groupBy: ['alertname'],
+        groupWaitMs: 0,
+        enabled: true,
+      }
       await receivers.upsertFromEnv(input, webhook.secret ?? null)
     }
 

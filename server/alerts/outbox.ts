@@ -70,7 +70,11 @@ export class Outbox {
     return ids
   }
 
-  private async mergeIntoWaiting(trx: Transaction<Database> | Kysely<Database>, plan: PlannedNotification, now: number): Promise<string | null> {
+  private async mergeIntoWaiting(
+    trx: Transaction<Database> | Kysely<Database>,
+    plan: PlannedNotification,
+    now: number,
+  ): Promise<string | null> {
     const waiting = await trx
       .selectFrom('notification_outbox')
       .select(['id', 'alerts', 'reason'])
@@ -87,7 +91,11 @@ export class Outbox {
     const alerts = [...byFingerprint.values()]
     const reason = [...new Set([...waiting.reason.split(','), ...plan.reason.split(',')])].sort().join(',')
     const { body } = renderRequest({ ...plan, alerts }, this.settings.externalURL, now)
-    await trx.updateTable('notification_outbox').set({ alerts: JSON.stringify(alerts), body, reason }).where('id', '=', waiting.id).execute()
+    await trx
+      .updateTable('notification_outbox')
+      .set({ alerts: JSON.stringify(alerts), body, reason })
+      .where('id', '=', waiting.id)
+      .execute()
     return waiting.id
   }
 
@@ -112,7 +120,11 @@ export class Outbox {
       return trx
         .updateTable('notification_outbox')
         .set({ next_attempt_at: new Date(now + leaseMs) })
-        .where('id', 'in', due.map((r) => r.id))
+        .where(
+          'id',
+          'in',
+          due.map((r) => r.id),
+        )
         .returningAll()
         .execute()
     })
@@ -120,7 +132,14 @@ export class Outbox {
 
   async recordOutcome(
     id: string,
-    outcome: { status: OutboxStatus; attempts: number; nextAttemptAt?: Date; error: string | null; statusCode: number | null; deliveredAt?: Date },
+    outcome: {
+      status: OutboxStatus
+      attempts: number
+      nextAttemptAt?: Date
+      error: string | null
+      statusCode: number | null
+      deliveredAt?: Date
+    },
   ): Promise<void> {
     await this.db
       .updateTable('notification_outbox')
@@ -141,7 +160,12 @@ export class Outbox {
   }
 
   async hasPending(receiverId: string): Promise<boolean> {
-    const row = await this.db.selectFrom('notification_outbox').select('id').where('receiver_id', '=', receiverId).where('status', '=', 'pending').executeTakeFirst()
+    const row = await this.db
+      .selectFrom('notification_outbox')
+      .select('id')
+      .where('receiver_id', '=', receiverId)
+      .where('status', '=', 'pending')
+      .executeTakeFirst()
     return row !== undefined
   }
 

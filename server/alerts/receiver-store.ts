@@ -33,7 +33,11 @@ export class ReceiverStore {
   }
 
   /** Null when the name is taken. */
-  async create(input: ReceiverInput, secret: string | null, source: ReceiverRow['source'] = 'api'): Promise<ReceiverRow | null> {
+  async create(
+    input: ReceiverInput,
+    secret: string | null,
+    source: ReceiverRow['source'] = 'api',
+  ): Promise<ReceiverRow | null> {
     const row = await this.db
       .insertInto('alert_receivers')
       .values({ ...columns(input), secret, source })
@@ -72,7 +76,18 @@ export class ReceiverStore {
     await this.db
       .insertInto('alert_receivers')
       .values(values)
-      .onConflict((oc) => oc.column('name').doUpdateSet({ url: values.url, format: values.format, kind: values.kind, secret, source: 'env', updated_at: new Date() }))
+      .onConflict((oc) =>
+        oc
+          .column('name')
+          .doUpdateSet({
+            url: values.url,
+            format: values.format,
+            kind: values.kind,
+            secret,
+            source: 'env',
+            updated_at: new Date(),
+          }),
+      )
       .execute()
   }
 }

@@ -1,5 +1,12 @@
 import { allMatch, type Labels } from '../../alerts/labels.js'
-import { alertmanagerPostableAlerts, alertmanagerWebhook, groupKey, groupLabelsOf, slackMessage, type PayloadAlert } from '../../alerts/payload.js'
+import {
+  alertmanagerPostableAlerts,
+  alertmanagerWebhook,
+  groupKey,
+  groupLabelsOf,
+  slackMessage,
+  type PayloadAlert,
+} from '../../alerts/payload.js'
 import type { AlertNotification, AlertState } from '../../alerts/state.js'
 import type { ReceiverRow } from './receiver-store.js'
 
@@ -17,7 +24,10 @@ export interface PlannedNotification {
 export const ALERTMANAGER_RESEND_MS = 60_000
 export const ALERTMANAGER_VALID_FOR_MS = 4 * ALERTMANAGER_RESEND_MS
 
-export function receiverAccepts(receiver: ReceiverRow, alert: { labels: Labels; status: 'firing' | 'resolved' }): boolean {
+export function receiverAccepts(
+  receiver: ReceiverRow,
+  alert: { labels: Labels; status: 'firing' | 'resolved' },
+): boolean {
   if (!receiver.enabled) return false
   if (alert.status === 'resolved' && !receiver.send_resolved) return false
   const severity = alert.labels.severity ?? ''
@@ -26,11 +36,21 @@ export function receiverAccepts(receiver: ReceiverRow, alert: { labels: Labels; 
 }
 
 export function toPayloadAlert(n: AlertNotification): PayloadAlert {
-  return { fingerprint: n.fingerprint, status: n.status, labels: n.labels, annotations: n.annotations, startsAt: n.startsAt, endsAt: n.endsAt }
+  return {
+    fingerprint: n.fingerprint,
+    status: n.status,
+    labels: n.labels,
+    annotations: n.annotations,
+    startsAt: n.startsAt,
+    endsAt: n.endsAt,
+  }
 }
 
 /** Splits an evaluation's notifications by receiver (its filters) and group (its group_by). */
-export function planNotifications(notifications: readonly AlertNotification[], receivers: readonly ReceiverRow[]): PlannedNotification[] {
+export function planNotifications(
+  notifications: readonly AlertNotification[],
+  receivers: readonly ReceiverRow[],
+): PlannedNotification[] {
   const planned: PlannedNotification[] = []
   for (const receiver of receivers) {
     const groups = new Map<string, { labels: Labels; alerts: AlertNotification[] }>()
@@ -44,7 +64,13 @@ export function planNotifications(notifications: readonly AlertNotification[], r
     }
     for (const [key, group] of groups) {
       const reason = [...new Set(group.alerts.map((a) => a.reason))].sort().join(',')
-      planned.push({ receiver, groupLabels: group.labels, groupKey: key, reason, alerts: group.alerts.map(toPayloadAlert) })
+      planned.push({
+        receiver,
+        groupLabels: group.labels,
+        groupKey: key,
+        reason,
+        alerts: group.alerts.map(toPayloadAlert),
+      })
     }
   }
   return planned
@@ -54,21 +80,39 @@ export function planNotifications(notifications: readonly AlertNotification[], r
  * Alertmanager receivers hear again about every firing alert they already know of, once a
  * resend interval, so that Alertmanager keeps them open (it resolves what it stops hearing of).
  */
-export function planResends(states: readonly AlertState[], receiver: ReceiverRow, skip: ReadonlySet<string>): PlannedNotification | null {
+export function planResends(
+  states: readonly AlertState[],
+  receiver: ReceiverRow,
+  skip: ReadonlySet<string>,
+): PlannedNotification | null {
   const alerts = states
     .filter((s) => s.state === 'firing' && s.lastNotifiedAt !== null && !skip.has(s.fingerprint))
     .filter((s) => receiverAccepts(receiver, { labels: s.labels, status: 'firing' }))
-    .map((s): PayloadAlert => ({ fingerprint: s.fingerprint, status: 'firing', labels: s.labels, annotations: s.annotations, startsAt: s.firingSince ?? s.activeSince, endsAt: null }))
+    .map((s): PayloadAlert => ({
+      fingerprint: s.fingerprint,
+      status: 'firing',
+      labels: s.labels,
+      annotations: s.annotations,
+      startsAt: s.firingSince ?? s.activeSince,
+      endsAt: null,
+    }))
   return alerts.length ? { receiver, groupLabels: {}, groupKey: groupKey({}), reason: 'resend', alerts } : null
 }
 
 /** The request a planned notification becomes: where it goes and the exact body. */
-export function renderRequest(plan: Omit<PlannedNotification, 'groupKey' | 'reason'>, externalURL: string, now: number): { url: string; body: string } {
+export function renderRequest(
+  plan: Omit<PlannedNotification, 'groupKey' | 'reason'>,
+  externalURL: string,
+  now: number,
+): { url: string; body: string } {
   const { receiver } = plan
   if (receiver.kind === 'alertmanager') {
     const alerts = alertmanagerPostableAlerts(plan.alerts, { externalURL, now, validForMs: ALERTMANAGER_VALID_FOR_MS })
     return { url: `${receiver.url.replace(/\/+$/, '')}/api/v2/alerts`, body: JSON.stringify(alerts) }
   }
   const group = { receiver: receiver.name, externalURL, groupLabels: plan.groupLabels, alerts: plan.alerts }
-  return { url: receiver.url, body: JSON.stringify(receiver.format === 'slack' ? slackMessage(group) : alertmanagerWebhook(group)) }
+  return {
+    url: receiver.url,
+    body: JSON.stringify(receiver.format === 'slack' ? slackMessage(group) : alertmanagerWebhook(group)),
+  }
 }

@@ -18,7 +18,11 @@ export class RuleStore {
   }
 
   async get(name: string): Promise<AlertRule | null> {
-    const row = await this.db.selectFrom('alert_rules').select(['name', 'definition']).where('name', '=', name).executeTakeFirst()
+    const row = await this.db
+      .selectFrom('alert_rules')
+      .select(['name', 'definition'])
+      .where('name', '=', name)
+      .executeTakeFirst()
     return row ? (this.parse(row.name, row.definition)[0] ?? null) : null
   }
 
@@ -45,7 +49,11 @@ export class RuleStore {
   }
 
   async remove(name: string): Promise<AlertRule | null> {
-    const row = await this.db.deleteFrom('alert_rules').where('name', '=', name).returning(['name', 'definition']).executeTakeFirst()
+    const row = await this.db
+      .deleteFrom('alert_rules')
+      .where('name', '=', name)
+      .returning(['name', 'definition'])
+      .executeTakeFirst()
     return row ? (this.parse(row.name, row.definition)[0] ?? null) : null
   }
 

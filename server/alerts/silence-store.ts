@@ -29,7 +29,12 @@ export class SilenceStore {
   /** Newest first; by status when asked. */
   async list(options: { status?: SilenceStatus; now: number; limit: number }): Promise<SilenceRow[]> {
     const now = new Date(options.now)
-    let query = this.db.selectFrom('silences').selectAll().orderBy('created_at', 'desc').orderBy('id').limit(options.limit)
+    let query = this.db
+      .selectFrom('silences')
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .limit(options.limit)
     if (options.status === 'expired') query = query.where('ends_at', '<=', now)
     if (options.status === 'active') query = query.where('ends_at', '>', now).where('starts_at', '<=', now)
     if (options.status === 'pending') query = query.where('starts_at', '>', now)
@@ -49,7 +54,13 @@ export class SilenceStore {
   async create(input: SilenceInput & { createdBy: string }): Promise<SilenceRow> {
     return this.db
       .insertInto('silences')
-      .values({ matchers: JSON.stringify(input.matchers), starts_at: input.startsAt, ends_at: input.endsAt, comment: input.comment, created_by: input.createdBy })
+      .values({
+        matchers: JSON.stringify(input.matchers),
+        starts_at: input.startsAt,
+        ends_at: input.endsAt,
+        comment: input.comment,
+        created_by: input.createdBy,
+      })
       .returningAll()
       .executeTakeFirstOrThrow()
   }
@@ -57,7 +68,13 @@ export class SilenceStore {
   async update(id: string, input: SilenceInput): Promise<SilenceRow | null> {
     const row = await this.db
       .updateTable('silences')
-      .set({ matchers: JSON.stringify(input.matchers), starts_at: input.startsAt, ends_at: input.endsAt, comment: input.comment, updated_at: new Date() })
+      .set({
+        matchers: JSON.stringify(input.matchers),
+        starts_at: input.startsAt,
+        ends_at: input.endsAt,
+        comment: input.comment,
+        updated_at: new Date(),
+      })
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirst()
@@ -67,7 +84,12 @@ export class SilenceStore {
   /** Ends the silence at `now` unless it already ended. */
   async expire(id: string, now: number): Promise<SilenceRow | null> {
     const at = new Date(now)
-    await this.db.updateTable('silences').set({ ends_at: at, updated_at: at }).where('id', '=', id).where('ends_at', '>', at).execute()
+    await this.db
+      .updateTable('silences')
+      .set({ ends_at: at, updated_at: at })
+      .where('id', '=', id)
+      .where('ends_at', '>', at)
+      .execute()
     return this.get(id)
   }
 }

@@ -52,12 +52,21 @@ export class AlertStateStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   async load(): Promise<AlertState[]> {
-    const rows = await this.db.selectFrom('alert_states').selectAll().orderBy('active_since').orderBy('fingerprint').execute()
+    const rows = await this.db
+      .selectFrom('alert_states')
+      .selectAll()
+      .orderBy('active_since')
+      .orderBy('fingerprint')
+      .execute()
     return rows.map(stateFromRow)
   }
 
   async get(fingerprint: string): Promise<AlertState | null> {
-    const row = await this.db.selectFrom('alert_states').selectAll().where('fingerprint', '=', fingerprint).executeTakeFirst()
+    const row = await this.db
+      .selectFrom('alert_states')
+      .selectAll()
+      .where('fingerprint', '=', fingerprint)
+      .executeTakeFirst()
     return row ? stateFromRow(row) : null
   }
 
@@ -66,9 +75,17 @@ export class AlertStateStore {
    * that ended, and every transition. An acknowledgement written meanwhile is kept, because
    * updates never touch the ack columns.
    */
-  async saveEvaluation(trx: Transaction<Database>, before: readonly AlertState[], after: readonly AlertState[], transitions: readonly Transition[], now: Date): Promise<void> {
+  async saveEvaluation(
+    trx: Transaction<Database>,
+    before: readonly AlertState[],
+    after: readonly AlertState[],
+    transitions: readonly Transition[],
+    now: Date,
+  ): Promise<void> {
     const previous = new Map(before.map((s) => [s.fingerprint, s]))
-    const changed = after.filter((s) => !previous.has(s.fingerprint) || !sameEvaluation(previous.get(s.fingerprint)!, s))
+    const changed = after.filter(
+      (s) => !previous.has(s.fingerprint) || !sameEvaluation(previous.get(s.fingerprint)!, s),
+    )
     for (const state of changed) {
       const columns = evaluatedColumns(state, now)
       await trx

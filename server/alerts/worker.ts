@@ -105,13 +105,22 @@ export class DeliveryWorker {
     const { outbox, receivers, settings, metrics, log } = this.options
     const receiver = row.receiver_id ? await receivers.get(row.receiver_id) : null
     const result: DeliveryResult = receiver
-      ? await postNotification({ url: row.url, body: row.body, idempotencyKey: row.idempotency_key, secret: receiver.secret }, { timeoutMs: settings.timeoutMs, userAgent: this.options.userAgent })
+      ? await postNotification(
+          { url: row.url, body: row.body, idempotencyKey: row.idempotency_key, secret: receiver.secret },
+          { timeoutMs: settings.timeoutMs, userAgent: this.options.userAgent },
+        )
       : { outcome: 'failed', statusCode: null, error: 'the receiver was deleted', retryAfterMs: null }
     const now = this.clock()
     const attempts = row.attempts + 1
     const context = { notification: row.id, receiver: row.receiver_name, attempts, statusCode: result.statusCode }
     if (result.outcome === 'delivered') {
-      await outbox.recordOutcome(row.id, { status: 'delivered', attempts, error: null, statusCode: result.statusCode, deliveredAt: new Date(now) })
+      await outbox.recordOutcome(row.id, {
+        status: 'delivered',
+        attempts,
+        error: null,
+        statusCode: result.statusCode,
+        deliveredAt: new Date(now),
+      })
       metrics.alertNotificationsTotal.inc({ receiver: row.receiver_name, status: 'delivered' })
       return
     }
@@ -123,7 +132,13 @@ export class DeliveryWorker {
       log.warn({ ...context, error }, 'alert notification failed for good')
       return
     }
-    await outbox.recordOutcome(row.id, { status: 'pending', attempts, nextAttemptAt: new Date(next), error: result.error, statusCode: result.statusCode })
+    await outbox.recordOutcome(row.id, {
+      status: 'pending',
+      attempts,
+      nextAttemptAt: new Date(next),
+      error: result.error,
+      statusCode: result.statusCode,
+    })
     metrics.alertNotificationsTotal.inc({ receiver: row.receiver_name, status: 'retry' })
     log.warn({ ...context, error: result.error, retryInMs: next - now }, 'alert notification not delivered; will retry')
   }

@@ -102,7 +102,12 @@ export class Authenticator {
     this.lookups.clear()
   }
 
-  private verified(cache: LRUCache<string, Verified>, key: string, now: number, load: () => Promise<Principal | null>): Promise<Principal | null> | Principal {
+  private verified(
+    cache: LRUCache<string, Verified>,
+    key: string,
+    now: number,
+    load: () => Promise<Principal | null>,
+  ): Promise<Principal | null> | Principal {
     const entry = cache.get(key)
     if (entry) {
       const age = now - entry.verifiedAt
@@ -114,7 +119,12 @@ export class Authenticator {
     return this.lookup(cache, key, now, load)
   }
 
-  private lookup(cache: LRUCache<string, Verified>, key: string, now: number, load: () => Promise<Principal | null>): Promise<Principal | null> {
+  private lookup(
+    cache: LRUCache<string, Verified>,
+    key: string,
+    now: number,
+    load: () => Promise<Principal | null>,
+  ): Promise<Principal | null> {
     const id = `${cache === this.byHash ? 'h' : 's'}:${key}`
     const running = this.lookups.get(id)
     if (running) return running

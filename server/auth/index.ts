@@ -33,14 +33,22 @@ export default fp(
       announceRevocation: async (tokenId) => revocations?.announce(tokenId),
     })
     if (app.redis) {
-      revocations = new TokenRevocations(app.redis, config.cachePrefix, randomUUID(), () => authenticator.forget(), app.log)
+      revocations = new TokenRevocations(
+        app.redis,
+        config.cachePrefix,
+        randomUUID(),
+        () => authenticator.forget(),
+        app.log,
+      )
       revocations.start()
       app.addHook('onClose', async () => revocations?.stop())
     }
     app.decorate('tokens', tokens)
     app.decorate('authenticator', authenticator)
 
-    const secret = config.auth.sessionSecret ?? (await getOrCreateSetting(app.db, 'session_secret', () => randomBytes(32).toString('base64url')))
+    const secret =
+      config.auth.sessionSecret ??
+      (await getOrCreateSetting(app.db, 'session_secret', () => randomBytes(32).toString('base64url')))
     await app.register(fastifyCookie, { secret, hook: 'onRequest' })
 
     await bootstrapAdminToken(app, tokens, revocations)
@@ -53,7 +61,9 @@ export default fp(
       if (!principal) throw unauthorized()
       request.principal = principal
       if (!roleAllows(principal.role, access)) {
-        throw forbidden(`This needs the ${access === 'chat' ? 'chat or admin' : access === 'viewer' ? 'viewer or admin' : access} role; your token has the ${principal.role} role`)
+        throw forbidden(
+          `This needs the ${access === 'chat' ? 'chat or admin' : access === 'viewer' ? 'viewer or admin' : access} role; your token has the ${principal.role} role`,
+        )
       }
     })
 
@@ -62,7 +72,11 @@ export default fp(
   { name: 'auth', dependencies: ['database', 'redis'] },
 )
 
-async function bootstrapAdminToken(app: FastifyInstance, tokens: TokenRepository, revocations: TokenRevocations | undefined): Promise<void> {
+async function bootstrapAdminToken(
+  app: FastifyInstance,
+  tokens: TokenRepository,
+  revocations: TokenRevocations | undefined,
+): Promise<void> {
   const { adminToken } = app.config.auth
   if (adminToken) {
     const { revoked } = await tokens.ensureNamedToken(ADMIN_TOKEN_NAME, 'admin', adminToken)

@@ -32,7 +32,12 @@ export class TokenRevocations {
 
   start(): void {
     // A subscribing connection can do nothing else, hence its own; ioredis reconnects it.
-    const subscriber = this.redis.duplicate({ lazyConnect: true, enableOfflineQueue: true, commandTimeout: undefined, connectionName: undefined })
+    const subscriber = this.redis.duplicate({
+      lazyConnect: true,
+      enableOfflineQueue: true,
+      commandTimeout: undefined,
+      connectionName: undefined,
+    })
     this.subscriber = subscriber
     subscriber.on('error', () => {}) // the main client reports outages
     subscriber.on('ready', () => {
@@ -52,7 +57,10 @@ export class TokenRevocations {
       }
       if (message.from === this.origin) return
       this.forget()
-      this.log.info({ tokenId: message.tokenId }, 'a token was revoked on another instance; dropped cached verifications')
+      this.log.info(
+        { tokenId: message.tokenId },
+        'a token was revoked on another instance; dropped cached verifications',
+      )
     })
     subscriber.connect().catch(() => {})
   }
@@ -66,7 +74,10 @@ export class TokenRevocations {
       const now = Date.now()
       if (now - this.lastPublishErrorAt < 10_000) return
       this.lastPublishErrorAt = now
-      this.log.warn({ err }, 'could not tell other instances about a token revocation; they notice when their cached verification expires')
+      this.log.warn(
+        { err },
+        'could not tell other instances about a token revocation; they notice when their cached verification expires',
+      )
     }
   }
 

@@ -35,7 +35,11 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const principal = await app.authenticator.fromBearer(request.body.token)
       if (!principal || principal.role === 'chat') {
-        throw unauthorized(principal ? 'Chat tokens cannot sign in to the dashboard; use an admin or viewer token' : 'Unknown or revoked token')
+        throw unauthorized(
+          principal
+            ? 'Chat tokens cannot sign in to the dashboard; use an admin or viewer token'
+            : 'Unknown or revoked token',
+        )
       }
       const expiresAt = Date.now() + config.auth.sessionTtlHours * 3_600_000
       reply.setCookie(SESSION_COOKIE, sessionCookieValue(principal.tokenId, expiresAt), {
@@ -52,7 +56,10 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete(
     '/api/auth/session',
-    { config: { access: 'authenticated' }, schema: { tags: ['auth'], summary: 'Sign out', response: { 204: Type.Null() } } },
+    {
+      config: { access: 'authenticated' },
+      schema: { tags: ['auth'], summary: 'Sign out', response: { 204: Type.Null() } },
+    },
     async (_request, reply) => {
       reply.clearCookie(SESSION_COOKIE, { path: '/' })
       return reply.code(204).send(null)
@@ -61,13 +68,23 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/api/auth/me',
-    { config: { access: 'authenticated' }, schema: { tags: ['auth'], summary: 'Who the credentials belong to', response: { 200: Me } } },
+    {
+      config: { access: 'authenticated' },
+      schema: { tags: ['auth'], summary: 'Who the credentials belong to', response: { 200: Me } },
+    },
     async (request) => request.principal!,
   )
 
   app.get(
     '/api/tokens',
-    { config: { access: 'admin' }, schema: { tags: ['auth'], summary: 'List API tokens (never their secrets)', response: { 200: Type.Object({ tokens: Type.Array(TokenView) }) } } },
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['auth'],
+        summary: 'List API tokens (never their secrets)',
+        response: { 200: Type.Object({ tokens: Type.Array(TokenView) }) },
+      },
+    },
     async () => ({ tokens: await app.tokens.list() }),
   )
 
@@ -78,14 +95,25 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['auth'],
         summary: 'Create an API token; its secret is in this response and nowhere else',
-        body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), role: Role }, { additionalProperties: false }),
+        body: Type.Object(
+          { name: Type.String({ minLength: 1, maxLength: 100 }), role: Role },
+          { additionalProperties: false },
+        ),
         response: { 201: Type.Object({ token: TokenView, secret: Type.String() }) },
       },
     },
     async (request, reply) => {
       const principal = request.principal!
-      const created = await app.tokens.create({ name: request.body.name.trim(), role: request.body.role, createdBy: principal.name })
-      await app.audit.record(request, { action: 'token.create', target: created.token.id, params: { name: created.token.name, role: created.token.role } })
+      const created = await app.tokens.create({
+        name: request.body.name.trim(),
+        role: request.body.role,
+        createdBy: principal.name,
+      })
+      await app.audit.record(request, {
+        action: 'token.create',
+        target: created.token.id,
+        params: { name: created.token.name, role: created.token.role },
+      })
       return reply.code(201).send(created)
     },
   )
@@ -94,19 +122,31 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/tokens/:id',
     {
       config: { access: 'admin' },
-      schema: { tags: ['auth'], summary: 'Revoke an API token', params: IdParams, response: { 200: Type.Object({ token: TokenView }), 404: ErrorResponse, 409: ErrorResponse } },
+      schema: {
+        tags: ['auth'],
+        summary: 'Revoke an API token',
+        params: IdParams,
+        response: { 200: Type.Object({ token: TokenView }), 404: ErrorResponse, 409: ErrorResponse },
+      },
     },
     async (request) => {
       const { id } = request.params
       const existing = await app.tokens.findActiveById(id)
       if (!existing) throw notFound(`Active token ${id}`)
       if (existing.role === 'admin' && (await app.tokens.countActive('admin')) <= 1) {
-        throw conflict('This is the last active admin token; create another admin token before revoking it', 'last_admin_token')
+        throw conflict(
+          'This is the last active admin token; create another admin token before revoking it',
+          'last_admin_token',
+        )
       }
       const token = await app.tokens.revoke(id)
       if (!token) throw notFound(`Active token ${id}`)
       await app.authenticator.revoked(id)
-      await app.audit.record(request, { action: 'token.revoke', target: id, params: { name: token.name, role: token.role } })
+      await app.audit.record(request, {
+        action: 'token.revoke',
+        target: id,
+        params: { name: token.name, role: token.role },
+      })
       return { token }
     },
   )

@@ -26,30 +26,60 @@ export function hashesEqual(a: string, b: string): boolean {
 
 export type PublicToken = Omit<ApiToken, 'token_hash'>
 
-const publicColumns = ['id', 'name', 'role', 'token_prefix', 'created_by', 'created_at', 'last_used_at', 'revoked_at'] as const
+const publicColumns = [
+  'id',
+  'name',
+  'role',
+  'token_prefix',
+  'created_by',
+  'created_at',
+  'last_used_at',
+  'revoked_at',
+] as const
 
 export class TokenRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async create(input: { name: string; role: TokenRole; createdBy: string | null; token?: string }): Promise<{ token: PublicToken; secret: string }> {
+  async create(input: {
+    name: string
+    role: TokenRole
+    createdBy: string | null
+    token?: string
+  }): Promise<{ token: PublicToken; secret: string }> {
     const secret = input.token ?? generateToken()
     const token = await this.db
       .insertInto('api_tokens')
-      .values({ name: input.name, role: input.role, token_hash: hashToken(secret), token_prefix: displayPrefix(secret), created_by: input.createdBy })
+      .values({
+        name: input.name,
+        role: input.role,
+        token_hash: hashToken(secret),
+        token_prefix: displayPrefix(secret),
+        created_by: input.createdBy,
+      })
       .returning(publicColumns)
       .executeTakeFirstOrThrow()
     return { token, secret }
   }
 
   async findActiveByHash(hash: string): Promise<ApiToken | undefined> {
-    const row = await this.db.selectFrom('api_tokens').selectAll().where('token_hash', '=', hash).where('revoked_at', 'is', null).executeTakeFirst()
+    const row = await this.db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('token_hash', '=', hash)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst()
     // The index lookup already matched; the constant-time compare keeps the check honest
     // should the lookup ever become a prefix or case-insensitive match.
     return row && hashesEqual(row.token_hash, hash) ? row : undefined
   }
 
   async findActiveById(id: string): Promise<PublicToken | undefined> {
-    return this.db.selectFrom('api_tokens').select(publicColumns).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst()
+    return this.db
+      .selectFrom('api_tokens')
+      .select(publicColumns)
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst()
   }
 
   async list(): Promise<PublicToken[]> {
@@ -67,7 +97,10 @@ export class TokenRepository {
   }
 
   async countActive(role?: TokenRole): Promise<number> {
-    let query = this.db.selectFrom('api_tokens').select((eb) => eb.fn.countAll<string>().as('n')).where('revoked_at', 'is', null)
+    let query = this.db
+      .selectFrom('api_tokens')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('revoked_at', 'is', null)
     if (role) query = query.where('role', '=', role)
     const { n } = await query.executeTakeFirstOrThrow()
     return Number(n)
@@ -88,7 +121,11 @@ export class TokenRepository {
         .where('token_hash', '!=', hash)
         .where('revoked_at', 'is', null)
         .executeTakeFirst()
-      const existing = await trx.selectFrom('api_tokens').select(['id', 'revoked_at']).where('token_hash', '=', hash).executeTakeFirst()
+      const existing = await trx
+        .selectFrom('api_tokens')
+        .select(['id', 'revoked_at'])
+        .where('token_hash', '=', hash)
+        .executeTakeFirst()
       if (!existing) {
         // Instances of a fleet starting together all find no row and insert: the first one wins.
         await trx

@@ -45,13 +45,26 @@ export interface SamplingParams {
   seed?: number
 }
 
-const PARAM_ORDER: Array<keyof SamplingParams> = ['temperature', 'top_p', 'max_tokens', 'stop', 'presence_penalty', 'frequency_penalty', 'seed']
+const PARAM_ORDER: Array<keyof SamplingParams> = [
+  'temperature',
+  'top_p',
+  'max_tokens',
+  'stop',
+  'presence_penalty',
+  'frequency_penalty',
+  'seed',
+]
 
 /**
  * The identity of a chat completion: provider, model, normalized messages and sampling
  * parameters, serialized canonically (fixed key order). The cache key is its SHA-256.
  */
-export function aiResponseIdentity(input: { provider: string; model: string; messages: KeyMessage[]; params: SamplingParams }): string {
+export function aiResponseIdentity(input: {
+  provider: string
+  model: string
+  messages: KeyMessage[]
+  params: SamplingParams
+}): string {
   const params: Array<[string, unknown]> = []
   for (const name of PARAM_ORDER) {
     const value = input.params[name]

@@ -17,7 +17,11 @@ export async function deleteKeys(redis: Redis, pattern: string, keep?: (key: str
 }
 
 /** Counts keys matching `pattern` with SCAN, and how many of those `matching` accepts. */
-export async function countKeys(redis: Redis, pattern: string, matching: (key: string) => boolean): Promise<{ total: number; matching: number }> {
+export async function countKeys(
+  redis: Redis,
+  pattern: string,
+  matching: (key: string) => boolean,
+): Promise<{ total: number; matching: number }> {
   const counts = { total: 0, matching: 0 }
   await scanEach(redis, pattern, async (keys) => {
     counts.total += keys.length

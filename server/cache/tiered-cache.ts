@@ -60,7 +60,8 @@ export interface CacheStats {
   layers: { l1: boolean; l2: boolean }
   namespaces: Record<BaseNamespace, NamespaceStats>
   l1: { entries: number; bytes: number; max_entries: number; max_bytes: number }
-  l2: (Partial<RedisInfo> & { connected: boolean; errors: number; keys: number | null; cache_keys: number | null }) | null
+  l2:
+    (Partial<RedisInfo> & { connected: boolean; errors: number; keys: number | null; cache_keys: number | null }) | null
 }
 
 const FAILURE_LOG_INTERVAL_MS = 10_000
@@ -77,10 +78,9 @@ type Flight = Promise<{ value: unknown; source: 'l2' | 'computed' }>
 export class TieredCache {
   private readonly l1: LRUCache<string, string>
   private readonly inflight = new Map<string, Flight>()
-  private readonly counters = Object.fromEntries(CACHE_NAMESPACES.map((n) => [n, { l1Hits: 0, l2Hits: 0, coalesced: 0, misses: 0 }])) as Record<
-    BaseNamespace,
-    Counters
-  >
+  private readonly counters = Object.fromEntries(
+    CACHE_NAMESPACES.map((n) => [n, { l1Hits: 0, l2Hits: 0, coalesced: 0, misses: 0 }]),
+  ) as Record<BaseNamespace, Counters>
   private l2Errors = 0
   private lastFailureLoggedAt = 0
   /** Tells this cache's own clear announcements apart from other instances' (several apps may share a process). */
@@ -124,7 +124,12 @@ export class TieredCache {
     if (redis) await redis.unlink(full).catch((err) => this.l2Failed(err, 'unlink'))
   }
 
-  async getOrCompute<T>(namespace: string, key: string, compute: () => Promise<T>, options: GetOrComputeOptions = {}): Promise<CacheOutcome<T>> {
+  async getOrCompute<T>(
+    namespace: string,
+    key: string,
+    compute: () => Promise<T>,
+    options: GetOrComputeOptions = {},
+  ): Promise<CacheOutcome<T>> {
     const base = baseNamespace(namespace)
     const full = options.fullKey ?? this.key(namespace, key)
     const ttl = options.ttl ?? this.options.ttlSeconds[base]
@@ -195,7 +200,9 @@ export class TieredCache {
     const pattern = `${this.options.prefix}${namespace ? `${namespace}:` : ''}*`
     const l2 = await deleteKeys(redis, pattern, namespace ? undefined : (key) => this.isCacheKey(key))
     const message: ClearMessage = { from: this.id, namespace: namespace ?? null }
-    await redis.publish(clearChannel(this.options.prefix), JSON.stringify(message)).catch((err) => this.l2Failed(err, 'publish'))
+    await redis
+      .publish(clearChannel(this.options.prefix), JSON.stringify(message))
+      .catch((err) => this.l2Failed(err, 'publish'))
     return { l1, l2 }
   }
 
@@ -217,7 +224,12 @@ export class TieredCache {
     return {
       layers: { l1: true, l2: this.options.redis !== null },
       namespaces,
-      l1: { entries: this.l1.size, bytes: this.l1.calculatedSize, max_entries: this.options.l1MaxEntries, max_bytes: this.options.l1MaxBytes },
+      l1: {
+        entries: this.l1.size,
+        bytes: this.l1.calculatedSize,
+        max_entries: this.options.l1MaxEntries,
+        max_bytes: this.options.l1MaxBytes,
+      },
       l2: this.options.redis ? await this.redisStats(this.options.redis) : null,
     }
   }
@@ -226,7 +238,10 @@ export class TieredCache {
     const down = { connected: false, errors: this.l2Errors, keys: null, cache_keys: null }
     if (redis.status !== 'ready') return down
     try {
-      const [info, counted] = await Promise.all([readRedisInfo(redis), countKeys(redis, `${this.options.prefix}*`, (key) => this.isCacheKey(key))])
+      const [info, counted] = await Promise.all([
+        readRedisInfo(redis),
+        countKeys(redis, `${this.options.prefix}*`, (key) => this.isCacheKey(key)),
+      ])
       return { connected: true, errors: this.l2Errors, ...info, keys: counted.total, cache_keys: counted.matching }
     } catch (err) {
       this.l2Failed(err, 'stats')

@@ -21,7 +21,9 @@ export default fp(
     const provider = createProvider(app.config.chat)
     const log = app.log.child({ component: 'chat' })
     // Buffered analytics events are written on close; leave the rest of the shutdown budget to the others.
-    const repos = createChatRepositories(app.db, log, { closeTimeoutMs: Math.min(5_000, app.config.shutdownTimeoutMs / 2) })
+    const repos = createChatRepositories(app.db, log, {
+      closeTimeoutMs: Math.min(5_000, app.config.shutdownTimeoutMs / 2),
+    })
     const chat = new ChatService({
       provider,
       cache: app.cache,

@@ -4,9 +4,13 @@ import type { CacheControlBody } from './schemas.js'
 import type { CacheControl } from './service.js'
 
 /** The body's `cache` object and the Cache-Control header together: either one can turn reading or storing off. */
-export function cacheControl(header: string | string[] | undefined, body: Static<typeof CacheControlBody> | undefined): CacheControl {
+export function cacheControl(
+  header: string | string[] | undefined,
+  body: Static<typeof CacheControlBody> | undefined,
+): CacheControl {
   // The common case, on the hot path: neither says anything.
-  if (header === undefined && body === undefined) return { noCache: false, noStore: false, ttl: undefined, namespace: undefined }
+  if (header === undefined && body === undefined)
+    return { noCache: false, noStore: false, ttl: undefined, namespace: undefined }
   const directives = new Set(
     [header ?? []]
       .flat()

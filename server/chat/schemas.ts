@@ -39,7 +39,11 @@ export const MessageView = Type.Object({
   created_at: DateTime,
 })
 
-export const UsageView = Type.Object({ prompt_tokens: Type.Integer(), completion_tokens: Type.Integer(), total_tokens: Type.Integer() })
+export const UsageView = Type.Object({
+  prompt_tokens: Type.Integer(),
+  completion_tokens: Type.Integer(),
+  total_tokens: Type.Integer(),
+})
 
 export const usageView = (usage: { prompt_tokens: number; completion_tokens: number }) => ({
   prompt_tokens: usage.prompt_tokens,
@@ -50,10 +54,17 @@ export const usageView = (usage: { prompt_tokens: number; completion_tokens: num
 /** Per-request cache control, as LiteLLM takes it in the body. */
 export const CacheControlBody = Type.Object(
   {
-    'no-cache': Type.Optional(Type.Boolean({ description: 'Do not answer from the cache (the fresh answer is still stored)' })),
+    'no-cache': Type.Optional(
+      Type.Boolean({ description: 'Do not answer from the cache (the fresh answer is still stored)' }),
+    ),
     'no-store': Type.Optional(Type.Boolean({ description: 'Do not store this answer' })),
     ttl: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86_400, description: 'Seconds to keep this answer' })),
-    namespace: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Keep this answer apart, under ai_response:<namespace>' })),
+    namespace: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9_.-]{1,64}$',
+        description: 'Keep this answer apart, under ai_response:<namespace>',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -67,7 +78,11 @@ export const samplingProperties = {
   frequency_penalty: Type.Optional(Type.Number({ minimum: -2, maximum: 2 })),
   seed: Type.Optional(Type.Integer()),
   // A null coerces to '' through the string branch; samplingParams drops empty stop sequences.
-  stop: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Array(Type.String({ maxLength: 200 }), { maxItems: 4 })], { description: 'Up to 4 stop sequences' })),
+  stop: Type.Optional(
+    Type.Union([Type.String({ maxLength: 200 }), Type.Array(Type.String({ maxLength: 200 }), { maxItems: 4 })], {
+      description: 'Up to 4 stop sequences',
+    }),
+  ),
 }
 
 export const ModelName = Type.String({ minLength: 1, maxLength: 200 })

@@ -166,7 +166,11 @@ export class ChatService {
    * Computes and caches the reply to `messages` unless it is cached already (the cache-warm
    * job feeds it `repos.analytics.topPrompts`). No analytics event: warming is not demand.
    */
-  async warm(messages: ChatMessage[], model?: string, params: SamplingParams = {}): Promise<{ warmed: boolean; cacheKey: string }> {
+  async warm(
+    messages: ChatMessage[],
+    model?: string,
+    params: SamplingParams = {},
+  ): Promise<{ warmed: boolean; cacheKey: string }> {
     const result = await this.complete({ messages, model, params, api: 'warm' })
     return { warmed: !result.cached, cacheKey: result.cacheKey }
   }
@@ -240,7 +244,13 @@ export class ChatService {
     })
   }
 
-  private observeFailure(input: CompletionInput, model: string, cacheKey: string, latencyMs: number, err: unknown): void {
+  private observeFailure(
+    input: CompletionInput,
+    model: string,
+    cacheKey: string,
+    latencyMs: number,
+    err: unknown,
+  ): void {
     const { metrics, provider } = this.deps
     const labels = { provider: provider.name, model: this.modelLabel(model) }
     metrics.chatRequestsTotal.inc({ ...labels, cached: 'false', status: 'error' })
@@ -278,9 +288,15 @@ export class ChatService {
       stream: input.stream ?? false,
       ...outcome,
       prompt_hash: cacheKey.slice(cacheKey.lastIndexOf(':') + 1),
-      ...(size <= PROMPT_SAMPLE_MAX_CHARS ? { prompt: { model, messages, params: input.params ?? {} } satisfies PromptSample } : {}),
+      ...(size <= PROMPT_SAMPLE_MAX_CHARS
+        ? { prompt: { model, messages, params: input.params ?? {} } satisfies PromptSample }
+        : {}),
     }
-    this.deps.repos.analytics.recordCompletion({ session_id: input.sessionId, conversation_id: input.conversationId, data })
+    this.deps.repos.analytics.recordCompletion({
+      session_id: input.sessionId,
+      conversation_id: input.conversationId,
+      data,
+    })
   }
 
   private modelLabel(model: string): string {

@@ -85,7 +85,12 @@ export class SseWriter {
     this.registry.add(reply.raw)
     reply
       .code(200)
-      .headers({ 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no', connection: 'keep-alive', ...headers })
+      .headers({
+        'cache-control': 'no-cache, no-transform',
+        'x-accel-buffering': 'no',
+        connection: 'keep-alive',
+        ...headers,
+      })
       .type('text/event-stream; charset=utf-8')
       .send(this.stream)
   }
@@ -93,7 +98,9 @@ export class SseWriter {
   /** An event with a name (`event: token`) or, for OpenAI chunks, without one. */
   send(data: unknown, event?: string): void {
     if (this.stream.writableEnded || this.stream.destroyed) return
-    this.stream.write(`${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`)
+    this.stream.write(
+      `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`,
+    )
   }
 
   end(): void {
@@ -138,7 +145,10 @@ export function clientGone(reply: FastifyReply): AbortSignal {
 }
 
 /** What a stream says when it fails after it has started: the code and message, never internals. */
-export function streamError(err: unknown, log: { error: (obj: object, msg: string) => void }): { code: string; message: string } {
+export function streamError(
+  err: unknown,
+  log: { error: (obj: object, msg: string) => void },
+): { code: string; message: string } {
   if (err instanceof AppError) return { code: err.code, message: err.message }
   // The same answer the error handler gives before the stream starts: temporary, retry.
   if (isDatabaseUnavailable(err)) {

@@ -65,7 +65,8 @@ export async function connectDatabase(config: Config, options: ConnectOptions): 
     if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
     pglite = await PGlite.create({ dataDir, extensions: { pg_stat_statements } })
     await pglite.exec('CREATE EXTENSION IF NOT EXISTS pg_stat_statements')
-    if (schema !== 'public') await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"; SET search_path TO "${schema}"`)
+    if (schema !== 'public')
+      await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"; SET search_path TO "${schema}"`)
     pool = new pg.Pool(createPgConfig(pglite) as pg.PoolConfig)
   }
   // An idle client that errors (server restart, network cut) must not crash the process.

@@ -1,11 +1,21 @@
 import { AppError } from '../errors.js'
 
 /** Socket errors of a database connection that could not be made or was cut. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+])
 /** admin_shutdown, crash_shutdown, cannot_connect_now: the server is going away or not up yet. */
 const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03'])
 /** What pg and pg-pool throw, without a code, when a connection ends or none can be had in time. */
-const PG_CONNECTION_MESSAGE = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable)/
+const PG_CONNECTION_MESSAGE =
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable)/
 
 /**
  * Whether `err` means the database cannot be reached right now (down, restarting, network cut,

@@ -22,7 +22,10 @@ export default fp<DatabasePluginOptions>(
       log: app.log,
       pgliteDataDir: options.pgliteDataDir,
     })
-    app.log.info({ kind: handle.kind, schema: handle.schema }, handle.kind === 'pglite' ? 'using embedded PGlite' : 'using PostgreSQL')
+    app.log.info(
+      { kind: handle.kind, schema: handle.schema },
+      handle.kind === 'pglite' ? 'using embedded PGlite' : 'using PostgreSQL',
+    )
     app.decorate('database', handle)
     app.decorate('db', handle.db)
     app.addHook('onClose', async () => handle.close())

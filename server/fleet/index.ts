@@ -45,8 +45,20 @@ export default fp(
     const startedAt = new Date().toISOString()
     const leaderKey = `${config.cachePrefix}leader:alerting`
     // Leadership's database lock: an advisory lock on Postgres, in-process on PGlite (one process only).
-    const databaseLocks = createLockStore({ redis: null, database: app.database, prefix: `${config.cachePrefix}fleet:`, log: app.log })
-    const leader = new LeaderElection(app.redis, leaderKey, config.instanceId, config.fleet.leaderLockTtlMs, app.log, databaseLocks)
+    const databaseLocks = createLockStore({
+      redis: null,
+      database: app.database,
+      prefix: `${config.cachePrefix}fleet:`,
+      log: app.log,
+    })
+    const leader = new LeaderElection(
+      app.redis,
+      leaderKey,
+      config.instanceId,
+      config.fleet.leaderLockTtlMs,
+      app.log,
+      databaseLocks,
+    )
     const instances = new InstanceRegistry(
       app.redis,
       config.cachePrefix,
@@ -72,7 +84,13 @@ export default fp(
         schema: {
           tags: ['fleet'],
           summary: 'Instances sharing this Redis, with version, uptime, last heartbeat and which one leads alerting',
-          response: { 200: Type.Object({ instances: Type.Array(InstanceView), leaderId: Type.Union([Type.String(), Type.Null()]), redis: Type.Boolean() }) },
+          response: {
+            200: Type.Object({
+              instances: Type.Array(InstanceView),
+              leaderId: Type.Union([Type.String(), Type.Null()]),
+              redis: Type.Boolean(),
+            }),
+          },
         },
       },
       async () => {
@@ -105,7 +123,10 @@ async function warnAboutOtherInstances(app: FastifyInstance): Promise<void> {
     select distinct application_name from pg_stat_activity
     where datname = current_database() and application_name like 'chat-control-plane/%' and application_name <> ${ours}`
     .execute(app.db)
-    .then((r) => r.rows.map((row) => row.application_name.slice('chat-control-plane/'.length)), () => [])
+    .then(
+      (r) => r.rows.map((row) => row.application_name.slice('chat-control-plane/'.length)),
+      () => [],
+    )
   if (others.length > 0) {
     app.log.warn(
       { otherInstances: others },

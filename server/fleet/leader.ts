@@ -136,7 +136,8 @@ export class LeaderElection {
     // Two TTLs without Redis: any lease has expired, and an instance that reached Redis would
     // hold the database lock by now. If nobody does, Redis is down for everyone: lead on it.
     const leading = await this.holdLeadLock()
-    if (leading && !this.leading) this.log.warn({ err }, 'Redis unreachable; leading on the database lock until it is back')
+    if (leading && !this.leading)
+      this.log.warn({ err }, 'Redis unreachable; leading on the database lock until it is back')
     this.set(leading)
     return leading
   }
@@ -155,13 +156,20 @@ export class LeaderElection {
   private async releaseLeadLock(): Promise<void> {
     const lock = this.leadLock
     this.leadLock = null
-    await lock?.release().catch((err: unknown) => this.log.warn({ err }, 'could not release the leader lock in the database'))
+    await lock
+      ?.release()
+      .catch((err: unknown) => this.log.warn({ err }, 'could not release the leader lock in the database'))
   }
 
   private set(leading: boolean): void {
     if (leading === this.leading) return
     this.leading = leading
-    this.log.info({ leader: leading }, leading ? 'this instance is now the leader (alert evaluation and delivery)' : 'this instance is no longer the leader')
+    this.log.info(
+      { leader: leading },
+      leading
+        ? 'this instance is now the leader (alert evaluation and delivery)'
+        : 'this instance is no longer the leader',
+    )
     for (const listener of this.listeners) listener(leading)
   }
 }

@@ -14,7 +14,11 @@ export type HealthCheck = (signal: AbortSignal) => Promise<void>
 const CHECK_TIMEOUT_MS = 2_000
 
 /** Runs one check with a deadline; a check that hangs counts as down. */
-export async function runCheck(component: string, check: HealthCheck, timeoutMs = CHECK_TIMEOUT_MS): Promise<ComponentHealth> {
+export async function runCheck(
+  component: string,
+  check: HealthCheck,
+  timeoutMs = CHECK_TIMEOUT_MS,
+): Promise<ComponentHealth> {
   const started = performance.now()
   const controller = new AbortController()
   let timer: NodeJS.Timeout | undefined
@@ -36,11 +40,15 @@ export async function runCheck(component: string, check: HealthCheck, timeoutMs 
   }
 }
 
-export const databaseCheck = (db: Kysely<Database>): HealthCheck => async () => {
-  await sql`select 1`.execute(db)
-}
+export const databaseCheck =
+  (db: Kysely<Database>): HealthCheck =>
+  async () => {
+    await sql`select 1`.execute(db)
+  }
 
-export const redisCheck = (redis: Redis): HealthCheck => async () => {
-  if (redis.status !== 'ready') throw new Error(`redis connection is ${redis.status}`)
-  await redis.ping()
-}
+export const redisCheck =
+  (redis: Redis): HealthCheck =>
+  async () => {
+    if (redis.status !== 'ready') throw new Error(`redis connection is ${redis.status}`)
+    await redis.ping()
+  }

@@ -48,7 +48,10 @@ const ComponentView = Type.Object({
   latencyMs: Type.Union([Type.Number(), Type.Null()]),
   error: Type.Optional(Type.String()),
 })
-const HealthView = Type.Object({ status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]), components: Type.Array(ComponentView) })
+const HealthView = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+  components: Type.Array(ComponentView),
+})
 
 export default fp(
   async function healthPlugin(app: FastifyInstance) {
@@ -60,7 +63,15 @@ export default fp(
 
     typed.get(
       '/health/live',
-      { config: { access: 'public' }, logLevel: 'warn', schema: { tags: ['health'], summary: 'The process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+      {
+        config: { access: 'public' },
+        logLevel: 'warn',
+        schema: {
+          tags: ['health'],
+          summary: 'The process is up',
+          response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+        },
+      },
       async () => ({ status: 'ok' as const }),
     )
 
@@ -69,7 +80,11 @@ export default fp(
       {
         config: { access: 'public' },
         logLevel: 'warn',
-        schema: { tags: ['health'], summary: 'Ready for traffic: the database and Redis (when configured) answer', response: { 200: HealthView, 503: HealthView } },
+        schema: {
+          tags: ['health'],
+          summary: 'Ready for traffic: the database and Redis (when configured) answer',
+          response: { 200: HealthView, 503: HealthView },
+        },
       },
       async (_request, reply) => {
         const components = await registry.check({ readinessOnly: true })
@@ -81,7 +96,10 @@ export default fp(
 
     typed.get(
       '/api/health',
-      { config: { access: 'viewer' }, schema: { tags: ['health'], summary: 'Every component with its latency', response: { 200: HealthView } } },
+      {
+        config: { access: 'viewer' },
+        schema: { tags: ['health'], summary: 'Every component with its latency', response: { 200: HealthView } },
+      },
       async () => {
         const components = await registry.check()
         return { status: components.every((c) => c.up) ? ('ok' as const) : ('unavailable' as const), components }

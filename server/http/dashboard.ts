@@ -36,8 +36,10 @@ export async function registerDashboard(app: FastifyInstance): Promise<void> {
   // Client-side routes (a browser asking for /alerts) get the dashboard page; everything
   // else unknown is a JSON 404.
   app.setNotFoundHandler((request, reply) => {
-    const wantsPage = request.method === 'GET' && !isApiPath(request.url) && (request.headers.accept ?? '').includes('text/html')
-    if (wantsPage && indexHtml) return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(indexHtml)
+    const wantsPage =
+      request.method === 'GET' && !isApiPath(request.url) && (request.headers.accept ?? '').includes('text/html')
+    if (wantsPage && indexHtml)
+      return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(indexHtml)
     return reply.code(404).send(notFoundBody(request))
   })
 }

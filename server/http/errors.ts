@@ -5,7 +5,10 @@ import { databaseUnavailable, isDatabaseUnavailable } from '../db/errors.js'
 /** Fastify's own client-error codes, mapped to ours with a message a person can act on. */
 const fastifyCodes: Record<string, { code: string; message?: (err: FastifyError) => string }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'invalid_json', message: (e) => `Malformed JSON body: ${e.message}` },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'invalid_json', message: () => 'Body is empty but Content-Type is application/json' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    code: 'invalid_json',
+    message: () => 'Body is empty but Content-Type is application/json',
+  },
   FST_ERR_CTP_BODY_TOO_LARGE: { code: 'body_too_large' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'unsupported_media_type' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'bad_request' },
@@ -54,10 +57,17 @@ export function installErrorHandlers(app: FastifyInstance): void {
     }
     if (status === 503) {
       // under-pressure and closing-server responses: tell clients when to come back.
-      return send(reply, 503, { error: { code: 'service_unavailable', message: fastifyError.message || 'Service unavailable' } }, { 'retry-after': '5' })
+      return send(
+        reply,
+        503,
+        { error: { code: 'service_unavailable', message: fastifyError.message || 'Service unavailable' } },
+        { 'retry-after': '5' },
+      )
     }
     request.log.error({ err }, 'request failed')
-    return send(reply, 500, { error: { code: 'internal_error', message: 'Internal server error; the details are in the server log' } })
+    return send(reply, 500, {
+      error: { code: 'internal_error', message: 'Internal server error; the details are in the server log' },
+    })
   })
 }
 

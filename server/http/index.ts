@@ -35,7 +35,9 @@ export default fp(
       hsts: https,
       crossOriginEmbedderPolicy: false,
     })
-    app.addHook('onRequest', (request, reply, done) => securityHeaders(request.raw, reply.raw, done as (err?: unknown) => void))
+    app.addHook('onRequest', (request, reply, done) =>
+      securityHeaders(request.raw, reply.raw, done as (err?: unknown) => void),
+    )
     // The plugin's default type filter already leaves text/event-stream alone, so
     // Server-Sent Events reach the client token by token.
     await app.register(fastifyCompress, { threshold: 1024 })

@@ -1,9 +1,19 @@
 /** Keys (any case) whose values never reach the log, at any depth of a logged object. */
-const SECRET_KEYS = new Set(['authorization', 'cookie', 'set-cookie', 'token', 'secret', 'password', 'apikey', 'api_key'])
+const SECRET_KEYS = new Set([
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'token',
+  'secret',
+  'password',
+  'apikey',
+  'api_key',
+])
 /** A cheap test on the finished line: only lines that may carry such a key are parsed. */
 const MAY_CARRY_SECRET = /"(?:authorization|cookie|set-cookie|token|secret|password|apikey|api_key)":/i
 
-const SECRET_STRING_VALUES = /("(?:authorization|cookie|set-cookie|token|secret|password|apikey|api_key)":\s*)"(?:[^"\\]|\\.)*"/gi
+const SECRET_STRING_VALUES =
+  /("(?:authorization|cookie|set-cookie|token|secret|password|apikey|api_key)":\s*)"(?:[^"\\]|\\.)*"/gi
 
 export const REDACTED = '[redacted]'
 
@@ -30,6 +40,7 @@ function redactSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redactSecrets)
   if (value === null || typeof value !== 'object') return value
   const out: Record<string, unknown> = {}
-  for (const [key, inner] of Object.entries(value)) out[key] = SECRET_KEYS.has(key.toLowerCase()) ? REDACTED : redactSecrets(inner)
+  for (const [key, inner] of Object.entries(value))
+    out[key] = SECRET_KEYS.has(key.toLowerCase()) ? REDACTED : redactSecrets(inner)
   return out
 }

@@ -73,8 +73,18 @@ export function classifyActivity(backends: Backend[], longQuerySeconds: number):
  * that are ours to cancel: a client session on our database, logged in as our role, and not
  * the connection asking.
  */
-export async function cancelBackend(db: Kysely<Database>, pid: number): Promise<{ pid: number; cancelled: boolean; query: string | null }> {
-  const { rows } = await sql<{ datname: string | null; ours: boolean; own_database: boolean; self: boolean; backend_type: string | null; query: string | null }>`
+export async function cancelBackend(
+  db: Kysely<Database>,
+  pid: number,
+): Promise<{ pid: number; cancelled: boolean; query: string | null }> {
+  const { rows } = await sql<{
+    datname: string | null
+    ours: boolean
+    own_database: boolean
+    self: boolean
+    backend_type: string | null
+    query: string | null
+  }>`
     select datname, usename = current_user as ours, datname = current_database() as own_database, pid = pg_backend_pid() as self,
            backend_type, left(query, 200) as query
       from pg_stat_activity where pid = ${pid}`.execute(db)
@@ -82,7 +92,8 @@ export async function cancelBackend(db: Kysely<Database>, pid: number): Promise<
   if (!backend) throw notFound(`Database backend with pid ${pid}`)
   if (!backend.own_database) throw forbidden(`Backend ${pid} is not connected to this service's database`)
   if (backend.self) throw new AppError(409, 'own_connection', `Backend ${pid} is the connection serving this request`)
-  if (backend.backend_type !== 'client backend') throw forbidden(`Backend ${pid} is a ${backend.backend_type ?? 'server'} process, not a client session`)
+  if (backend.backend_type !== 'client backend')
+    throw forbidden(`Backend ${pid} is a ${backend.backend_type ?? 'server'} process, not a client session`)
   if (!backend.ours) throw forbidden(`Backend ${pid} belongs to another database role`)
   const result = await sql<{ cancelled: boolean }>`select pg_cancel_backend(${pid}) as cancelled`.execute(db)
   return { pid, cancelled: Boolean(result.rows[0]?.cancelled), query: backend.query }
@@ -90,5 +101,9 @@ export async function cancelBackend(db: Kysely<Database>, pid: number): Promise<
 
 function parsePids(value: unknown): number[] {
   if (Array.isArray(value)) return value.map(Number)
-  return String(value ?? '').replace(/[{}]/g, '').split(',').filter(Boolean).map(Number)
+  return String(value ?? '')
+    .replace(/[{}]/g, '')
+    .split(',')
+    .filter(Boolean)
+    .map(Number)
 }

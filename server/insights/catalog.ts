@@ -116,7 +116,9 @@ export async function indexStats(db: Kysely<Database>, schema: string): Promise<
     relpages: num(r.relpages as Num),
     reltuples: num(r.reltuples as Num),
     fillfactor: r.fillfactor === null || r.fillfactor === undefined ? null : num(r.fillfactor as Num),
-    columnStats: (typeof r.column_stats === 'string' ? JSON.parse(r.column_stats) : r.column_stats) as IndexStats['columnStats'],
+    columnStats: (typeof r.column_stats === 'string'
+      ? JSON.parse(r.column_stats)
+      : r.column_stats) as IndexStats['columnStats'],
   }))
 }
 
@@ -144,5 +146,9 @@ export function num(value: Num | undefined): number {
 function parseIntArray(value: unknown): number[] {
   if (Array.isArray(value)) return value.map(Number)
   // node-postgres leaves int2[] as text ("{1,2}") unless a parser is registered.
-  return String(value ?? '').replace(/[{}]/g, '').split(',').filter(Boolean).map(Number)
+  return String(value ?? '')
+    .replace(/[{}]/g, '')
+    .split(',')
+    .filter(Boolean)
+    .map(Number)
 }

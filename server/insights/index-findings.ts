@@ -28,7 +28,10 @@ export interface BloatEstimate {
  * ioguix/pgHero estimate). Null when it cannot be estimated: not a b-tree, never analyzed,
  * an expression without statistics.
  */
-export function estimateBtreeBloat(index: Pick<IndexStats, 'method' | 'relpages' | 'reltuples' | 'fillfactor' | 'columnStats'>, blockSize = BLOCK_SIZE): BloatEstimate | null {
+export function estimateBtreeBloat(
+  index: Pick<IndexStats, 'method' | 'relpages' | 'reltuples' | 'fillfactor' | 'columnStats'>,
+  blockSize = BLOCK_SIZE,
+): BloatEstimate | null {
   if (index.method !== 'btree' || index.relpages <= 1 || index.reltuples < 0) return null
   if (index.columnStats.length === 0 || index.columnStats.some((c) => c === null)) return null
   const columns = index.columnStats as Array<{ avgWidth: number; nullFrac: number }>
@@ -59,7 +62,13 @@ export function findDuplicateIndexes(indexes: IndexStats[]): Map<string, string>
     if (index.unique || index.primary) continue
     const keys = keyOf(index)
     for (const other of covers) {
-      if (other === index || other.table !== index.table || other.method !== index.method || other.predicate !== index.predicate) continue
+      if (
+        other === index ||
+        other.table !== index.table ||
+        other.method !== index.method ||
+        other.predicate !== index.predicate
+      )
+        continue
       const otherKeys = keyOf(other)
       if (otherKeys.length < keys.length || !keys.every((k, n) => otherKeys[n] === k)) continue
       const identical = otherKeys.length === keys.length
@@ -77,7 +86,10 @@ function keyOf(index: IndexStats): string[] {
 }
 
 /** Never scanned since statistics were reset, not enforcing anything, and big enough to matter. */
-export function isUnused(index: Pick<IndexStats, 'scans' | 'unique' | 'primary' | 'sizeBytes' | 'valid'>, minBytes: number): boolean {
+export function isUnused(
+  index: Pick<IndexStats, 'scans' | 'unique' | 'primary' | 'sizeBytes' | 'valid'>,
+  minBytes: number,
+): boolean {
   return index.valid && index.scans === 0 && !index.unique && !index.primary && index.sizeBytes >= minBytes
 }
 

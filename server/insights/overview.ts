@@ -24,7 +24,11 @@ export interface OverviewMeasurements {
   idleInTransaction: number
 }
 
-export async function measureOverview(db: Kysely<Database>, schema: string, longQuerySeconds: number): Promise<OverviewMeasurements> {
+export async function measureOverview(
+  db: Kysely<Database>,
+  schema: string,
+  longQuerySeconds: number,
+): Promise<OverviewMeasurements> {
   const { rows } = await sql<Record<string, string | number | null>>`
     select pg_database_size(current_database()) as database_bytes,
            (select coalesce(sum(pg_total_relation_size(c.oid)), 0) from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -37,7 +41,9 @@ export async function measureOverview(db: Kysely<Database>, schema: string, long
            (select count(*) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state = 'active'
                and now() - query_start > make_interval(secs => ${longQuerySeconds})) as long_running,
            (select count(*) from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'
-               and now() - state_change > make_interval(secs => ${longQuerySeconds})) as idle_in_transaction`.execute(db)
+               and now() - state_change > make_interval(secs => ${longQuerySeconds})) as idle_in_transaction`.execute(
+    db,
+  )
   const r = rows[0]!
   const hits = num(r.hits)
   const reads = num(r.reads)

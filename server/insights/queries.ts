@@ -15,8 +15,7 @@ export interface TopQuery {
 }
 
 export type QueriesReport =
-  | { available: true; queries: TopQuery[] }
-  | { available: false; reason: string; howToEnable: string }
+  { available: true; queries: TopQuery[] } | { available: false; reason: string; howToEnable: string }
 
 const HOW_TO_ENABLE =
   "Add pg_stat_statements to shared_preload_libraries in postgresql.conf (shared_preload_libraries = 'pg_stat_statements'), restart PostgreSQL, then run CREATE EXTENSION pg_stat_statements; in this database."
@@ -24,9 +23,16 @@ const HOW_TO_ENABLE =
 /** The statements that took the most total time in our database, from pg_stat_statements when it is there. */
 export async function topQueries(db: Kysely<Database>, limit: number): Promise<QueriesReport> {
   const { rows: ext } = await sql<{ schema: string }>`
-    select n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'pg_stat_statements'`.execute(db)
+    select n.nspname as schema from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'pg_stat_statements'`.execute(
+    db,
+  )
   const schema = ext[0]?.schema
-  if (!schema) return { available: false, reason: 'The pg_stat_statements extension is not installed in this database.', howToEnable: HOW_TO_ENABLE }
+  if (!schema)
+    return {
+      available: false,
+      reason: 'The pg_stat_statements extension is not installed in this database.',
+      howToEnable: HOW_TO_ENABLE,
+    }
   const view = sql.id(schema, 'pg_stat_statements')
   try {
     const { rows } = await sql<Record<string, string | number | null>>`
@@ -57,7 +63,11 @@ export async function topQueries(db: Kysely<Database>, limit: number): Promise<Q
   } catch (err) {
     // Installed but not preloaded: the view exists and refuses to answer (SQLSTATE 55000).
     if ((err as { code?: string }).code === '55000') {
-      return { available: false, reason: 'pg_stat_statements is installed but not loaded (it must be in shared_preload_libraries).', howToEnable: HOW_TO_ENABLE }
+      return {
+        available: false,
+        reason: 'pg_stat_statements is installed but not loaded (it must be in shared_preload_libraries).',
+        howToEnable: HOW_TO_ENABLE,
+      }
     }
     throw err
   }

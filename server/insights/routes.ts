@@ -19,18 +19,37 @@ export const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/api/db/overview',
-    { config: viewer, schema: { tags, summary: 'Size, connections, cache hit rate, wraparound, long-running and idle-in-transaction sessions, each judged ok/warn/critical', response: { 200: OverviewView } } },
+    {
+      config: viewer,
+      schema: {
+        tags,
+        summary:
+          'Size, connections, cache hit rate, wraparound, long-running and idle-in-transaction sessions, each judged ok/warn/critical',
+        response: { 200: OverviewView },
+      },
+    },
     async () => {
       const measured = await measureOverview(db, database.schema, longQuerySeconds)
       const checks = evaluateOverview(measured, longQuerySeconds)
-      const status: CheckStatus = checks.some((c) => c.status === 'critical') ? 'critical' : checks.some((c) => c.status === 'warn') ? 'warn' : 'ok'
+      const status: CheckStatus = checks.some((c) => c.status === 'critical')
+        ? 'critical'
+        : checks.some((c) => c.status === 'warn')
+          ? 'warn'
+          : 'ok'
       return { database: { kind: database.kind, schema: database.schema, ...measured }, status, checks }
     },
   )
 
   app.get(
     '/api/db/tables',
-    { config: viewer, schema: { tags, summary: 'Our tables: size, rows, dead tuples, last (auto)vacuum and (auto)analyze, scans', response: { 200: Type.Object({ tables: Type.Array(TableView) }) } } },
+    {
+      config: viewer,
+      schema: {
+        tags,
+        summary: 'Our tables: size, rows, dead tuples, last (auto)vacuum and (auto)analyze, scans',
+        response: { 200: Type.Object({ tables: Type.Array(TableView) }) },
+      },
+    },
     async () => ({ tables: await tablesView(db, database.schema) }),
   )
 
@@ -38,7 +57,11 @@ export const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/db/indexes',
     {
       config: viewer,
-      schema: { tags, summary: 'Our indexes: size, scans, and whether unused, invalid, duplicate or bloated', response: { 200: Type.Object({ indexes: Type.Array(IndexView) }) } },
+      schema: {
+        tags,
+        summary: 'Our indexes: size, scans, and whether unused, invalid, duplicate or bloated',
+        response: { 200: Type.Object({ indexes: Type.Array(IndexView) }) },
+      },
     },
     async () => ({ indexes: await indexesView(db, database.schema, config.maintenance.indexes) }),
   )
@@ -50,7 +73,10 @@ export const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Top statements by total time (pg_stat_statements); says how to enable it when it is missing',
-        querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }) },
+          { additionalProperties: false },
+        ),
         response: { 200: QueriesView },
       },
     },
@@ -59,7 +85,14 @@ export const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/api/db/activity',
-    { config: viewer, schema: { tags, summary: 'Sessions on our database: running, long-running, blocked, idle in transaction', response: { 200: ActivityView } } },
+    {
+      config: viewer,
+      schema: {
+        tags,
+        summary: 'Sessions on our database: running, long-running, blocked, idle in transaction',
+        response: { 200: ActivityView },
+      },
+    },
     async () => ({ longQuerySeconds, ...classifyActivity(await listActivity(db), longQuerySeconds) }),
   )
 
@@ -74,8 +107,15 @@ export const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const started = (await app.jobs.run('vacuum-analyze', { trigger: 'manual', params: { repairInvalidIndexes: true } }))!
-      await app.audit.record(request, { action: 'db.optimize', target: 'vacuum-analyze', detail: { runId: started.runId, status: started.status } })
+      const started = (await app.jobs.run('vacuum-analyze', {
+        trigger: 'manual',
+        params: { repairInvalidIndexes: true },
+      }))!
+      await app.audit.record(request, {
+        action: 'db.optimize',
+        target: 'vacuum-analyze',
+        detail: { runId: started.runId, status: started.status },
+      })
       return reply.code(202).send({ runId: started.runId, job: 'vacuum-analyze', status: started.status })
     },
   )
@@ -89,14 +129,23 @@ export const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Cancel the query a session of ours is running (pg_cancel_backend; the session stays)',
         // A digits-only string: ajv would coerce "1e309" to Infinity and let it pass as an integer.
         params: Type.Object({ pid: Type.String({ pattern: '^[1-9][0-9]{0,9}$', description: 'Backend process id' }) }),
-        response: { 200: Type.Object({ pid: Type.Integer(), cancelled: Type.Boolean() }), 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
+        response: {
+          200: Type.Object({ pid: Type.Integer(), cancelled: Type.Boolean() }),
+          403: ErrorResponse,
+          404: ErrorResponse,
+          409: ErrorResponse,
+        },
       },
     },
     async (request) => {
       const pid = Number(request.params.pid)
       if (pid > 2_147_483_647) throw badRequest('params/pid must be at most 2147483647')
       const result = await cancelBackend(db, pid)
-      await app.audit.record(request, { action: 'db.cancel', target: String(result.pid), detail: { cancelled: result.cancelled, query: result.query } })
+      await app.audit.record(request, {
+        action: 'db.cancel',
+        target: String(result.pid),
+        detail: { cancelled: result.cancelled, query: result.query },
+      })
       return { pid: result.pid, cancelled: result.cancelled }
     },
   )

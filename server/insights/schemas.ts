@@ -18,7 +18,9 @@ export const OverviewView = Type.Object({
     idleInTransaction: Type.Integer(),
   }),
   status: Level,
-  checks: Type.Array(Type.Object({ name: Type.String(), status: Level, value: Nullable(Type.Number()), message: Type.String() })),
+  checks: Type.Array(
+    Type.Object({ name: Type.String(), status: Level, value: Nullable(Type.Number()), message: Type.String() }),
+  ),
 })
 
 export const TableView = Type.Object({
@@ -51,9 +53,13 @@ export const IndexView = Type.Object({
   building: Type.Boolean(),
   unused: Type.Boolean({ description: 'Never scanned, not unique, at least INDEX_UNUSED_MIN_BYTES' }),
   duplicateOf: Nullable(Type.String({ description: 'An index whose leading columns cover this one' })),
-  bloat: Nullable(Type.Object({ bytes: Type.Number(), ratio: Type.Number() }, { description: 'Estimated (b-tree only)' })),
+  bloat: Nullable(
+    Type.Object({ bytes: Type.Number(), ratio: Type.Number() }, { description: 'Estimated (b-tree only)' }),
+  ),
   bloated: Type.Boolean(),
-  reindexLeftover: Type.Boolean({ description: 'Invalid *_ccnew/*_ccold copy left by an interrupted REINDEX CONCURRENTLY' }),
+  reindexLeftover: Type.Boolean({
+    description: 'Invalid *_ccnew/*_ccold copy left by an interrupted REINDEX CONCURRENTLY',
+  }),
 })
 
 export const QueriesView = Type.Object({

@@ -6,7 +6,12 @@ import type { CatchUpPolicy } from './types.js'
  * compete for it, so the catch-up runs once), or null when nothing was missed. A job that
  * never succeeded is a fresh install, not a missed run: it waits for its schedule.
  */
-export function missedOccurrenceKey(policy: CatchUpPolicy, lastSuccessAt: Date | undefined, periodMs: number | null, now: Date): string | null {
+export function missedOccurrenceKey(
+  policy: CatchUpPolicy,
+  lastSuccessAt: Date | undefined,
+  periodMs: number | null,
+  now: Date,
+): string | null {
   if (policy !== 'once' || !lastSuccessAt || periodMs === null) return null
   if (now.getTime() - lastSuccessAt.getTime() <= periodMs) return null
   return `catch-up:${lastSuccessAt.toISOString()}`

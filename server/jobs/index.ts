@@ -46,7 +46,9 @@ export default fp(
     app.health.register(EVENT_LOOP_COMPONENT, eventLoop.check)
 
     const maintenance = { database: app.database, maintenance: config.maintenance }
-    scheduler.define(cacheWarmJob({ chat: app.chat, cache: app.cache, db: app.db, historyMessages: config.chat.historyMessages }))
+    scheduler.define(
+      cacheWarmJob({ chat: app.chat, cache: app.cache, db: app.db, historyMessages: config.chat.historyMessages }),
+    )
     scheduler.define(indexMaintenanceJob(maintenance))
     scheduler.define(vacuumAnalyzeJob(maintenance))
     scheduler.define(healthCheckJob({ health: app.health, metrics: app.metrics, eventLoop, log }))
@@ -61,5 +63,8 @@ export default fp(
     app.addHook('preClose', async () => scheduler.stop(Math.min(5_000, config.shutdownTimeoutMs / 2)))
     app.addHook('onClose', async () => eventLoop.close())
   },
-  { name: 'jobs', dependencies: ['database', 'redis', 'health', 'audit', 'auth', 'metrics-registry', 'metrics', 'cache', 'chat'] },
+  {
+    name: 'jobs',
+    dependencies: ['database', 'redis', 'health', 'audit', 'auth', 'metrics-registry', 'metrics', 'cache', 'chat'],
+  },
 )

@@ -28,7 +28,9 @@ export class AdvisoryLockStore implements LockStore {
 
     // The connection stays checked out, holding the lock, until release() is called.
     const session: Promise<void> = this.db.connection().execute(async (conn) => {
-      const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(hashtextextended(${key}, 0)) as locked`.execute(conn)
+      const { rows } = await sql<{
+        locked: boolean
+      }>`select pg_try_advisory_lock(hashtextextended(${key}, 0)) as locked`.execute(conn)
       if (!rows[0]?.locked) return answer(null)
       answer({
         lost: lost.signal,

@@ -102,6 +102,7 @@ export interface LockStoreDeps {
 /** Redis when configured, else advisory locks on a real Postgres, else in-process. */
 export function createLockStore(deps: LockStoreDeps): LockStore {
   if (deps.redis) return new RedisLockStore(deps.redis, deps.prefix, deps.log)
-  if (deps.database.kind === 'postgres') return new AdvisoryLockStore(deps.database.db, `${deps.prefix}${deps.database.schema}:`, deps.log)
+  if (deps.database.kind === 'postgres')
+    return new AdvisoryLockStore(deps.database.db, `${deps.prefix}${deps.database.schema}:`, deps.log)
   return new LocalLockStore()
 }

@@ -36,7 +36,9 @@ export async function withMaintenanceSession<T>(
   return database.db.connection().execute(async (conn) => {
     const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(conn)
     const pid = rows[0]!.pid
-    await sql`select set_config('lock_timeout', ${`${options.lockTimeoutMs}ms`}, false), set_config('statement_timeout', ${`${options.statementTimeoutMs}ms`}, false)`.execute(conn)
+    await sql`select set_config('lock_timeout', ${`${options.lockTimeoutMs}ms`}, false), set_config('statement_timeout', ${`${options.statementTimeoutMs}ms`}, false)`.execute(
+      conn,
+    )
     const observable = database.kind === 'postgres'
     const cancel = () => {
       if (observable) void sql`select pg_cancel_backend(${pid})`.execute(database.db).catch(() => undefined)

@@ -29,7 +29,20 @@ export interface JobSettings {
   schedule: string | null
 }
 
-const RUN_COLUMNS = ['id', 'job', 'trigger', 'instance', 'params', 'status', 'attempt', 'started_at', 'finished_at', 'duration_ms', 'error', 'output'] as const
+const RUN_COLUMNS = [
+  'id',
+  'job',
+  'trigger',
+  'instance',
+  'params',
+  'status',
+  'attempt',
+  'started_at',
+  'finished_at',
+  'duration_ms',
+  'error',
+  'output',
+] as const
 
 /** job_runs (history and per-occurrence claims) and job_settings (pause, schedule overrides). */
 export class JobRepository {
@@ -64,7 +77,11 @@ export class JobRepository {
   }
 
   async skip(id: string, error: string, at: Date): Promise<void> {
-    await this.db.updateTable('job_runs').set({ status: 'skipped', error, finished_at: at, duration_ms: 0 }).where('id', '=', id).execute()
+    await this.db
+      .updateTable('job_runs')
+      .set({ status: 'skipped', error, finished_at: at, duration_ms: 0 })
+      .where('id', '=', id)
+      .execute()
   }
 
   async finish(id: string, result: FinishedRun): Promise<void> {
@@ -83,7 +100,12 @@ export class JobRepository {
   }
 
   async get(job: string, id: string): Promise<JobRun | undefined> {
-    return (await this.db.selectFrom('job_runs').select(RUN_COLUMNS).where('job', '=', job).where('id', '=', id).executeTakeFirst()) as JobRun | undefined
+    return (await this.db
+      .selectFrom('job_runs')
+      .select(RUN_COLUMNS)
+      .where('job', '=', job)
+      .where('id', '=', id)
+      .executeTakeFirst()) as JobRun | undefined
   }
 
   /** Newest first; `before` is the id of the last run of the previous page. */
@@ -91,9 +113,15 @@ export class JobRepository {
     let query = this.db.selectFrom('job_runs').select(RUN_COLUMNS).where('job', '=', job)
     if (options.status) query = query.where('status', '=', options.status)
     if (options.before) {
-      const cursor = await this.db.selectFrom('job_runs').select(['started_at', 'id']).where('id', '=', options.before).executeTakeFirst()
+      const cursor = await this.db
+        .selectFrom('job_runs')
+        .select(['started_at', 'id'])
+        .where('id', '=', options.before)
+        .executeTakeFirst()
       if (!cursor) return []
-      query = query.where(({ eb, refTuple, tuple }) => eb(refTuple('started_at', 'id'), '<', tuple(cursor.started_at, cursor.id)))
+      query = query.where(({ eb, refTuple, tuple }) =>
+        eb(refTuple('started_at', 'id'), '<', tuple(cursor.started_at, cursor.id)),
+      )
     }
     return (await query.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute()) as JobRun[]
   }
@@ -103,11 +131,18 @@ export class JobRepository {
    * ran (skips say nothing about health). One index-backed lookup per job, however long the
    * history (the health check alone adds thousands of rows a day).
    */
-  async latest(jobs: string[]): Promise<{ lastRuns: Map<string, JobRun>; lastSuccess: Map<string, Date>; lastOutcome: Map<string, JobRunStatus> }> {
+  async latest(
+    jobs: string[],
+  ): Promise<{
+    lastRuns: Map<string, JobRun>
+    lastSuccess: Map<string, Date>
+    lastOutcome: Map<string, JobRunStatus>
+  }> {
     const lastRuns = new Map<string, JobRun>()
     const lastSuccess = new Map<string, Date>()
     const lastOutcome = new Map<string, JobRunStatus>()
-    const newest = (job: string) => this.db.selectFrom('job_runs').where('job', '=', job).orderBy('started_at', 'desc').orderBy('id', 'desc').limit(1)
+    const newest = (job: string) =>
+      this.db.selectFrom('job_runs').where('job', '=', job).orderBy('started_at', 'desc').orderBy('id', 'desc').limit(1)
     await Promise.all(
       jobs.map(async (job) => {
         const [run, success, outcome] = await Promise.all([
@@ -138,7 +173,11 @@ export class JobRepository {
   async failAbandoned(job: string, startedBefore: Date, now: Date): Promise<number> {
     const result = await this.db
       .updateTable('job_runs')
-      .set({ status: 'failed', finished_at: now, error: 'abandoned: the instance running it stopped before it finished' })
+      .set({
+        status: 'failed',
+        finished_at: now,
+        error: 'abandoned: the instance running it stopped before it finished',
+      })
       .where('job', '=', job)
       .where('status', '=', 'running')
       .where('started_at', '<', startedBefore)
@@ -152,13 +191,23 @@ export class JobRepository {
   }
 
   async settingsFor(job: string): Promise<JobSettings | undefined> {
-    return this.db.selectFrom('job_settings').select(['job', 'paused', 'schedule']).where('job', '=', job).executeTakeFirst()
+    return this.db
+      .selectFrom('job_settings')
+      .select(['job', 'paused', 'schedule'])
+      .where('job', '=', job)
+      .executeTakeFirst()
   }
 
   async saveSettings(job: string, change: { paused?: boolean; schedule?: string | null }, by: string): Promise<void> {
     await this.db
       .insertInto('job_settings')
-      .values({ job, paused: change.paused ?? false, schedule: change.schedule ?? null, updated_by: by, updated_at: new Date() })
+      .values({
+        job,
+        paused: change.paused ?? false,
+        schedule: change.schedule ?? null,
+        updated_by: by,
+        updated_at: new Date(),
+      })
       .onConflict((oc) => oc.column('job').doUpdateSet({ ...change, updated_by: by, updated_at: new Date() }))
       .execute()
   }

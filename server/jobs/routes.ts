@@ -16,13 +16,28 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/api/jobs',
-    { config: { access: 'viewer' }, schema: { tags, summary: 'Every job with its schedule, next run, last run, paused and running', response: { 200: Type.Object({ jobs: Type.Array(JobView) }) } } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'Every job with its schedule, next run, last run, paused and running',
+        response: { 200: Type.Object({ jobs: Type.Array(JobView) }) },
+      },
+    },
     async () => ({ jobs: await jobStatuses(scheduler, scheduler.repo, new Date()) }),
   )
 
   app.get(
     '/api/jobs/:name',
-    { config: { access: 'viewer' }, schema: { tags, summary: 'One job', params: JobNameParams, response: { 200: Type.Object({ job: JobView }), 404: ErrorResponse } } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags,
+        summary: 'One job',
+        params: JobNameParams,
+        response: { 200: Type.Object({ job: JobView }), 404: ErrorResponse },
+      },
+    },
     async (request) => ({ job: await viewJob(request.params.name) }),
   )
 
@@ -35,7 +50,10 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Run history of a job, newest first (keyset pagination: pass the last id as `before`)',
         params: JobNameParams,
         querystring: RunsQuery,
-        response: { 200: Type.Object({ runs: Type.Array(RunView), nextBefore: Type.Union([Type.String(), Type.Null()]) }), 404: ErrorResponse },
+        response: {
+          200: Type.Object({ runs: Type.Array(RunView), nextBefore: Type.Union([Type.String(), Type.Null()]) }),
+          404: ErrorResponse,
+        },
       },
     },
     async (request) => {
@@ -68,12 +86,22 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/jobs/:name/run',
     {
       config: { access: 'admin' },
-      schema: { tags, summary: 'Run a job now (paused or not); answers at once with the run id', params: JobNameParams, response: { 202: StartedRunView, 404: ErrorResponse } },
+      schema: {
+        tags,
+        summary: 'Run a job now (paused or not); answers at once with the run id',
+        params: JobNameParams,
+        response: { 202: StartedRunView, 404: ErrorResponse },
+      },
     },
     async (request, reply) => {
       const { name } = request.params
       const started = (await scheduler.run(name, { trigger: 'manual' }))!
-      await app.audit.record(request, { action: 'job.run', target: name, params: {}, detail: { runId: started.runId, status: started.status } })
+      await app.audit.record(request, {
+        action: 'job.run',
+        target: name,
+        params: {},
+        detail: { runId: started.runId, status: started.status },
+      })
       return reply.code(202).send({ runId: started.runId, job: name, status: started.status })
     },
   )
@@ -85,7 +113,10 @@ export const jobRoutes: FastifyPluginAsyncTypebox = async (app) => {
         config: { access: 'admin' },
         schema: {
           tags,
-          summary: action === 'pause' ? 'Stop running a job on its schedule (on every instance, across restarts)' : 'Put a paused job back on its schedule',
+          summary:
+            action === 'pause'
+              ? 'Stop running a job on its schedule (on every instance, across restarts)'
+              : 'Put a paused job back on its schedule',
           params: JobNameParams,
           response: { 200: Type.Object({ job: JobView }), 404: ErrorResponse },
         },

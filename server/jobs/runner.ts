@@ -65,7 +65,8 @@ export class JobRunner {
     }
     if (this.stopping.signal.aborted) return this.skipNew(run, 'the service is shutting down')
     const current = this.active.get(job.name)
-    if (current) return this.skipNew(run, `a run of ${job.name} is already in progress on this instance (run ${current.runId})`)
+    if (current)
+      return this.skipNew(run, `a run of ${job.name} is already in progress on this instance (run ${current.runId})`)
 
     let finish!: () => void
     this.active.set(job.name, { runId: run.id, done: new Promise<void>((r) => (finish = r)) })
@@ -120,7 +121,12 @@ export class JobRunner {
     await sleep(graceMs, abortWhenSettled(pending))
   }
 
-  private async execute(job: JobDefinition, run: Omit<NewRun, 'status'>, lease: Lease | null, recorded: boolean): Promise<void> {
+  private async execute(
+    job: JobDefinition,
+    run: Omit<NewRun, 'status'>,
+    lease: Lease | null,
+    recorded: boolean,
+  ): Promise<void> {
     const { repo, log } = this.deps
     const attempts = Math.max(1, job.attempts ?? DEFAULT_ATTEMPTS)
     const backoffMs = job.backoffMs ?? DEFAULT_BACKOFF_MS
@@ -132,7 +138,10 @@ export class JobRunner {
     try {
       for (; attempt <= attempts; attempt++) {
         if (attempt > 1) {
-          if (recorded) await repo.setAttempt(run.id, attempt).catch((err: unknown) => log.warn({ err }, 'could not record the attempt'))
+          if (recorded)
+            await repo
+              .setAttempt(run.id, attempt)
+              .catch((err: unknown) => log.warn({ err }, 'could not record the attempt'))
           if (!(await sleep(backoffMs * 2 ** (attempt - 2), stop))) break
         }
         const ctx = {
@@ -150,21 +159,39 @@ export class JobRunner {
         }
         outcome = await runAttempt(job, ctx, stop, () => lastProgress)
         if (outcome.status === 'success' || stop.aborted || !outcome.retryable) break
-        if (attempt < attempts) log.warn({ job: job.name, runId: run.id, attempt, error: outcome.error }, 'job attempt failed; retrying')
+        if (attempt < attempts)
+          log.warn({ job: job.name, runId: run.id, attempt, error: outcome.error }, 'job attempt failed; retrying')
       }
     } finally {
       await lease?.release()
     }
     // Stopped (shutdown, lost lock) mid-run or mid-backoff: say so rather than "timed out".
-    if (stop.aborted && outcome.status !== 'success') outcome = { status: 'failed', report: outcome.report, error: messageOf(stop.reason), retryable: false }
+    if (stop.aborted && outcome.status !== 'success')
+      outcome = { status: 'failed', report: outcome.report, error: messageOf(stop.reason), retryable: false }
     const durationMs = performance.now() - startedMs
     const finalAttempt = Math.min(attempt, attempts)
     if (recorded) {
-      await repo.finish(run.id, { status: outcome.status, attempt: finalAttempt, finishedAt: new Date(), durationMs, error: outcome.error, output: outcome.report })
+      await repo.finish(run.id, {
+        status: outcome.status,
+        attempt: finalAttempt,
+        finishedAt: new Date(),
+        durationMs,
+        error: outcome.error,
+        output: outcome.report,
+      })
     }
     this.recordOutcome(job.name, outcome.status, durationMs)
-    if (outcome.status !== 'success') log.warn({ job: job.name, runId: run.id, status: outcome.status, error: outcome.error }, 'job run failed')
-    this.emit({ ...eventBase(run), type: 'finished', status: outcome.status, attempt: finalAttempt, durationMs: Math.round(durationMs), error: outcome.error, report: outcome.report })
+    if (outcome.status !== 'success')
+      log.warn({ job: job.name, runId: run.id, status: outcome.status, error: outcome.error }, 'job run failed')
+    this.emit({
+      ...eventBase(run),
+      type: 'finished',
+      status: outcome.status,
+      attempt: finalAttempt,
+      durationMs: Math.round(durationMs),
+      error: outcome.error,
+      report: outcome.report,
+    })
   }
 
   private async skipNew(run: Omit<NewRun, 'status'>, reason: string): Promise<StartedRun | null> {
@@ -177,7 +204,15 @@ export class JobRunner {
   private recordSkipOutcome(run: NewRun, reason: string): void {
     this.deps.metrics.jobRunsTotal.inc({ job: run.job, status: 'skipped' })
     this.deps.log.info({ job: run.job, runId: run.id, reason }, 'job run skipped')
-    this.emit({ ...eventBase(run), type: 'finished', status: 'skipped', attempt: 1, durationMs: 0, error: reason, report: null })
+    this.emit({
+      ...eventBase(run),
+      type: 'finished',
+      status: 'skipped',
+      attempt: 1,
+      durationMs: 0,
+      error: reason,
+      report: null,
+    })
   }
 
   private recordOutcome(job: string, status: Exclude<JobRunStatus, 'running' | 'skipped'>, durationMs: number): void {

@@ -4,7 +4,14 @@ import { badRequest, notFound } from '../errors.js'
 import type { SignalSample } from '../metrics/snapshot.js'
 import { missedOccurrenceKey } from './catch-up.js'
 import type { JobRepository, JobSettings } from './repository.js'
-import { DEFAULT_ATTEMPTS, DEFAULT_BACKOFF_MS, JobRunner, type RunnerDeps, type RunRequest, type StartedRun } from './runner.js'
+import {
+  DEFAULT_ATTEMPTS,
+  DEFAULT_BACKOFF_MS,
+  JobRunner,
+  type RunnerDeps,
+  type RunRequest,
+  type StartedRun,
+} from './runner.js'
 import { occurrenceKey, scheduleProblem, schedulePeriodMs } from './schedule.js'
 import type { JobDefinition } from './types.js'
 
@@ -52,9 +59,15 @@ export class JobScheduler {
   define(job: JobDefinition): void {
     if (this.entries.has(job.name)) throw new Error(`job ${job.name} is declared twice`)
     const entry: JobEntry = { job, paused: false, override: null, task: null }
-    for (const [source, expression] of [['default', job.schedule], ['env', this.deps.envSchedules[job.name]]] as const) {
+    for (const [source, expression] of [
+      ['default', job.schedule],
+      ['env', this.deps.envSchedules[job.name]],
+    ] as const) {
       const problem = expression === undefined ? null : scheduleProblem(expression)
-      if (problem) throw new Error(`Invalid ${source === 'env' ? `JOB_${envName(job.name)}_SCHEDULE` : `schedule of job ${job.name}`}=${JSON.stringify(expression)}: ${problem}`)
+      if (problem)
+        throw new Error(
+          `Invalid ${source === 'env' ? `JOB_${envName(job.name)}_SCHEDULE` : `schedule of job ${job.name}`}=${JSON.stringify(expression)}: ${problem}`,
+        )
     }
     this.entries.set(job.name, entry)
     if (this.started) this.schedule(entry)
@@ -100,21 +113,38 @@ export class JobScheduler {
 
   /** job_failing{job}: 1 when the last run that ran (not a skip) failed. */
   signals(): SignalSample[] {
-    return this.all().map(({ job }) => ({ name: 'job_failing', labels: { job: job.name }, value: this.isFailing(job.name) ? 1 : 0 }))
+    return this.all().map(({ job }) => ({
+      name: 'job_failing',
+      labels: { job: job.name },
+      value: this.isFailing(job.name) ? 1 : 0,
+    }))
   }
 
   async start(now: Date): Promise<void> {
     await this.syncSettings()
     for (const entry of this.entries.values()) {
-      const abandoned = await this.deps.repo.failAbandoned(entry.job.name, new Date(now.getTime() - this.maxRunMs(entry.job)), now)
-      if (abandoned) this.deps.log.warn({ job: entry.job.name, runs: abandoned }, 'marked runs abandoned by a stopped instance as failed')
+      const abandoned = await this.deps.repo.failAbandoned(
+        entry.job.name,
+        new Date(now.getTime() - this.maxRunMs(entry.job)),
+        now,
+      )
+      if (abandoned)
+        this.deps.log.warn(
+          { job: entry.job.name, runs: abandoned },
+          'marked runs abandoned by a stopped instance as failed',
+        )
     }
     this.started = true
     for (const entry of this.entries.values()) this.schedule(entry)
-    this.syncTimer = setInterval(() => void this.syncSettings().catch((err: unknown) => this.deps.log.warn({ err }, 'could not sync job settings')), SETTINGS_SYNC_MS)
+    this.syncTimer = setInterval(
+      () =>
+        void this.syncSettings().catch((err: unknown) => this.deps.log.warn({ err }, 'could not sync job settings')),
+      SETTINGS_SYNC_MS,
+    )
     this.syncTimer.unref()
     // Waits for catch-up runs to start (claimed and recorded), not to finish.
-    if (this.deps.enabled) await this.catchUp(now).catch((err: unknown) => this.deps.log.error({ err }, 'job catch-up failed'))
+    if (this.deps.enabled)
+      await this.catchUp(now).catch((err: unknown) => this.deps.log.error({ err }, 'job catch-up failed'))
   }
 
   async stop(graceMs: number): Promise<void> {
@@ -146,7 +176,8 @@ export class JobScheduler {
   async setSchedule(name: string, expression: string | null, by: string): Promise<JobEntry> {
     const entry = this.entry(name)
     const problem = expression === null ? null : scheduleProblem(expression)
-    if (problem) throw badRequest(`Invalid cron expression ${JSON.stringify(expression)}: ${problem}`, 'invalid_schedule')
+    if (problem)
+      throw badRequest(`Invalid cron expression ${JSON.stringify(expression)}: ${problem}`, 'invalid_schedule')
     await this.deps.repo.saveSettings(name, { schedule: expression }, by)
     this.apply(entry, { job: name, paused: entry.paused, schedule: expression })
     return entry
@@ -173,15 +204,19 @@ export class JobScheduler {
 
   private createTask(entry: JobEntry): ScheduledTask {
     const { log } = this.deps
-    return cron.createTask(this.effectiveSchedule(entry).expression, (context) => this.onOccurrence(entry, context.date), {
-      name: `${entry.job.name}@${this.deps.instanceId}`,
-      logger: {
-        info: (message) => log.debug({ job: entry.job.name }, message),
-        warn: (message) => log.warn({ job: entry.job.name }, message),
-        error: (message, err) => log.error({ job: entry.job.name, err: err ?? message }, 'scheduler error'),
-        debug: (message) => log.debug({ job: entry.job.name }, String(message)),
+    return cron.createTask(
+      this.effectiveSchedule(entry).expression,
+      (context) => this.onOccurrence(entry, context.date),
+      {
+        name: `${entry.job.name}@${this.deps.instanceId}`,
+        logger: {
+          info: (message) => log.debug({ job: entry.job.name }, message),
+          warn: (message) => log.warn({ job: entry.job.name }, message),
+          error: (message, err) => log.error({ job: entry.job.name, err: err ?? message }, 'scheduler error'),
+          debug: (message) => log.debug({ job: entry.job.name }, String(message)),
+        },
       },
-    })
+    )
   }
 
   private schedule(entry: JobEntry): void {
@@ -202,7 +237,10 @@ export class JobScheduler {
       const stored = await this.deps.repo.settingsFor(job.name).catch(() => undefined)
       if (stored?.paused) return this.apply(entry, stored)
       const instanceScoped = (job.scope ?? 'cluster') === 'instance'
-      await this.runner.start(job, { trigger: 'schedule', occurrenceKey: instanceScoped ? null : occurrenceKey(occurrence) })
+      await this.runner.start(job, {
+        trigger: 'schedule',
+        occurrenceKey: instanceScoped ? null : occurrenceKey(occurrence),
+      })
     } catch (err) {
       this.deps.log.error({ err, job: job.name }, 'could not start scheduled job run')
     }
@@ -212,9 +250,17 @@ export class JobScheduler {
     const { lastSuccess } = await this.deps.repo.latest(this.all().map((e) => e.job.name))
     for (const entry of this.entries.values()) {
       if (entry.paused) continue
-      const key = missedOccurrenceKey(entry.job.catchUp ?? 'none', lastSuccess.get(entry.job.name), schedulePeriodMs(this.nextRuns(entry, 2)), now)
+      const key = missedOccurrenceKey(
+        entry.job.catchUp ?? 'none',
+        lastSuccess.get(entry.job.name),
+        schedulePeriodMs(this.nextRuns(entry, 2)),
+        now,
+      )
       if (!key) continue
-      this.deps.log.info({ job: entry.job.name, lastSuccess: lastSuccess.get(entry.job.name) }, 'job missed its schedule; catching up')
+      this.deps.log.info(
+        { job: entry.job.name, lastSuccess: lastSuccess.get(entry.job.name) },
+        'job missed its schedule; catching up',
+      )
       await this.runner.start(entry.job, { trigger: 'catch-up', occurrenceKey: key, now })
     }
   }

@@ -2,9 +2,17 @@ import { Type } from '@sinclair/typebox'
 import { DateTime, NullableDateTime } from '../http/schemas.js'
 
 const Report = Type.Record(Type.String(), Type.Unknown())
-const Status = Type.Union([Type.Literal('running'), Type.Literal('success'), Type.Literal('failed'), Type.Literal('timeout'), Type.Literal('skipped')])
+const Status = Type.Union([
+  Type.Literal('running'),
+  Type.Literal('success'),
+  Type.Literal('failed'),
+  Type.Literal('timeout'),
+  Type.Literal('skipped'),
+])
 
-export const JobNameParams = Type.Object({ name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$', description: 'Job name, e.g. vacuum-analyze' }) })
+export const JobNameParams = Type.Object({
+  name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]{0,63}$', description: 'Job name, e.g. vacuum-analyze' }),
+})
 
 export const RunView = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -28,7 +36,9 @@ export const JobView = Type.Object({
   scheduleSource: Type.Union([Type.Literal('default'), Type.Literal('env'), Type.Literal('api')]),
   scheduleDescription: Type.String(),
   defaultSchedule: Type.String(),
-  scope: Type.Union([Type.Literal('cluster'), Type.Literal('instance')], { description: 'cluster: once per occurrence across instances; instance: on each' }),
+  scope: Type.Union([Type.Literal('cluster'), Type.Literal('instance')], {
+    description: 'cluster: once per occurrence across instances; instance: on each',
+  }),
   catchUp: Type.Union([Type.Literal('none'), Type.Literal('once')]),
   timeoutMs: Type.Integer(),
   attempts: Type.Integer(),
@@ -44,7 +54,9 @@ export const JobView = Type.Object({
 export const StartedRunView = Type.Object({
   runId: Type.String({ format: 'uuid' }),
   job: Type.String(),
-  status: Type.Union([Type.Literal('running'), Type.Literal('skipped')], { description: 'skipped: a run of this job is already going' }),
+  status: Type.Union([Type.Literal('running'), Type.Literal('skipped')], {
+    description: 'skipped: a run of this job is already going',
+  }),
 })
 
 export const RunsQuery = Type.Object(

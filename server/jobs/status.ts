@@ -27,9 +27,17 @@ export interface JobStatus {
   lastSuccessAt: Date | null
 }
 
-export async function jobStatuses(scheduler: JobScheduler, repo: JobRepository, now: Date, only?: string): Promise<JobStatus[]> {
+export async function jobStatuses(
+  scheduler: JobScheduler,
+  repo: JobRepository,
+  now: Date,
+  only?: string,
+): Promise<JobStatus[]> {
   const entries = only ? [scheduler.entry(only)] : scheduler.all()
-  const [{ lastRuns, lastSuccess }, runningSince] = await Promise.all([repo.latest(entries.map((e) => e.job.name)), repo.runningSince()])
+  const [{ lastRuns, lastSuccess }, runningSince] = await Promise.all([
+    repo.latest(entries.map((e) => e.job.name)),
+    repo.runningSince(),
+  ])
   return entries.map((entry) => {
     const since = runningSince.get(entry.job.name)
     const runningElsewhere = since !== undefined && now.getTime() - since.getTime() < scheduler.maxRunMs(entry.job)
@@ -41,7 +49,11 @@ export async function jobStatuses(scheduler: JobScheduler, repo: JobRepository, 
   })
 }
 
-function view(scheduler: JobScheduler, entry: JobEntry, facts: Pick<JobStatus, 'running' | 'lastRun' | 'lastSuccessAt'>): JobStatus {
+function view(
+  scheduler: JobScheduler,
+  entry: JobEntry,
+  facts: Pick<JobStatus, 'running' | 'lastRun' | 'lastSuccessAt'>,
+): JobStatus {
   const { job } = entry
   const { expression, source } = scheduler.effectiveSchedule(entry)
   return {

@@ -29,7 +29,12 @@ export class RedisFanout {
   async start(): Promise<void> {
     // A subscribing connection cannot run other commands, hence its own; it queues the
     // SUBSCRIBE while Redis is down and re-subscribes after every reconnect.
-    const subscriber = this.redis.duplicate({ lazyConnect: true, enableOfflineQueue: true, commandTimeout: undefined, connectionName: undefined })
+    const subscriber = this.redis.duplicate({
+      lazyConnect: true,
+      enableOfflineQueue: true,
+      commandTimeout: undefined,
+      connectionName: undefined,
+    })
     this.subscriber = subscriber
     subscriber.on('error', (err) => this.log.debug({ err }, 'live: redis subscriber error'))
     subscriber.on('message', (channel, text) => {
@@ -49,7 +54,8 @@ export class RedisFanout {
     this.redis.publish(this.channel, JSON.stringify(envelope)).catch((err: unknown) => {
       // One warning per minute at most while Redis is down.
       const now = Date.now()
-      if (now - this.lastPublishError > 60_000) this.log.warn({ err }, 'live: could not publish an event to other instances')
+      if (now - this.lastPublishError > 60_000)
+        this.log.warn({ err }, 'live: could not publish an event to other instances')
       this.lastPublishError = now
     })
   }

@@ -175,7 +175,10 @@ export class LiveHub {
     if (peer.socket.bufferedAmount <= this.limits.closeAboveBytes) return false
     if (peer.socket.readyState === peer.socket.OPEN) {
       this.counters.closedSlow++
-      this.log.warn({ peer: peer.principal.name, bufferedBytes: peer.socket.bufferedAmount }, 'live: closing a peer that reads too slowly')
+      this.log.warn(
+        { peer: peer.principal.name, bufferedBytes: peer.socket.bufferedAmount },
+        'live: closing a peer that reads too slowly',
+      )
       peer.socket.close(1013, 'reading too slowly')
     }
     return true

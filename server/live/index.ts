@@ -41,7 +41,9 @@ export default fp(
     app.decorate('live', hub)
 
     const deliver = (message: EventMessage) => hub.broadcast(message)
-    const fanout = app.redis ? new RedisFanout(app.redis, `${config.cachePrefix}live:events`, randomUUID(), deliver, app.log) : null
+    const fanout = app.redis
+      ? new RedisFanout(app.redis, `${config.cachePrefix}live:events`, randomUUID(), deliver, app.log)
+      : null
 
     const onSnapshot = hub.broadcastSnapshot.bind(hub)
     app.events.on('snapshot', onSnapshot)

@@ -8,7 +8,10 @@ import { LIVE_PATH } from './protocol.js'
  * bearer token or session cookie), so the handler only greets the peer and sends the
  * recent history; everything after comes from the hub's broadcasts.
  */
-export async function liveRoute(app: FastifyInstance, options: { hub: LiveHub; historyMinutes: number }): Promise<void> {
+export async function liveRoute(
+  app: FastifyInstance,
+  options: { hub: LiveHub; historyMinutes: number },
+): Promise<void> {
   const { hub, historyMinutes } = options
   const { config } = app
 
@@ -37,7 +40,9 @@ export async function liveRoute(app: FastifyInstance, options: { hub: LiveHub; h
           principal: { name: principal.name, role: principal.role },
         },
       })
-      const history = app.hasDecorator('series') ? buildHistory(app.series, now - historyMinutes * 60_000) : EMPTY_HISTORY
+      const history = app.hasDecorator('series')
+        ? buildHistory(app.series, now - historyMinutes * 60_000)
+        : EMPTY_HISTORY
       hub.send(peer, { type: 'history', data: history })
     },
   )

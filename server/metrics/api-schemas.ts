@@ -12,7 +12,9 @@ export const SnapshotView = Type.Object({
 export const SeriesQuery = Type.Object({
   signal: Type.String({ minLength: 1, maxLength: 100, description: 'A signal name, e.g. http_latency_p95_seconds' }),
   labels: Type.Optional(Type.String({ maxLength: 1000, description: 'Label matchers: name=value,name2=value2' })),
-  since: Type.Optional(Type.String({ maxLength: 40, description: 'Epoch ms, ISO 8601 time, or a duration back from now (15m, 1h)' })),
+  since: Type.Optional(
+    Type.String({ maxLength: 40, description: 'Epoch ms, ISO 8601 time, or a duration back from now (15m, 1h)' }),
+  ),
 })
 
 export const SeriesView = Type.Object({
@@ -22,7 +24,9 @@ export const SeriesView = Type.Object({
     Type.Object({
       labels: LabelSet,
       // A pair rather than a Tuple schema: the response serializer rejects a null inside a tuple.
-      points: Type.Array(Type.Array(NullableNumber, { minItems: 2, maxItems: 2 }), { description: '[epoch ms, value] pairs, oldest first; value null where nothing was measured' }),
+      points: Type.Array(Type.Array(NullableNumber, { minItems: 2, maxItems: 2 }), {
+        description: '[epoch ms, value] pairs, oldest first; value null where nothing was measured',
+      }),
     }),
   ),
 })

@@ -22,7 +22,12 @@ export function queryTimer(metrics: Metrics, log: FastifyBaseLogger, slowQueryMs
     metrics.databaseQueryDuration.observe(labels, durationMs / 1000)
     if (durationMs > slowQueryMs) {
       log.warn(
-        { queryType: labels.query_type, table: labels.table, durationMs: Math.round(durationMs * 10) / 10, failed: event.level === 'error' },
+        {
+          queryType: labels.query_type,
+          table: labels.table,
+          durationMs: Math.round(durationMs * 10) / 10,
+          failed: event.level === 'error',
+        },
         'slow database query',
       )
     }

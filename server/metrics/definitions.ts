@@ -9,7 +9,11 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 const DB_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 const CHAT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120]
 const JOB_BUCKETS = [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600]
-const LINT_FAILING_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']
+const LINT_FAILING_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+]
 
 export function createMetrics(options: { instanceId: string; defaultMetrics?: boolean }) {
   const registry = new Registry()
@@ -30,8 +34,17 @@ export function createMetrics(options: { instanceId: string; defaultMetrics?: bo
       labelNames: ['method', 'route', 'status_code'] as const,
       buckets: LATENCY_BUCKETS,
     }),
-    httpRequestsTotal: new Counter({ ...r, name: 'http_requests_total', help: 'HTTP requests by route template', labelNames: ['method', 'route', 'status_code'] as const }),
-    websocketActiveConnections: new Gauge({ ...r, name: 'websocket_active_connections', help: 'Open live-dashboard WebSocket connections' }),
+    httpRequestsTotal: new Counter({
+      ...r,
+      name: 'http_requests_total',
+      help: 'HTTP requests by route template',
+      labelNames: ['method', 'route', 'status_code'] as const,
+    }),
+    websocketActiveConnections: new Gauge({
+      ...r,
+      name: 'websocket_active_connections',
+      help: 'Open live-dashboard WebSocket connections',
+    }),
     databaseQueryDuration: new Histogram({
       ...r,
       name: 'database_query_duration_seconds',
@@ -39,10 +52,30 @@ export function createMetrics(options: { instanceId: string; defaultMetrics?: bo
       labelNames: ['query_type', 'table'] as const,
       buckets: DB_BUCKETS,
     }),
-    dbPoolConnections: new Gauge({ ...r, name: 'db_pool_connections', help: 'Database pool connections by state', labelNames: ['state'] as const }),
-    cacheRequestsTotal: new Counter({ ...r, name: 'cache_requests_total', help: 'Cache lookups by namespace, layer and result', labelNames: ['cache_type', 'layer', 'result'] as const }),
-    cacheHitRatio: new Gauge({ ...r, name: 'cache_hit_ratio', help: 'Share of cache lookups answered from any layer, per namespace (0..1)', labelNames: ['cache_type'] as const }),
-    chatRequestsTotal: new Counter({ ...r, name: 'chat_requests_total', help: 'Chat completions by provider, model, cache use and outcome', labelNames: ['provider', 'model', 'cached', 'status'] as const }),
+    dbPoolConnections: new Gauge({
+      ...r,
+      name: 'db_pool_connections',
+      help: 'Database pool connections by state',
+      labelNames: ['state'] as const,
+    }),
+    cacheRequestsTotal: new Counter({
+      ...r,
+      name: 'cache_requests_total',
+      help: 'Cache lookups by namespace, layer and result',
+      labelNames: ['cache_type', 'layer', 'result'] as const,
+    }),
+    cacheHitRatio: new Gauge({
+      ...r,
+      name: 'cache_hit_ratio',
+      help: 'Share of cache lookups answered from any layer, per namespace (0..1)',
+      labelNames: ['cache_type'] as const,
+    }),
+    chatRequestsTotal: new Counter({
+      ...r,
+      name: 'chat_requests_total',
+      help: 'Chat completions by provider, model, cache use and outcome',
+      labelNames: ['provider', 'model', 'cached', 'status'] as const,
+    }),
     chatCompletionDuration: new Histogram({
       ...r,
       name: 'chat_completion_duration_seconds',
@@ -57,17 +90,67 @@ export function createMetrics(options: { instanceId: string; defaultMetrics?: bo
       labelNames: ['provider', 'model'] as const,
       buckets: CHAT_BUCKETS,
     }),
-    chatTokensTotal: new Counter({ ...r, name: 'chat_tokens_total', help: 'Tokens processed by direction', labelNames: ['provider', 'model', 'direction'] as const }),
-    jobRunsTotal: new Counter({ ...r, name: 'job_runs_total', help: 'Job runs by outcome', labelNames: ['job', 'status'] as const }),
-    jobDuration: new Histogram({ ...r, name: 'job_duration_seconds', help: 'Job run duration', labelNames: ['job', 'status'] as const, buckets: JOB_BUCKETS }),
-    jobLastSuccess: new Gauge({ ...r, name: 'job_last_success_timestamp_seconds', help: 'Unix time of the last successful run', labelNames: ['job'] as const }),
-    healthCheckUp: new Gauge({ ...r, name: 'health_check_up', help: '1 when the component answers its health check, 0 otherwise', labelNames: ['component'] as const }),
-    healthCheckLatency: new Gauge({ ...r, name: 'health_check_latency_seconds', help: 'Latency of the last health check', labelNames: ['component'] as const }),
-    alertsActive: new Gauge({ ...r, name: 'alerts_active', help: 'Alerts currently pending or firing', labelNames: ['alertname', 'severity', 'state'] as const }),
-    alertNotificationsTotal: new Counter({ ...r, name: 'alert_notifications_total', help: 'Alert notification delivery attempts by outcome', labelNames: ['receiver', 'status'] as const }),
+    chatTokensTotal: new Counter({
+      ...r,
+      name: 'chat_tokens_total',
+      help: 'Tokens processed by direction',
+      labelNames: ['provider', 'model', 'direction'] as const,
+    }),
+    jobRunsTotal: new Counter({
+      ...r,
+      name: 'job_runs_total',
+      help: 'Job runs by outcome',
+      labelNames: ['job', 'status'] as const,
+    }),
+    jobDuration: new Histogram({
+      ...r,
+      name: 'job_duration_seconds',
+      help: 'Job run duration',
+      labelNames: ['job', 'status'] as const,
+      buckets: JOB_BUCKETS,
+    }),
+    jobLastSuccess: new Gauge({
+      ...r,
+      name: 'job_last_success_timestamp_seconds',
+      help: 'Unix time of the last successful run',
+      labelNames: ['job'] as const,
+    }),
+    healthCheckUp: new Gauge({
+      ...r,
+      name: 'health_check_up',
+      help: '1 when the component answers its health check, 0 otherwise',
+      labelNames: ['component'] as const,
+    }),
+    healthCheckLatency: new Gauge({
+      ...r,
+      name: 'health_check_latency_seconds',
+      help: 'Latency of the last health check',
+      labelNames: ['component'] as const,
+    }),
+    alertsActive: new Gauge({
+      ...r,
+      name: 'alerts_active',
+      help: 'Alerts currently pending or firing',
+      labelNames: ['alertname', 'severity', 'state'] as const,
+    }),
+    alertNotificationsTotal: new Counter({
+      ...r,
+      name: 'alert_notifications_total',
+      help: 'Alert notification delivery attempts by outcome',
+      labelNames: ['receiver', 'status'] as const,
+    }),
     systemCpuUsage: new Gauge({ ...r, name: 'system_cpu_usage_ratio', help: 'Host CPU usage (0..1)' }),
-    systemMemoryUsage: new Gauge({ ...r, name: 'system_memory_usage_ratio', help: 'Memory usage against the cgroup limit when there is one, else the host (0..1)' }),
-    systemDiskUsage: new Gauge({ ...r, name: 'system_disk_usage_ratio', help: 'Disk usage of the filesystem holding DATA_DIR (0..1)', labelNames: ['mount'] as const }),
+    systemMemoryUsage: new Gauge({
+      ...r,
+      name: 'system_memory_usage_ratio',
+      help: 'Memory usage against the cgroup limit when there is one, else the host (0..1)',
+    }),
+    systemDiskUsage: new Gauge({
+      ...r,
+      name: 'system_disk_usage_ratio',
+      help: 'Disk usage of the filesystem holding DATA_DIR (0..1)',
+      labelNames: ['mount'] as const,
+    }),
   }
 }
 

@@ -64,7 +64,10 @@ export class DiskUsage {
     if (!due) return this.last
     this.lastRefreshAt = now
     try {
-      const [path, filesystems] = await Promise.all([existingRealPath(this.dir), withTimeout(this.listFilesystems(), FS_SIZE_TIMEOUT_MS)])
+      const [path, filesystems] = await Promise.all([
+        existingRealPath(this.dir),
+        withTimeout(this.listFilesystems(), FS_SIZE_TIMEOUT_MS),
+      ])
       const fs = mountHolding(path, filesystems)
       const capacity = fs ? fs.used + fs.available : 0
       this.last = fs && capacity > 0 ? { mount: fs.mount, usageRatio: fs.used / capacity } : null

@@ -28,7 +28,10 @@ export function bearerMatches(header: string | undefined, token: string): boolea
  * requires `Authorization: Bearer <METRICS_TOKEN>`. Scrapes are not counted in http_* metrics
  * (config.metrics = false): Prometheus's own polling would otherwise show up as traffic.
  */
-export const expositionRoute: FastifyPluginAsyncTypebox<ExpositionOptions> = async (app, { metrics, token, beforeScrape }) => {
+export const expositionRoute: FastifyPluginAsyncTypebox<ExpositionOptions> = async (
+  app,
+  { metrics, token, beforeScrape },
+) => {
   app.get(
     '/metrics',
     {
@@ -42,7 +45,9 @@ export const expositionRoute: FastifyPluginAsyncTypebox<ExpositionOptions> = asy
       },
       onRequest: async (request) => {
         if (token !== undefined && !bearerMatches(request.headers.authorization, token)) {
-          throw new AppError(401, 'unauthorized', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>', { 'www-authenticate': 'Bearer realm="metrics"' })
+          throw new AppError(401, 'unauthorized', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>', {
+            'www-authenticate': 'Bearer realm="metrics"',
+          })
         }
       },
     },

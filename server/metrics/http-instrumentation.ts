@@ -26,7 +26,10 @@ export function instrumentHttp(app: FastifyInstance, metrics: Metrics, slowReque
     metrics.httpRequestsTotal.inc(labels)
     metrics.httpRequestDuration.observe(labels, durationMs / 1000)
     if (durationMs > slowRequestMs) {
-      request.log.warn({ method: request.method, route, statusCode: reply.statusCode, durationMs: Math.round(durationMs) }, 'slow request')
+      request.log.warn(
+        { method: request.method, route, statusCode: reply.statusCode, durationMs: Math.round(durationMs) },
+        'slow request',
+      )
     }
   })
 }

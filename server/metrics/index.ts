@@ -24,11 +24,15 @@ export default fp(
     app.database.queryListeners.add(timeQuery)
     const pool = () => observePool(metrics, app.database.pool)
 
-    const system = new SystemSampler({ dataDir: config.dataDir, onError: (err, what) => app.log.warn({ err }, `could not read ${what}`) })
+    const system = new SystemSampler({
+      dataDir: config.dataDir,
+      onError: (err, what) => app.log.warn({ err }, `could not read ${what}`),
+    })
     const series = new SeriesStore({
       retentionMs: settings.seriesRetentionMinutes * 60_000,
       intervalMs: settings.sampleIntervalMs,
-      onLineLimit: (name, labels) => app.log.warn({ signal: name, labels }, 'series line limit reached; new label sets are not kept'),
+      onLineLimit: (name, labels) =>
+        app.log.warn({ signal: name, labels }, 'series line limit reached; new label sets are not kept'),
     })
     const sampler = new Sampler({
       metrics,

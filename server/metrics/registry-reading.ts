@@ -52,16 +52,18 @@ export function aggregateBuckets(histogram: HistogramValues): Buckets {
 }
 
 export async function readRegistry(metrics: Metrics): Promise<RegistryReading> {
-  const [httpTotal, httpDuration, dbDuration, chatTotal, chatTokens, ttft, cacheRequests, healthUp] = await Promise.all([
-    metrics.httpRequestsTotal.get(),
-    metrics.httpRequestDuration.get(),
-    metrics.databaseQueryDuration.get(),
-    metrics.chatRequestsTotal.get(),
-    metrics.chatTokensTotal.get(),
-    metrics.chatTimeToFirstToken.get(),
-    metrics.cacheRequestsTotal.get(),
-    metrics.healthCheckUp.get(),
-  ])
+  const [httpTotal, httpDuration, dbDuration, chatTotal, chatTokens, ttft, cacheRequests, healthUp] = await Promise.all(
+    [
+      metrics.httpRequestsTotal.get(),
+      metrics.httpRequestDuration.get(),
+      metrics.databaseQueryDuration.get(),
+      metrics.chatRequestsTotal.get(),
+      metrics.chatTokensTotal.get(),
+      metrics.chatTimeToFirstToken.get(),
+      metrics.cacheRequestsTotal.get(),
+      metrics.healthCheckUp.get(),
+    ],
+  )
   const cache: RegistryReading['cache'] = {}
   for (const v of cacheRequests.values) {
     const type = String(v.labels.cache_type ?? '')

@@ -21,7 +21,11 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<MetricsRoutesOptions> = as
     '/api/metrics/snapshot',
     {
       config: { access: 'viewer' },
-      schema: { tags: ['metrics'], summary: 'The latest sampler snapshot: every signal with its labels and value', response: { 200: SnapshotView } },
+      schema: {
+        tags: ['metrics'],
+        summary: 'The latest sampler snapshot: every signal with its labels and value',
+        response: { 200: SnapshotView },
+      },
     },
     async () => latest(),
   )
@@ -44,7 +48,11 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<MetricsRoutesOptions> = as
       const known = [...new Set([...SIGNAL_NAMES, ...series.names()])].sort()
       if (!known.includes(signal)) {
         return reply.code(404).send({
-          error: { code: 'unknown_signal', message: `Unknown signal "${signal}"; known signals: ${known.join(', ')}`, details: { known } },
+          error: {
+            code: 'unknown_signal',
+            message: `Unknown signal "${signal}"; known signals: ${known.join(', ')}`,
+            details: { known },
+          },
         })
       }
       const lines = series.query(signal, matchers, since).map(({ labels, points }) => ({ labels, points }))
@@ -58,7 +66,8 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<MetricsRoutesOptions> = as
       config: { access: 'viewer' },
       schema: {
         tags: ['metrics'],
-        summary: 'System, HTTP, cache, database and chat at a glance, with recommendations where a threshold is crossed',
+        summary:
+          'System, HTTP, cache, database and chat at a glance, with recommendations where a threshold is crossed',
         response: { 200: PerformanceView },
       },
     },

@@ -123,7 +123,9 @@ export class Sampler implements SamplerHandle {
       { name: 'db_pool_waiting', labels: {}, value: pool ? pool.waiting : null },
       { name: 'system_cpu_usage_ratio', labels: {}, value: machine.cpuUsageRatio },
       { name: 'system_memory_usage_ratio', labels: {}, value: machine.memory?.ratio ?? null },
-      ...(machine.disk ? [{ name: 'system_disk_usage_ratio', labels: { mount: machine.disk.mount }, value: machine.disk.usageRatio }] : []),
+      ...(machine.disk
+        ? [{ name: 'system_disk_usage_ratio', labels: { mount: machine.disk.mount }, value: machine.disk.usageRatio }]
+        : []),
       { name: 'event_loop_delay_p99_seconds', labels: {}, value: machine.eventLoopDelayP99Seconds },
       { name: 'process_rss_bytes', labels: {}, value: machine.rssBytes },
       ...this.sourceSignals(now),
@@ -150,7 +152,10 @@ export class Sampler implements SamplerHandle {
         const contributed = source(now)
         if (Array.isArray(contributed)) signals.push(...contributed)
       } catch (err) {
-        this.options.log.warn({ err, source: name }, 'a signal source failed; its signals are missing from this snapshot')
+        this.options.log.warn(
+          { err, source: name },
+          'a signal source failed; its signals are missing from this snapshot',
+        )
       }
     }
     return signals

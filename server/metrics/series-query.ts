@@ -14,7 +14,10 @@ export function parseLabelMatchers(text: string | undefined): Labels {
     const name = (eq === -1 ? part : part.slice(0, eq)).trim()
     const value = eq === -1 ? '' : part.slice(eq + 1).trim()
     if (eq === -1 || !LABEL_NAME.test(name) || value === '') {
-      throw badRequest(`labels must look like name=value,name2=value2 (names: letters, digits, _); "${part.trim()}" does not`, 'invalid_labels')
+      throw badRequest(
+        `labels must look like name=value,name2=value2 (names: letters, digits, _); "${part.trim()}" does not`,
+        'invalid_labels',
+      )
     }
     if (name in labels) throw badRequest(`labels names "${name}" more than once`, 'invalid_labels')
     labels[name] = value
@@ -36,5 +39,8 @@ export function parseSince(text: string | undefined, now: number): number | unde
     const at = Date.parse(value)
     if (Number.isFinite(at)) return at
   }
-  throw badRequest(`since must be epoch milliseconds, an ISO 8601 time or a duration such as 15m; got "${value}"`, 'invalid_since')
+  throw badRequest(
+    `since must be epoch milliseconds, an ISO 8601 time or a duration such as 15m; got "${value}"`,
+    'invalid_since',
+  )
 }

@@ -14,7 +14,8 @@ export function updateSignalGauges(metrics: Metrics, signals: SignalSample[]): v
 
   metrics.cacheHitRatio.reset()
   for (const s of signals) {
-    if (s.name === 'cache_hit_ratio' && s.value !== null) metrics.cacheHitRatio.set({ cache_type: s.labels.cache_type ?? '' }, s.value)
+    if (s.name === 'cache_hit_ratio' && s.value !== null)
+      metrics.cacheHitRatio.set({ cache_type: s.labels.cache_type ?? '' }, s.value)
   }
 
   const value = (name: string) => signals.find((s) => s.name === name)?.value ?? null

@@ -75,7 +75,9 @@ export class SystemSampler implements SystemSource {
       if (cgroup) return { ...cgroup, ratio: Math.min(1, cgroup.usedBytes / cgroup.limitBytes), source: 'cgroup' }
       // `available` counts reclaimable cache as free, as the kernel does; `used` would not.
       const usedBytes = host.total - host.available
-      return host.total > 0 ? { usedBytes, limitBytes: host.total, ratio: usedBytes / host.total, source: 'host' } : null
+      return host.total > 0
+        ? { usedBytes, limitBytes: host.total, ratio: usedBytes / host.total, source: 'host' }
+        : null
     } catch (err) {
       this.options.onError(err, 'memory usage')
       return null

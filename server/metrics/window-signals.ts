@@ -3,7 +3,11 @@ import type { TimedReading } from './reading-window.js'
 import type { LayerCounts } from './registry-reading.js'
 import type { SignalSample } from './snapshot.js'
 
-const signal = (name: string, value: number | null, labels: Record<string, string> = {}): SignalSample => ({ name, labels, value })
+const signal = (name: string, value: number | null, labels: Record<string, string> = {}): SignalSample => ({
+  name,
+  labels,
+  value,
+})
 
 /** current − baseline of a counter; one that went backwards (registry reset) counts from zero. */
 const counterDelta = (current: number, baseline: number | undefined) =>
@@ -15,7 +19,10 @@ const counterDelta = (current: number, baseline: number | undefined) =>
  * any layer hits and unanswered when the last layer consulted misses: the last layer (by
  * name, l1 < l2) that saw lookups in the window counts the misses. Null without lookups.
  */
-export function cacheHitRatio(current: Record<string, LayerCounts>, baseline: Record<string, LayerCounts> | undefined): number | null {
+export function cacheHitRatio(
+  current: Record<string, LayerCounts>,
+  baseline: Record<string, LayerCounts> | undefined,
+): number | null {
   let hits = 0
   let lastLayerMisses = 0
   for (const layer of Object.keys(current).sort()) {
@@ -37,8 +44,10 @@ export function windowSignals(current: TimedReading, baseline: TimedReading | nu
   const now = current.reading
   const then = baseline?.reading
   const seconds = baseline ? (current.at - baseline.at) / 1000 : 0
-  const rate = (cur: number, base: number | undefined) => (then && seconds > 0 ? counterDelta(cur, base) / seconds : null)
-  const quantile = (q: number, cur: Buckets, base: Buckets | undefined) => (then ? histogramQuantile(q, bucketDelta(cur, base ?? null)) : null)
+  const rate = (cur: number, base: number | undefined) =>
+    then && seconds > 0 ? counterDelta(cur, base) / seconds : null
+  const quantile = (q: number, cur: Buckets, base: Buckets | undefined) =>
+    then ? histogramQuantile(q, bucketDelta(cur, base ?? null)) : null
 
   const requests = then ? counterDelta(now.httpRequests, then.httpRequests) : 0
   const serverErrors = then ? counterDelta(now.httpServerErrors, then.httpServerErrors) : 0
@@ -66,5 +75,7 @@ export function windowSignals(current: TimedReading, baseline: TimedReading | nu
 export function chatCachedRatio(current: TimedReading, baseline: TimedReading | null): number | null {
   if (!baseline) return null
   const requests = counterDelta(current.reading.chatRequests, baseline.reading.chatRequests)
-  return requests > 0 ? counterDelta(current.reading.chatCachedRequests, baseline.reading.chatCachedRequests) / requests : null
+  return requests > 0
+    ? counterDelta(current.reading.chatCachedRequests, baseline.reading.chatCachedRequests) / requests
+    : null
 }

@@ -8,7 +8,14 @@ import { loadavg } from 'node:os'
 import { log } from './lib/ab.js'
 import { Loader } from './lib/loader.js'
 import { cleanupMark, pinSelf, removeRunDir, runCleanups, runningProcs, stopAll } from './lib/procs.js'
-import { describeMachine, machineLine, scenarioTable, summaryTable, writeResults, type ScenarioResult } from './lib/report.js'
+import {
+  describeMachine,
+  machineLine,
+  scenarioTable,
+  summaryTable,
+  writeResults,
+  type ScenarioResult,
+} from './lib/report.js'
 import type { Scenario } from './lib/scenario.js'
 import { settings } from './lib/settings.js'
 import { scenarios } from './scenarios/index.js'
@@ -30,7 +37,12 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2)
   if (args[0] === 'list') {
     for (const s of scenarios) {
-      const note = s.id === 'memory' ? ' (the suite gets this table from websocket)' : s.inSuite ? '' : ' (not in the default suite)'
+      const note =
+        s.id === 'memory'
+          ? ' (the suite gets this table from websocket)'
+          : s.inSuite
+            ? ''
+            : ' (not in the default suite)'
       console.log(`${s.id.padEnd(18)} ${s.title}${note}`)
     }
     return
@@ -42,8 +54,11 @@ async function main(): Promise<void> {
   const estimate = selected.reduce((n, s) => n + s.estimateSeconds, 0)
   log(`bench: ${selected.map((s) => s.id).join(', ')} (about ${Math.round(estimate / 60)} min)`)
   log(`machine: ${machineLine(machine)}`)
-  log(`rounds ${settings.rounds}, ${settings.roundSeconds} s per side per round; Postgres ${settings.databaseUrl ? 'real' : 'embedded PGlite'}, Redis ${settings.redisUrl ? 'real' : 'none'}`)
-  if (settings.rounds < 5) log(`warning: BENCH_ROUNDS=${settings.rounds}; the goals are judged on a median of at least 5`)
+  log(
+    `rounds ${settings.rounds}, ${settings.roundSeconds} s per side per round; Postgres ${settings.databaseUrl ? 'real' : 'embedded PGlite'}, Redis ${settings.redisUrl ? 'real' : 'none'}`,
+  )
+  if (settings.rounds < 5)
+    log(`warning: BENCH_ROUNDS=${settings.rounds}; the goals are judged on a median of at least 5`)
 
   const started = Date.now()
   const loader = await Loader.start()
@@ -67,11 +82,27 @@ async function main(): Promise<void> {
     try {
       if (beginErrors.has(s)) throw beginErrors.get(s)
       const outcome = await s.run(context)
-      result = { id: s.id, title: s.title, ...outcome, ours: outcome.ours || s.ours, peer: outcome.peer || s.peer, seconds: (Date.now() - t0) / 1000 }
+      result = {
+        id: s.id,
+        title: s.title,
+        ...outcome,
+        ours: outcome.ours || s.ours,
+        peer: outcome.peer || s.peer,
+        seconds: (Date.now() - t0) / 1000,
+      }
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
       log(`  ✗ ${s.id} failed: ${message}`)
-      result = { id: s.id, title: s.title, ours: s.ours, peer: s.peer, rows: [], notes: [], error: message.split('\n')[0]!, seconds: (Date.now() - t0) / 1000 }
+      result = {
+        id: s.id,
+        title: s.title,
+        ours: s.ours,
+        peer: s.peer,
+        rows: [],
+        notes: [],
+        error: message.split('\n')[0]!,
+        seconds: (Date.now() - t0) / 1000,
+      }
     }
     await runCleanups(kept)
     for (const p of runningProcs()) if (!before.has(p) && p !== loader.proc) await p.stop()
@@ -88,9 +119,17 @@ async function main(): Promise<void> {
 
   const seconds = (Date.now() - started) / 1000
   machine.loadAverage.end = loadavg().map((v) => Math.round(v * 100) / 100)
-  const file = writeResults({ startedAt, machine, settings: { ...settings, databaseUrl: !!settings.databaseUrl, redisUrl: !!settings.redisUrl, seconds }, scenarios: results })
+  const file = writeResults({
+    startedAt,
+    machine,
+    settings: { ...settings, databaseUrl: !!settings.databaseUrl, redisUrl: !!settings.redisUrl, seconds },
+    scenarios: results,
+  })
   console.log(`\n## Summary\n\n${summaryTable(results)}\n\nMachine: ${machineLine(machine)}\n`)
-  const budget = selected.every((s) => s.inSuite) && selected.length > 1 && seconds > SUITE_BUDGET_SECONDS ? ` — over the ${SUITE_BUDGET_SECONDS} s budget` : ''
+  const budget =
+    selected.every((s) => s.inSuite) && selected.length > 1 && seconds > SUITE_BUDGET_SECONDS
+      ? ` — over the ${SUITE_BUDGET_SECONDS} s budget`
+      : ''
   log(`${seconds.toFixed(0)} s${budget}; results in ${file}`)
 }
 

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest'
 import type { BundleReport } from '../../dashboard/scripts/bundle-report.js'
 
 describe('the built dashboard', () => {
-  const report = JSON.parse(readFileSync(new URL('../../dashboard/dist/bundle-report.json', import.meta.url), 'utf8')) as BundleReport
+  const report = JSON.parse(
+    readFileSync(new URL('../../dashboard/dist/bundle-report.json', import.meta.url), 'utf8'),
+  ) as BundleReport
 
   it('ships at most 60 kB of gzipped JavaScript for the first page', () => {
     expect(report.initialJsGzipBytes).toBeLessThanOrEqual(60_000)
@@ -12,7 +14,16 @@ describe('the built dashboard', () => {
 
   it('loads every page but the Overview lazily', () => {
     const lazyPages = report.lazy.map((c) => c.module).filter((m): m is string => m !== null)
-    expect(lazyPages).toEqual(expect.arrayContaining(['pages/Cache.svelte', 'pages/Chat.svelte', 'pages/Audit.svelte', 'pages/Alerts.svelte', 'pages/Jobs.svelte', 'pages/Database.svelte']))
+    expect(lazyPages).toEqual(
+      expect.arrayContaining([
+        'pages/Cache.svelte',
+        'pages/Chat.svelte',
+        'pages/Audit.svelte',
+        'pages/Alerts.svelte',
+        'pages/Jobs.svelte',
+        'pages/Database.svelte',
+      ]),
+    )
     expect(lazyPages).not.toContain('pages/Overview.svelte')
   })
 })

@@ -7,7 +7,8 @@ import { launchBrowser, screenshot, signIn, type Browser } from './harness.js'
 
 /** The number a tile shows (its text without the unit), or null for "—". */
 async function tileNumber(page: Page, label: string): Promise<number | null> {
-  const text = (await page.getByRole('group', { name: label, exact: true }).getByTestId('tile-value').textContent()) ?? ''
+  const text =
+    (await page.getByRole('group', { name: label, exact: true }).getByTestId('tile-value').textContent()) ?? ''
   const match = /^-?[\d,.]+/.exec(text.trim())
   return match ? Number(match[0].replace(/,/g, '')) : null
 }
@@ -34,9 +35,20 @@ describe.each(backends)('dashboard in Chromium ($name)', (backend) => {
   let viewerToken: string
 
   beforeAll(async () => {
-    t = await createTestApp(backend, { env: { INSTANCE_ID: `e2e-${backend.name.replace(/\W/g, '-')}`, SIM_FIRST_TOKEN_MS: '20', SIM_TOKENS_PER_SECOND: '2000' } })
+    t = await createTestApp(backend, {
+      env: {
+        INSTANCE_ID: `e2e-${backend.name.replace(/\W/g, '-')}`,
+        SIM_FIRST_TOKEN_MS: '20',
+        SIM_TOKENS_PER_SECOND: '2000',
+      },
+    })
     baseUrl = await listenOnce(t.app)
-    const viewer = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: t.auth(), payload: { name: 'e2e viewer', role: 'viewer' } })
+    const viewer = await t.app.inject({
+      method: 'POST',
+      url: '/api/tokens',
+      headers: t.auth(),
+      payload: { name: 'e2e viewer', role: 'viewer' },
+    })
     viewerToken = viewer.json().secret
     browser = await launchBrowser()
     page = await browser.newPage()
@@ -72,7 +84,10 @@ describe.each(backends)('dashboard in Chromium ($name)', (backend) => {
   it('shows the request rate rise on the Overview as traffic flows, without reloading', async () => {
     const before = (await tileNumber(page, 'Requests')) ?? 0
     // Mark a chart's canvas: if charts were re-created per tick, the mark would be gone.
-    await page.locator('.uplot canvas').first().evaluate((canvas) => canvas.setAttribute('data-mark', 'first'))
+    await page
+      .locator('.uplot canvas')
+      .first()
+      .evaluate((canvas) => canvas.setAttribute('data-mark', 'first'))
     // 120 requests within the 60 s window: at least 2 req/s more than before.
     for (let i = 0; i < 120; i++) {
       const res = await t.app.inject({ method: 'GET', url: '/health/live' })
@@ -141,7 +156,12 @@ describe.each(backends)('dashboard in Chromium ($name)', (backend) => {
     await goTo(page, 'Audit log')
     const table = page.getByTestId('audit-table')
     await table.getByText('cache.clear').first().waitFor()
-    const created = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: t.auth(), payload: { name: 'appears live', role: 'viewer' } })
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/tokens',
+      headers: t.auth(),
+      payload: { name: 'appears live', role: 'viewer' },
+    })
     expect(created.statusCode).toBe(201)
     await table.getByText(created.json().token.id).waitFor()
     await shot('audit')
@@ -151,7 +171,14 @@ describe.each(backends)('dashboard in Chromium ($name)', (backend) => {
     await goTo(page, 'Overview')
     const badge = page.getByTestId('firing-badge')
     await badge.filter({ hasText: /^0 firing$/ }).waitFor()
-    const rule = { name: 'E2eMemoryInUse', signal: 'system_memory_usage_ratio', op: '>', threshold: 0, severity: 'critical', annotations: { summary: 'e2e' } }
+    const rule = {
+      name: 'E2eMemoryInUse',
+      signal: 'system_memory_usage_ratio',
+      op: '>',
+      threshold: 0,
+      severity: 'critical',
+      annotations: { summary: 'e2e' },
+    }
     const created = await t.app.inject({ method: 'POST', url: '/api/alerts/rules', headers: t.auth(), payload: rule })
     expect(created.statusCode).toBe(201)
     await badge.filter({ hasText: /^1 firing$/ }).waitFor()
@@ -168,7 +195,12 @@ describe.each(backends)('dashboard in Chromium ($name)', (backend) => {
     expect(await clear.isDisabled()).toBe(true)
     expect(await page.getByText('actions need an admin token').textContent()).toContain('viewer role')
     // The server refuses too: the button is not the only guard.
-    const res = await t.app.inject({ method: 'POST', url: '/api/cache/clear', headers: t.auth(viewerToken), payload: {} })
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/cache/clear',
+      headers: t.auth(viewerToken),
+      payload: {},
+    })
     expect(res.statusCode).toBe(403)
     await shot('cache-viewer')
     await goTo(page, 'Overview')

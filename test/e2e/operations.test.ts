@@ -35,7 +35,12 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
       },
     })
     baseUrl = await listenOnce(t.app)
-    const viewer = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: t.auth(), payload: { name: 'e2e ops viewer', role: 'viewer' } })
+    const viewer = await t.app.inject({
+      method: 'POST',
+      url: '/api/tokens',
+      headers: t.auth(),
+      payload: { name: 'e2e ops viewer', role: 'viewer' },
+    })
     viewerToken = viewer.json().secret
     browser = await launchBrowser()
     page = await browser.newPage()
@@ -60,7 +65,9 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
     await row.getByRole('button', { name: 'Run now' }).click()
     // The toast comes from the run's 'finished' event, live.
     await page.getByRole('status').filter({ hasText: 'retention finished in' }).waitFor()
-    const { runs } = (await t.app.inject({ method: 'GET', url: '/api/jobs/retention/runs?limit=1', headers: t.auth() })).json()
+    const { runs } = (
+      await t.app.inject({ method: 'GET', url: '/api/jobs/retention/runs?limit=1', headers: t.auth() })
+    ).json()
     expect(runs[0]).toMatchObject({ trigger: 'manual', status: 'success' })
     await row.locator('.last').getByText('success').waitFor()
     await row.locator('.last').getByText('manual').waitFor()
@@ -76,21 +83,36 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
     await report.waitFor()
     // Every part of the stored report is on screen, named in words.
     const terms = await report.locator(':scope > dt').allTextContents()
-    const words = (key: string) => key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/_/g, ' ').toLowerCase()
+    const words = (key: string) =>
+      key
+        .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+        .replace(/_/g, ' ')
+        .toLowerCase()
     expect(terms).toEqual(Object.keys(runs[0].output).map(words))
     await shot('jobs')
   })
 
   it('optimizes the database after a confirmation and shows the report with dead tuples before and after', async () => {
     // Dead tuples to clean up: every update leaves the old row version behind.
-    for (let i = 0; i < 3; i++) await t.app.db.updateTable('api_tokens').set((eb) => ({ name: eb.ref('name') })).execute()
+    for (let i = 0; i < 3; i++)
+      await t.app.db
+        .updateTable('api_tokens')
+        .set((eb) => ({ name: eb.ref('name') }))
+        .execute()
 
     await goTo(page, 'Database')
     await page.getByTestId('db-overview').waitFor()
     await page.getByTestId('db-tables').getByText('api_tokens', { exact: true }).waitFor()
     await page.getByTestId('db-indexes').waitFor()
-    await page.getByRole('region', { name: 'Slow queries' }).getByText(/pg_stat_statements/).first().waitFor()
-    await page.getByRole('region', { name: 'Activity' }).getByText(/other sessions? on this database/).waitFor()
+    await page
+      .getByRole('region', { name: 'Slow queries' })
+      .getByText(/pg_stat_statements/)
+      .first()
+      .waitFor()
+    await page
+      .getByRole('region', { name: 'Activity' })
+      .getByText(/other sessions? on this database/)
+      .waitFor()
 
     await page.getByRole('button', { name: 'Optimize now…' }).click()
     const dialog = page.getByRole('dialog', { name: 'Optimize the database now?' })
@@ -102,7 +124,9 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
     await run.getByText('success').waitFor()
     await run.getByTestId('optimize-totals').waitFor()
     // The figures on screen are the ones the server stored with the run.
-    const { runs } = (await t.app.inject({ method: 'GET', url: '/api/jobs/vacuum-analyze/runs?limit=1', headers: t.auth() })).json()
+    const { runs } = (
+      await t.app.inject({ method: 'GET', url: '/api/jobs/vacuum-analyze/runs?limit=1', headers: t.auth() })
+    ).json()
     const report = runs[0].output
     expect(runs[0].params).toEqual({ repairInvalidIndexes: true })
     expect(count(await run.getByTestId('dead-before').textContent())).toBe(report.deadTuplesBefore)
@@ -147,8 +171,16 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
 
     await editor.getByRole('button', { name: 'Create rule' }).click()
     await page.getByTestId('alert-rules').locator('tr[data-rule="E2eMemoryInUse"]').waitFor()
-    const stored = (await t.app.inject({ method: 'GET', url: '/api/alerts/rules/E2eMemoryInUse', headers: t.auth() })).json().rule
-    expect(stored).toMatchObject({ signal: 'system_memory_usage_ratio', op: '>', threshold: 0, for: '0s', enabled: true })
+    const stored = (
+      await t.app.inject({ method: 'GET', url: '/api/alerts/rules/E2eMemoryInUse', headers: t.auth() })
+    ).json().rule
+    expect(stored).toMatchObject({
+      signal: 'system_memory_usage_ratio',
+      op: '>',
+      threshold: 0,
+      for: '0s',
+      enabled: true,
+    })
 
     await page.getByRole('tab', { name: /^Active/ }).click()
     const row = page.locator('tr[data-alert="E2eMemoryInUse"]')
@@ -156,7 +188,10 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
     expect(await row.getByTestId('alert-value').textContent()).toMatch(/^\d+(\.\d+)? %$/)
     // Still the same page: the alert came in over the live connection.
     expect(await page.evaluate(() => (globalThis as unknown as { e2eMark?: boolean }).e2eMark)).toBe(true)
-    await page.getByTestId('firing-badge').filter({ hasText: /^[1-9]\d* firing$/ }).waitFor()
+    await page
+      .getByTestId('firing-badge')
+      .filter({ hasText: /^[1-9]\d* firing$/ })
+      .waitFor()
   })
 
   it('acknowledges the alert with a comment and silences it for a duration with its labels prefilled', async () => {
@@ -169,7 +204,9 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
     await ack.getByRole('button', { name: 'Acknowledge' }).click()
     await row.getByText('“e2e: looking into it”').waitFor()
     const current = (await t.app.inject({ method: 'GET', url: '/api/alerts', headers: t.auth() })).json().alerts
-    expect(current.find((a: { rule: string }) => a.rule === 'E2eMemoryInUse').acknowledged.comment).toBe('e2e: looking into it')
+    expect(current.find((a: { rule: string }) => a.rule === 'E2eMemoryInUse').acknowledged.comment).toBe(
+      'e2e: looking into it',
+    )
 
     await row.getByRole('button', { name: 'Silence E2eMemoryInUse' }).click()
     const dialog = page.getByRole('dialog', { name: 'Silence E2eMemoryInUse' })
@@ -267,7 +304,9 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
     for (const name of ['Acknowledge E2eMemoryInUse', 'Silence E2eMemoryInUse']) {
       expect(await alertRow.getByRole('button', { name }).isDisabled()).toBe(true)
     }
-    expect(await alertRow.getByRole('button', { name: 'Silence E2eMemoryInUse' }).getAttribute('aria-describedby')).toBe('viewer-reason')
+    expect(
+      await alertRow.getByRole('button', { name: 'Silence E2eMemoryInUse' }).getAttribute('aria-describedby'),
+    ).toBe('viewer-reason')
     await shot('alerts-viewer')
     await page.getByRole('tab', { name: /^Rules/ }).click()
     expect(await page.getByRole('button', { name: 'New rule…' }).isDisabled()).toBe(true)
@@ -284,7 +323,12 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
     // The server refuses too: the disabled buttons are not the only guard.
     const { alerts } = (await t.app.inject({ method: 'GET', url: '/api/alerts', headers: t.auth(viewerToken) })).json()
     const fingerprint = alerts.find((a: { rule: string }) => a.rule === 'E2eMemoryInUse').fingerprint
-    const ack = await t.app.inject({ method: 'POST', url: `/api/alerts/${fingerprint}/ack`, headers: t.auth(viewerToken), payload: { comment: 'no' } })
+    const ack = await t.app.inject({
+      method: 'POST',
+      url: `/api/alerts/${fingerprint}/ack`,
+      headers: t.auth(viewerToken),
+      payload: { comment: 'no' },
+    })
     expect(ack.statusCode).toBe(403)
     for (const url of ['/api/jobs/retention/run', '/api/jobs/retention/pause', '/api/db/optimize']) {
       const res = await t.app.inject({ method: 'POST', url, headers: t.auth(viewerToken), payload: {} })

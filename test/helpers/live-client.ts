@@ -14,7 +14,10 @@ export interface LiveClient {
   socket: WebSocket
   messages: LiveMessage[]
   /** Resolves with the first message (already received or still to come) that matches. */
-  next<T extends LiveMessage['type']>(type: T, match?: (m: Extract<LiveMessage, { type: T }>) => boolean): Promise<Extract<LiveMessage, { type: T }>>
+  next<T extends LiveMessage['type']>(
+    type: T,
+    match?: (m: Extract<LiveMessage, { type: T }>) => boolean,
+  ): Promise<Extract<LiveMessage, { type: T }>>
   /** Resolves with the close code and reason once the socket closes. */
   closed: Promise<{ code: number; reason: string }>
   close(): Promise<void>

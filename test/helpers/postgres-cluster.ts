@@ -21,7 +21,8 @@ const POSTGRES_BIN = findPostgresBin()
 const RUN_AS = process.getuid?.() === 0 ? 'postgres' : null
 
 /** Whether this machine can create a disposable Postgres cluster (Debian's postgresql package). */
-export const hasPostgresBinaries = POSTGRES_BIN !== null && (RUN_AS === null || spawnSync('id', ['-u', RUN_AS], { stdio: 'ignore' }).status === 0)
+export const hasPostgresBinaries =
+  POSTGRES_BIN !== null && (RUN_AS === null || spawnSync('id', ['-u', RUN_AS], { stdio: 'ignore' }).status === 0)
 
 /**
  * A Postgres cluster of the test's own (initdb in a temporary directory, a free port, trust auth),
@@ -61,7 +62,18 @@ export class DisposablePostgres {
     if (this.running) throw new Error('the cluster is already running')
     // fsync off: a test cluster need not survive a power cut, and it keeps a loaded CI machine fast.
     const options = `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50`
-    await this.run('pg_ctl', ['-D', this.dataDir, '-l', join(this.dir, 'server.log'), '-o', options, '-w', '-t', '60', 'start'])
+    await this.run('pg_ctl', [
+      '-D',
+      this.dataDir,
+      '-l',
+      join(this.dir, 'server.log'),
+      '-o',
+      options,
+      '-w',
+      '-t',
+      '60',
+      'start',
+    ])
     this.running = true
   }
 

@@ -32,7 +32,10 @@ export async function startService(env: Record<string, string>, timeoutMs = 60_0
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}:\n${output}`)
-    const ok = await fetch(`${url}/health/ready`).then((r) => r.ok, () => false)
+    const ok = await fetch(`${url}/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    )
     if (ok) return { child, port, url, output: () => output, exited }
     await new Promise((r) => setTimeout(r, 200))
   }

@@ -17,7 +17,9 @@ export function fastChatEnv(): Record<string, string> {
 async function expectStatus(t: TestApp, request: InjectOptions, status: number): Promise<void> {
   const res = await t.app.inject(request)
   if (res.statusCode !== status) {
-    throw new Error(`${request.method ?? 'GET'} ${String(request.url)}: expected ${status}, got ${res.statusCode} ${res.body.slice(0, 300)}`)
+    throw new Error(
+      `${request.method ?? 'GET'} ${String(request.url)}: expected ${status}, got ${res.statusCode} ${res.body.slice(0, 300)}`,
+    )
   }
 }
 
@@ -30,7 +32,16 @@ export async function sendTraffic(t: TestApp, options: { rounds: number }): Prom
     await expectStatus(t, { method: 'GET', url: '/v1/models', headers: t.auth() }, 200)
     // A new question (generated: time to first token, tokens) and a repeated one (cached from round 2).
     for (const content of [`What is ${randomBytes(4).toString('hex')}?`, 'What does the control plane watch?']) {
-      await expectStatus(t, { method: 'POST', url: '/v1/chat/completions', headers: t.auth(), payload: { messages: [{ role: 'user', content }] } }, 200)
+      await expectStatus(
+        t,
+        {
+          method: 'POST',
+          url: '/v1/chat/completions',
+          headers: t.auth(),
+          payload: { messages: [{ role: 'user', content }] },
+        },
+        200,
+      )
     }
   }
 }

@@ -28,7 +28,11 @@ export interface ToolResult {
 }
 
 /** Runs a binary to completion, optionally feeding `input` on stdin. */
-export function runTool(bin: string, args: string[], options: { input?: string; cwd?: string } = {}): Promise<ToolResult> {
+export function runTool(
+  bin: string,
+  args: string[],
+  options: { input?: string; cwd?: string } = {},
+): Promise<ToolResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(bin, args, { cwd: options.cwd ?? REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''
@@ -81,7 +85,7 @@ export function testPrometheusConfig(options: PrometheusOptions, dir: string): s
   let text = readFileSync(join(PROMETHEUS_DIR, 'prometheus.yml'), 'utf8')
   if (options.bearerToken) {
     // Uncomment the shipped `authorization` block, as the comment above it tells people to.
-    const block = /^(\s*)# (authorization:\n(?:\1#   .*\n)+)/m
+    const block = /^(\s*)# (authorization:\n(?:\1# {3}.*\n)+)/m
     const match = text.match(block)
     if (!match) throw new Error('prometheus.yml has no commented-out authorization block')
     text = text.replace(block, (_all, indent: string, body: string) => indent + body.replaceAll(`${indent}# `, indent))
@@ -96,7 +100,8 @@ export function testPrometheusConfig(options: PrometheusOptions, dir: string): s
   job.scrape_timeout = interval
   job.static_configs = [{ targets: [options.target] }]
   if (options.bearerToken) {
-    if (job.authorization?.type !== 'Bearer' || !job.authorization.credentials_file) throw new Error(`unexpected authorization block: ${JSON.stringify(job.authorization)}`)
+    if (job.authorization?.type !== 'Bearer' || !job.authorization.credentials_file)
+      throw new Error(`unexpected authorization block: ${JSON.stringify(job.authorization)}`)
     const tokenFile = join(dir, 'metrics.token')
     writeFileSync(tokenFile, `${options.bearerToken}\n`, { mode: 0o600 })
     job.authorization.credentials_file = tokenFile
@@ -113,7 +118,12 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
   const url = `http://127.0.0.1:${port}`
   const child = spawn(
     PROMETHEUS,
-    [`--config.file=${configFile}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let output = ''
@@ -144,7 +154,13 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       await stop()
       throw new Error(`prometheus exited with ${child.exitCode}:\n${output}`)
     }
-    if (await fetch(`${url}/-/ready`).then((r) => r.ok, () => false)) break
+    if (
+      await fetch(`${url}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break
     if (Date.now() > deadline) {
       await stop()
       throw new Error(`prometheus not ready within 30 s:\n${output}`)
@@ -157,7 +173,9 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     output: () => output,
     stop,
     async query(expr) {
-      const data = await api<{ resultType: string; result: PromSample[] }>(`/api/v1/query?query=${encodeURIComponent(expr)}`)
+      const data = await api<{ resultType: string; result: PromSample[] }>(
+        `/api/v1/query?query=${encodeURIComponent(expr)}`,
+      )
       return data.result
     },
     async targets() {
@@ -165,7 +183,12 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       return data.activeTargets
     },
     async rules() {
-      const data = await api<{ groups: Array<{ name: string; rules: Array<{ name: string; type: string; health: string; lastError?: string }> }> }>('/api/v1/rules')
+      const data = await api<{
+        groups: Array<{
+          name: string
+          rules: Array<{ name: string; type: string; health: string; lastError?: string }>
+        }>
+      }>('/api/v1/rules')
       return data.groups.flatMap((g) => g.rules)
     },
   }
@@ -209,7 +232,17 @@ export interface GrafanaDashboard {
   title: string
   schemaVersion: number
   panels: GrafanaPanel[]
-  templating: { list: Array<{ name: string; type: string; query: unknown; definition?: string; datasource?: { type: string; uid: string }; includeAll?: boolean; allValue?: string }> }
+  templating: {
+    list: Array<{
+      name: string
+      type: string
+      query: unknown
+      definition?: string
+      datasource?: { type: string; uid: string }
+      includeAll?: boolean
+      allValue?: string
+    }>
+  }
 }
 
 export function loadDashboard(file = DASHBOARD_FILE): GrafanaDashboard {
@@ -222,7 +255,9 @@ export function allPanels(dashboard: GrafanaDashboard): GrafanaPanel[] {
 }
 
 export function panelQueries(dashboard: GrafanaDashboard): PanelQuery[] {
-  return allPanels(dashboard).flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, refId: t.refId, expr: t.expr ?? '' })))
+  return allPanels(dashboard).flatMap((p) =>
+    (p.targets ?? []).map((t) => ({ panel: p.title, refId: t.refId, expr: t.expr ?? '' })),
+  )
 }
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
@@ -231,7 +266,10 @@ const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
  * Replaces the dashboard's template variables the way Grafana does before sending a query:
  * values used in `=~` matchers are regex-escaped; `$__rate_interval` becomes a window.
  */
-export function substituteVariables(expr: string, values: { job: string; instance: string; rateInterval: string }): string {
+export function substituteVariables(
+  expr: string,
+  values: { job: string; instance: string; rateInterval: string },
+): string {
   // Inside a PromQL string literal a regex backslash is written twice.
   const literal = (s: string) => escapeRegex(s).replaceAll('\\', '\\\\')
   return expr

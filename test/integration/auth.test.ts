@@ -17,7 +17,11 @@ describe.each(backends)('auth ($name)', (backend) => {
   afterAll(async () => t?.close())
 
   it('answers 401 with a clear message without credentials or with an unknown token', async () => {
-    for (const headers of [{}, { authorization: 'Bearer ccp_not-a-real-token-at-all-000000000000' }, { authorization: 'Basic abc' }]) {
+    for (const headers of [
+      {},
+      { authorization: 'Bearer ccp_not-a-real-token-at-all-000000000000' },
+      { authorization: 'Basic abc' },
+    ]) {
       const res = await t.app.inject({ method: 'GET', url: '/api/tokens', headers })
       expect(res.statusCode).toBe(401)
       expect(res.json().error.code).toBe('unauthorized')
@@ -27,7 +31,12 @@ describe.each(backends)('auth ($name)', (backend) => {
   it('answers 403 naming the role needed when the token has the wrong role', async () => {
     const viewer = await createToken(t, 'viewer')
     const chat = await createToken(t, 'chat')
-    const asViewer = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: t.auth(viewer.secret), payload: { name: 'x', role: 'admin' } })
+    const asViewer = await t.app.inject({
+      method: 'POST',
+      url: '/api/tokens',
+      headers: t.auth(viewer.secret),
+      payload: { name: 'x', role: 'admin' },
+    })
     expect(asViewer.statusCode).toBe(403)
     expect(asViewer.json().error.message).toContain('admin role')
     const chatReadsAudit = await t.app.inject({ method: 'GET', url: '/api/audit', headers: t.auth(chat.secret) })
@@ -47,20 +56,34 @@ describe.each(backends)('auth ($name)', (backend) => {
     expect(list.body).not.toContain('token_hash')
     expect(list.json().tokens.map((tk: { name: string }) => tk.name)).toContain('ci reader')
 
-    expect((await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: t.auth(created.secret) })).json().role).toBe('viewer')
+    expect(
+      (await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: t.auth(created.secret) })).json().role,
+    ).toBe('viewer')
     const revoked = await t.app.inject({ method: 'DELETE', url: `/api/tokens/${created.token.id}`, headers: t.auth() })
     expect(revoked.statusCode).toBe(200)
     expect(revoked.json().token.revoked_at).not.toBeNull()
-    expect((await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: t.auth(created.secret) })).statusCode).toBe(401)
-    expect((await t.app.inject({ method: 'DELETE', url: `/api/tokens/${created.token.id}`, headers: t.auth() })).statusCode).toBe(404)
+    expect(
+      (await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: t.auth(created.secret) })).statusCode,
+    ).toBe(401)
+    expect(
+      (await t.app.inject({ method: 'DELETE', url: `/api/tokens/${created.token.id}`, headers: t.auth() })).statusCode,
+    ).toBe(404)
 
     const audit = await t.app.inject({ method: 'GET', url: '/api/audit?limit=50', headers: t.auth() })
-    const actions = audit.json().entries.filter((e: { target: string }) => e.target === created.token.id).map((e: { action: string }) => e.action)
+    const actions = audit
+      .json()
+      .entries.filter((e: { target: string }) => e.target === created.token.id)
+      .map((e: { action: string }) => e.action)
     expect(actions).toEqual(['token.revoke', 'token.create'])
   })
 
   it('rejects bad token input with 400 and field paths', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: t.auth(), payload: { name: '', role: 'root' } })
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/tokens',
+      headers: t.auth(),
+      payload: { name: '', role: 'root' },
+    })
     expect(res.statusCode).toBe(400)
     expect(res.json().error.code).toBe('validation_error')
     expect(res.json().error.message).toMatch(/body\/(name|role)/)
@@ -91,7 +114,9 @@ describe.each(backends)('auth ($name)', (backend) => {
     expect(me.json()).toMatchObject({ role: 'viewer', via: 'session' })
 
     const forged = cookie.replace(/\.[^.]+$/, '.forgedsignature')
-    expect((await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie: forged } })).statusCode).toBe(401)
+    expect((await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie: forged } })).statusCode).toBe(
+      401,
+    )
 
     const signOut = await t.app.inject({ method: 'DELETE', url: '/api/auth/session', headers: { cookie } })
     expect(signOut.statusCode).toBe(204)
@@ -108,7 +133,16 @@ describe.each(backends)('auth ($name)', (backend) => {
   it('rate-limits sign-in attempts per client address', async () => {
     const attempts = []
     for (let i = 0; i < 7; i++) {
-      attempts.push((await t.app.inject({ method: 'POST', url: '/api/auth/session', remoteAddress: '10.9.8.7', payload: { token: 'ccp_wrong' } })).statusCode)
+      attempts.push(
+        (
+          await t.app.inject({
+            method: 'POST',
+            url: '/api/auth/session',
+            remoteAddress: '10.9.8.7',
+            payload: { token: 'ccp_wrong' },
+          })
+        ).statusCode,
+      )
     }
     expect(attempts.slice(0, 5)).toEqual([401, 401, 401, 401, 401])
     expect(attempts.slice(5)).toEqual([429, 429])
@@ -144,7 +178,9 @@ describe.runIf(real?.databaseUrl && real?.redisUrl)('token revocation across ins
     const revoke = await a.app.inject({ method: 'DELETE', url: `/api/tokens/${created.token.id}`, headers: a.auth() })
     expect(revoke.statusCode).toBe(200)
     const revokedAt = Date.now()
-    expect((await a.app.inject({ method: 'GET', url: '/api/auth/me', headers: a.auth(created.secret) })).statusCode).toBe(401)
+    expect(
+      (await a.app.inject({ method: 'GET', url: '/api/auth/me', headers: a.auth(created.secret) })).statusCode,
+    ).toBe(401)
 
     await vi.waitFor(async () => expect((await onB()).statusCode).toBe(401), { timeout: 10_000, interval: 20 })
     const rejectedOnB = Date.now()

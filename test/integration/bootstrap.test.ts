@@ -7,7 +7,9 @@ import { backends, createTestApp, dropTestData, uniqueName } from '../helpers/ap
 const TOKEN_IN_LOG = /ccp_[A-Za-z0-9_-]{43}/g
 
 function tokenLines(logs: Array<Record<string, unknown>>): string[] {
-  return logs.map((l) => String(l.msg ?? '')).filter((msg) => TOKEN_IN_LOG.test(msg) && (TOKEN_IN_LOG.lastIndex = 0) === 0)
+  return logs
+    .map((l) => String(l.msg ?? ''))
+    .filter((msg) => TOKEN_IN_LOG.test(msg) && (TOKEN_IN_LOG.lastIndex = 0) === 0)
 }
 
 describe.each(backends)('bootstrap admin token ($name)', (backend) => {
@@ -33,7 +35,9 @@ describe.each(backends)('bootstrap admin token ($name)', (backend) => {
 
     const second = await createTestApp(backend, shared)
     expect(tokenLines(second.logs)).toEqual([])
-    expect((await second.app.inject({ method: 'GET', url: '/api/auth/me', headers: second.auth(token) })).statusCode).toBe(200)
+    expect(
+      (await second.app.inject({ method: 'GET', url: '/api/auth/me', headers: second.auth(token) })).statusCode,
+    ).toBe(200)
     await second.close()
   })
 

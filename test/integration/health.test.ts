@@ -54,7 +54,10 @@ if (real?.databaseUrl) {
       proxy = await startTcpProxy({ host: databaseUrl.hostname, port: Number(databaseUrl.port || 5432) })
       const viaProxy = new URL(databaseUrl)
       viaProxy.port = String(proxy.port)
-      t = await createTestApp({ name: 'postgres via proxy', databaseUrl: viaProxy.toString(), redisUrl: undefined }, { env: { DB_CONNECT_TIMEOUT_MS: '1000' } })
+      t = await createTestApp(
+        { name: 'postgres via proxy', databaseUrl: viaProxy.toString(), redisUrl: undefined },
+        { env: { DB_CONNECT_TIMEOUT_MS: '1000' } },
+      )
       expect((await ready(t)).status).toBe(200)
 
       proxy.cut()

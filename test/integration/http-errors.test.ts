@@ -9,19 +9,34 @@ describe('HTTP error handling and headers', () => {
   afterAll(async () => t?.close())
 
   it('answers malformed JSON with 400 invalid_json', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: { ...t.auth(), 'content-type': 'application/json' }, payload: '{"name": ' })
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/tokens',
+      headers: { ...t.auth(), 'content-type': 'application/json' },
+      payload: '{"name": ',
+    })
     expect(res.statusCode).toBe(400)
     expect(res.json().error.code).toBe('invalid_json')
   })
 
   it('answers an oversized body with 413', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: t.auth(), payload: { name: 'x'.repeat(4096), role: 'viewer' } })
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/tokens',
+      headers: t.auth(),
+      payload: { name: 'x'.repeat(4096), role: 'viewer' },
+    })
     expect(res.statusCode).toBe(413)
     expect(res.json().error.code).toBe('body_too_large')
   })
 
   it('answers an unsupported content type with 415', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: { ...t.auth(), 'content-type': 'application/x-yaml' }, payload: 'name: x' })
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/tokens',
+      headers: { ...t.auth(), 'content-type': 'application/x-yaml' },
+      payload: 'name: x',
+    })
     expect(res.statusCode).toBe(415)
   })
 
@@ -41,7 +56,11 @@ describe('HTTP error handling and headers', () => {
   })
 
   it('compresses responses over 1 KiB and serves the OpenAPI document to authenticated callers', async () => {
-    const res = await t.app.inject({ method: 'GET', url: '/api/openapi.json', headers: { ...t.auth(), 'accept-encoding': 'gzip' } })
+    const res = await t.app.inject({
+      method: 'GET',
+      url: '/api/openapi.json',
+      headers: { ...t.auth(), 'accept-encoding': 'gzip' },
+    })
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-encoding']).toBe('gzip')
     const plain = await t.app.inject({ method: 'GET', url: '/api/openapi.json', headers: t.auth() })

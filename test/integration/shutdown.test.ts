@@ -27,7 +27,11 @@ describe('graceful shutdown', () => {
     const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = request(`${service!.url}/api/tokens`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: {
+          authorization: `Bearer ${adminToken}`,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+        },
       })
       req.on('response', (res) => {
         let text = ''
@@ -106,7 +110,11 @@ describe('graceful shutdown keeps every analytics event of the requests it answe
     const client = async (id: number) => {
       for (let i = 0; !stop; i++) {
         sent++
-        const res = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ messages: [{ role: 'user', content: `client ${id} prompt ${i}` }] }) }).catch(() => null)
+        const res = await fetch(url, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ messages: [{ role: 'user', content: `client ${id} prompt ${i}` }] }),
+        }).catch(() => null)
         if (res?.status !== 200) return
         await res.text()
         answered++

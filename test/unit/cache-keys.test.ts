@@ -3,7 +3,15 @@ import { describe, expect, it } from 'vitest'
 import { aiResponseIdentity, baseNamespace, isNamespace, normalizeText, sha256Hex } from '../../server/cache/keys.js'
 
 const identity = (overrides: Partial<Parameters<typeof aiResponseIdentity>[0]> = {}) =>
-  sha256Hex(aiResponseIdentity({ provider: 'simulated', model: 'm', messages: [{ role: 'user', content: 'Hello world' }], params: {}, ...overrides }))
+  sha256Hex(
+    aiResponseIdentity({
+      provider: 'simulated',
+      model: 'm',
+      messages: [{ role: 'user', content: 'Hello world' }],
+      params: {},
+      ...overrides,
+    }),
+  )
 
 describe('cache keys', () => {
   it('normalizes text: trimmed, every run of whitespace one space', () => {
@@ -26,7 +34,12 @@ describe('cache keys', () => {
       identity({ model: 'other' }),
       identity({ messages: [{ role: 'system', content: 'Hello world' }] }),
       identity({ messages: [{ role: 'user', content: 'Hello worlds' }] }),
-      identity({ messages: [{ role: 'user', content: 'Hello world' }, { role: 'user', content: '' }] }),
+      identity({
+        messages: [
+          { role: 'user', content: 'Hello world' },
+          { role: 'user', content: '' },
+        ],
+      }),
       identity({ params: { temperature: 0 } }),
       identity({ params: { top_p: 0.5 } }),
       identity({ params: { max_tokens: 10 } }),
@@ -39,7 +52,9 @@ describe('cache keys', () => {
   })
 
   it('does not depend on the order sampling parameters were given in', () => {
-    expect(identity({ params: { temperature: 0.2, max_tokens: 5 } })).toBe(identity({ params: { max_tokens: 5, temperature: 0.2 } }))
+    expect(identity({ params: { temperature: 0.2, max_tokens: 5 } })).toBe(
+      identity({ params: { max_tokens: 5, temperature: 0.2 } }),
+    )
   })
 
   it('is a SHA-256 in hex', () => {

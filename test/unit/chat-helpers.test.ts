@@ -63,14 +63,30 @@ describe('simulatedReply', () => {
 
 describe('request options', () => {
   it('merges the Cache-Control header with the body cache object', () => {
-    expect(cacheControl(undefined, undefined)).toEqual({ noCache: false, noStore: false, ttl: undefined, namespace: undefined })
+    expect(cacheControl(undefined, undefined)).toEqual({
+      noCache: false,
+      noStore: false,
+      ttl: undefined,
+      namespace: undefined,
+    })
     expect(cacheControl('No-Cache, max-age=0', undefined)).toMatchObject({ noCache: true, noStore: false })
-    expect(cacheControl('no-store', { ttl: 60, namespace: 'x' })).toEqual({ noCache: false, noStore: true, ttl: 60, namespace: 'x' })
-    expect(cacheControl(undefined, { 'no-cache': true, 'no-store': true })).toMatchObject({ noCache: true, noStore: true })
+    expect(cacheControl('no-store', { ttl: 60, namespace: 'x' })).toEqual({
+      noCache: false,
+      noStore: true,
+      ttl: 60,
+      namespace: 'x',
+    })
+    expect(cacheControl(undefined, { 'no-cache': true, 'no-store': true })).toMatchObject({
+      noCache: true,
+      noStore: true,
+    })
   })
 
   it('reads max_completion_tokens as max_tokens and stop as a list', () => {
-    expect(samplingParams({ max_completion_tokens: 5, max_tokens: 9, stop: 'x' })).toEqual({ max_tokens: 5, stop: ['x'] })
+    expect(samplingParams({ max_completion_tokens: 5, max_tokens: 9, stop: 'x' })).toEqual({
+      max_tokens: 5,
+      stop: ['x'],
+    })
     expect(samplingParams({ stop: null, temperature: 0 })).toEqual({ temperature: 0 })
     expect(samplingParams({ stop: [] })).toEqual({})
   })
@@ -78,7 +94,10 @@ describe('request options', () => {
 
 describe('parseInfo', () => {
   it('reads INFO fields and skips section headers', () => {
-    expect(parseInfo('# Stats\r\nkeyspace_hits:5\r\nused_memory_human:1.2M\r\n')).toEqual({ keyspace_hits: '5', used_memory_human: '1.2M' })
+    expect(parseInfo('# Stats\r\nkeyspace_hits:5\r\nused_memory_human:1.2M\r\n')).toEqual({
+      keyspace_hits: '5',
+      used_memory_human: '1.2M',
+    })
   })
 })
 
@@ -91,15 +110,24 @@ describe('streamError', () => {
   it('tells a streaming client the database is unavailable, as a 503 would, without logging an error', () => {
     const { logged, log } = quiet()
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })
-    expect(streamError(refused, log)).toEqual({ code: 'database_unavailable', message: 'The database is unavailable; retry shortly' })
-    const shuttingDown = Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01', severity: 'FATAL' })
+    expect(streamError(refused, log)).toEqual({
+      code: 'database_unavailable',
+      message: 'The database is unavailable; retry shortly',
+    })
+    const shuttingDown = Object.assign(new Error('terminating connection due to administrator command'), {
+      code: '57P01',
+      severity: 'FATAL',
+    })
     expect(streamError(shuttingDown, log).code).toBe('database_unavailable')
     expect(logged).toEqual([])
   })
 
   it('hides anything unexpected behind internal_error and logs it', () => {
     const { logged, log } = quiet()
-    expect(streamError(new TypeError('x is undefined'), log)).toEqual({ code: 'internal_error', message: 'Internal server error; the details are in the server log' })
+    expect(streamError(new TypeError('x is undefined'), log)).toEqual({
+      code: 'internal_error',
+      message: 'Internal server error; the details are in the server log',
+    })
     expect(logged).toEqual(['streamed completion failed'])
   })
 })

@@ -18,7 +18,12 @@ describe('loadConfig', () => {
   })
 
   it('converts strings from the environment to typed values', () => {
-    const config = loadConfig({ PORT: '8080', TRUST_PROXY: 'true', SIM_ERROR_RATE: '0.25', DATABASE_URL: 'postgres://u@h:5432/db' })
+    const config = loadConfig({
+      PORT: '8080',
+      TRUST_PROXY: 'true',
+      SIM_ERROR_RATE: '0.25',
+      DATABASE_URL: 'postgres://u@h:5432/db',
+    })
     expect(config.port).toBe(8080)
     expect(config.trustProxy).toBe(true)
     expect(config.chat.simulated.errorRate).toBe(0.25)

@@ -15,7 +15,9 @@ describe('log line redaction', () => {
       token: 'top-level',
       req: { headers: { authorization: 'Bearer ccp_x', Cookie: 'ccp_session=abc', accept: '*/*' } },
       res: { headers: { 'set-cookie': 'ccp_session=abc' } },
-      receivers: [{ name: 'hook', secret: 's3cret', config: { apiKey: 'k', api_key: 'k2', password: { nested: 'p' } } }],
+      receivers: [
+        { name: 'hook', secret: 's3cret', config: { apiKey: 'k', api_key: 'k2', password: { nested: 'p' } } },
+      ],
       err: { type: 'Error', message: 'boom', cause: { Authorization: 'Basic abc' } },
       msg: 'hello',
     })}\n`
@@ -26,7 +28,9 @@ describe('log line redaction', () => {
       token: REDACTED,
       req: { headers: { authorization: REDACTED, Cookie: REDACTED, accept: '*/*' } },
       res: { headers: { 'set-cookie': REDACTED } },
-      receivers: [{ name: 'hook', secret: REDACTED, config: { apiKey: REDACTED, api_key: REDACTED, password: REDACTED } }],
+      receivers: [
+        { name: 'hook', secret: REDACTED, config: { apiKey: REDACTED, api_key: REDACTED, password: REDACTED } },
+      ],
       err: { type: 'Error', message: 'boom', cause: { Authorization: REDACTED } },
       msg: 'hello',
     })
@@ -46,8 +50,15 @@ describe('log line redaction', () => {
       },
     })
     const app = Fastify({ logger: { level: 'info', stream, hooks: { streamWrite: redactLogLine } } })
-    app.log.child({ component: 'test' }).warn({ receiver: { secret: 'hush' }, headers: { authorization: 'Bearer t' } }, 'with secrets')
+    app.log
+      .child({ component: 'test' })
+      .warn({ receiver: { secret: 'hush' }, headers: { authorization: 'Bearer t' } }, 'with secrets')
     expect(lines).toHaveLength(1)
-    expect(JSON.parse(lines[0]!)).toMatchObject({ component: 'test', receiver: { secret: REDACTED }, headers: { authorization: REDACTED }, msg: 'with secrets' })
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      component: 'test',
+      receiver: { secret: REDACTED },
+      headers: { authorization: REDACTED },
+      msg: 'with secrets',
+    })
   })
 })

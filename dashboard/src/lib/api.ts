@@ -30,11 +30,18 @@ export function createApi(options: { fetch?: typeof fetch; onUnauthorized?: () =
       res = await doFetch(path, {
         method,
         credentials: 'same-origin',
-        headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        headers:
+          body === undefined
+            ? { accept: 'application/json' }
+            : { accept: 'application/json', 'content-type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
       })
     } catch (err) {
-      throw new ApiError(0, 'network_error', `Cannot reach the server (${err instanceof Error ? err.message : String(err)})`)
+      throw new ApiError(
+        0,
+        'network_error',
+        `Cannot reach the server (${err instanceof Error ? err.message : String(err)})`,
+      )
     }
     if (res.status === 204) return undefined as T
     const text = await res.text()
@@ -47,7 +54,11 @@ export function createApi(options: { fetch?: typeof fetch; onUnauthorized?: () =
     if (!res.ok) {
       const error = (data as { error?: { code?: string; message?: string } } | null)?.error
       if (res.status === 401 && path !== '/api/auth/session') options.onUnauthorized?.()
-      throw new ApiError(res.status, error?.code ?? `http_${res.status}`, error?.message ?? `${method} ${path} failed with HTTP ${res.status}`)
+      throw new ApiError(
+        res.status,
+        error?.code ?? `http_${res.status}`,
+        error?.message ?? `${method} ${path} failed with HTTP ${res.status}`,
+      )
     }
     return data as T
   }

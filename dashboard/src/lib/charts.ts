@@ -7,7 +7,10 @@ export interface ChartLine {
   label: string
 }
 
-export const line = (label: string, signal: string, labels: Labels = {}): ChartLine => ({ key: lineKey(signal, labels), label })
+export const line = (label: string, signal: string, labels: Labels = {}): ChartLine => ({
+  key: lineKey(signal, labels),
+  label,
+})
 
 export const RANGES_MINUTES = [5, 15, 60] as const
 export type RangeMinutes = (typeof RANGES_MINUTES)[number]

@@ -22,7 +22,10 @@ export interface Dashboard {
 
 const KEY = Symbol('dashboard')
 
-export function createDashboard(routes: readonly PageRoute[], options: { fetch?: typeof fetch; location?: Location } = {}): Dashboard {
+export function createDashboard(
+  routes: readonly PageRoute[],
+  options: { fetch?: typeof fetch; location?: Location } = {},
+): Dashboard {
   const location = options.location ?? window.location
   const sessionRef: { current?: Session } = {}
   const api = createApi({ fetch: options.fetch, onUnauthorized: () => sessionRef.current?.expired() })

@@ -91,7 +91,14 @@ export function formatRelative(at: number | string | Date, now: number): string 
   const t = typeof at === 'number' ? at : new Date(at).getTime()
   const diff = Math.round((now - t) / 1000)
   const abs = Math.abs(diff)
-  const [n, unit] = abs < 60 ? [abs, 's'] : abs < 3600 ? [Math.floor(abs / 60), 'min'] : abs < 86_400 ? [Math.floor(abs / 3600), 'h'] : [Math.floor(abs / 86_400), 'd']
+  const [n, unit] =
+    abs < 60
+      ? [abs, 's']
+      : abs < 3600
+        ? [Math.floor(abs / 60), 'min']
+        : abs < 86_400
+          ? [Math.floor(abs / 3600), 'h']
+          : [Math.floor(abs / 86_400), 'd']
   return diff >= 0 ? `${n} ${unit} ago` : `in ${n} ${unit}`
 }
 

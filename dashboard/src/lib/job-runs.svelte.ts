@@ -89,7 +89,18 @@ export class RunFollower {
 
   private follow(job: string, runId: string, status: JobRunStatus): void {
     this.waitingFor = null
-    this.run = { runId, job, status, attempt: 1, progress: null, report: null, error: null, durationMs: null, startedAt: null, finishedAt: null }
+    this.run = {
+      runId,
+      job,
+      status,
+      attempt: 1,
+      progress: null,
+      report: null,
+      error: null,
+      durationMs: null,
+      startedAt: null,
+      finishedAt: null,
+    }
     for (const event of this.early.splice(0)) this.onEvent(event)
     if (this.run.status === 'running') {
       clearInterval(this.timer)
@@ -107,12 +118,23 @@ export class RunFollower {
     }
     if (!run || event.runId !== run.runId) return
     if (event.type === 'finished') {
-      this.run = { ...run, status: event.status, attempt: event.attempt, report: event.report ?? null, error: event.error ?? null, durationMs: event.durationMs ?? null }
+      this.run = {
+        ...run,
+        status: event.status,
+        attempt: event.attempt,
+        report: event.report ?? null,
+        error: event.error ?? null,
+        durationMs: event.durationMs ?? null,
+      }
       clearInterval(this.timer)
       // The stored row is the record: its report and times replace what the event said.
       void this.reload()
     } else if (run.status === 'running') {
-      this.run = { ...run, attempt: event.attempt, progress: event.type === 'progress' ? (event.report ?? run.progress) : run.progress }
+      this.run = {
+        ...run,
+        attempt: event.attempt,
+        progress: event.type === 'progress' ? (event.report ?? run.progress) : run.progress,
+      }
     }
   }
 
@@ -120,7 +142,9 @@ export class RunFollower {
     const run = this.run
     if (!run) return
     try {
-      const { run: stored } = await this.api.get<{ run: JobRunView }>(`/api/jobs/${encodeURIComponent(run.job)}/runs/${encodeURIComponent(run.runId)}`)
+      const { run: stored } = await this.api.get<{ run: JobRunView }>(
+        `/api/jobs/${encodeURIComponent(run.job)}/runs/${encodeURIComponent(run.runId)}`,
+      )
       if (this.run?.runId !== stored.id) return
       const current = this.run
       // A finish seen live stays finished even if the read raced ahead of the database write.

@@ -110,11 +110,14 @@ export class LiveConnection {
   private armWatchdog(socket: WebSocket): void {
     clearTimeout(this.watchdog)
     const interval = this.hello?.heartbeatIntervalMs ?? 15_000
-    this.watchdog = setTimeout(() => {
-      // Do not wait for a closing handshake over a dead link: forget the socket and retry.
-      this.socket = null
-      socket.close(4000, 'no heartbeat')
-      void this.afterClose(true, 4000)
-    }, interval * 2 + 5_000)
+    this.watchdog = setTimeout(
+      () => {
+        // Do not wait for a closing handshake over a dead link: forget the socket and retry.
+        this.socket = null
+        socket.close(4000, 'no heartbeat')
+        void this.afterClose(true, 4000)
+      },
+      interval * 2 + 5_000,
+    )
   }
 }

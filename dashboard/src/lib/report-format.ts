@@ -32,7 +32,8 @@ export function humanizeKey(key: string): string {
 
 export type ReportValue = null | boolean | number | string | ReportValue[] | { [key: string]: ReportValue }
 
-export const isRecord = (v: unknown): v is Record<string, ReportValue> => typeof v === 'object' && v !== null && !Array.isArray(v)
+export const isRecord = (v: unknown): v is Record<string, ReportValue> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** A list of objects shows as a table: the union of their keys, in first-seen order. */
 export function columnsOf(rows: Array<Record<string, unknown>>): string[] {

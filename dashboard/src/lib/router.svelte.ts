@@ -45,7 +45,15 @@ export class Router {
   /** For `<a onclick>`: plain left clicks navigate in-app; modified clicks open a tab as usual. */
   linkHandler(path: string): (event: MouseEvent) => void {
     return (event) => {
-      if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return
+      if (
+        event.defaultPrevented ||
+        event.button !== 0 ||
+        event.metaKey ||
+        event.ctrlKey ||
+        event.shiftKey ||
+        event.altKey
+      )
+        return
       event.preventDefault()
       this.navigate(path)
     }

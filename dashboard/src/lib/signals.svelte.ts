@@ -36,7 +36,9 @@ export class SignalStore {
   /** Replaces everything with the history a (re)connection starts with. */
   loadHistory(history: SeriesHistory): void {
     this.times = [...history.times]
-    this.lines = new Map(history.lines.map((l) => [lineKey(l.name, l.labels), { name: l.name, labels: l.labels, values: [...l.values] }]))
+    this.lines = new Map(
+      history.lines.map((l) => [lineKey(l.name, l.labels), { name: l.name, labels: l.labels, values: [...l.values] }]),
+    )
     this.version++
   }
 

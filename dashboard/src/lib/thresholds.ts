@@ -4,7 +4,10 @@ import type { Labels } from '../../../server/metrics/snapshot.js'
 export type Level = 'ok' | 'info' | 'warning' | 'critical'
 
 /** The fields of a rule a tile needs to colour itself. */
-export type ThresholdRule = Pick<AlertRule, 'signal' | 'op' | 'threshold' | 'severity'> & { matchers?: Labels; enabled?: boolean }
+export type ThresholdRule = Pick<AlertRule, 'signal' | 'op' | 'threshold' | 'severity'> & {
+  matchers?: Labels
+  enabled?: boolean
+}
 
 const RANK: Record<Level, number> = { ok: 0, info: 1, warning: 2, critical: 3 }
 
@@ -30,9 +33,15 @@ function holds(value: number, op: AlertRule['op'], threshold: number): boolean {
  * the worst rule whose condition the value meets now, 'ok' when rules exist and none does,
  * null when no rule watches the signal (the tile stays neutral) or nothing is measured.
  */
-export function levelFor(signal: string, labels: Labels, value: number | null, rules: readonly ThresholdRule[]): Level | null {
+export function levelFor(
+  signal: string,
+  labels: Labels,
+  value: number | null,
+  rules: readonly ThresholdRule[],
+): Level | null {
   const watching = rules.filter(
-    (r) => r.enabled !== false && r.signal === signal && Object.entries(r.matchers ?? {}).every(([k, v]) => labels[k] === v),
+    (r) =>
+      r.enabled !== false && r.signal === signal && Object.entries(r.matchers ?? {}).every(([k, v]) => labels[k] === v),
   )
   if (!watching.length || value === null) return null
   let level: Level = 'ok'
@@ -43,7 +52,11 @@ export function levelFor(signal: string, labels: Labels, value: number | null, r
 }
 
 /** "alerts above 80 %" style explanation of the thresholds watching a signal, for tooltips. */
-export function describeThresholds(signal: string, rules: readonly ThresholdRule[], format: (n: number) => string): string | null {
+export function describeThresholds(
+  signal: string,
+  rules: readonly ThresholdRule[],
+  format: (n: number) => string,
+): string | null {
   const watching = rules.filter((r) => r.enabled !== false && r.signal === signal)
   if (!watching.length) return null
   return watching.map((r) => `${r.severity} when ${r.op} ${format(r.threshold)}`).join('; ')

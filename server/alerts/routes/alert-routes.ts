@@ -6,7 +6,10 @@ import { listHistory } from '../history.js'
 import { AlertEventView, AlertView, FingerprintParams, NotificationView } from './schemas.js'
 import { alertEventView, alertView, notificationView } from './views.js'
 
-const Keyset = { limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }), before: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'The last id of the previous page' })) }
+const Keyset = {
+  limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  before: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$', description: 'The last id of the previous page' })),
+}
 
 /** Current alerts, their history, acknowledgements and the notifications sent about them. */
 export const alertRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -20,7 +23,10 @@ export const alertRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['alerts'],
         summary: 'Pending and firing alerts with value, since, labels, annotations, silenced and acknowledged',
         querystring: Type.Object(
-          { state: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('firing')])), severity: Type.Optional(Type.String({ maxLength: 20 })) },
+          {
+            state: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('firing')])),
+            severity: Type.Optional(Type.String({ maxLength: 20 })),
+          },
           { additionalProperties: false },
         ),
         response: { 200: Type.Object({ alerts: Type.Array(AlertView) }) },
@@ -47,14 +53,21 @@ export const alertRoutes: FastifyPluginAsyncTypebox = async (app) => {
             ...Keyset,
             rule: Type.Optional(Type.String({ maxLength: 100 })),
             fingerprint: Type.Optional(Type.String({ pattern: '^[0-9a-f]{16}$' })),
-            state: Type.Optional(Type.Union(['pending', 'firing', 'inactive', 'resolved', 'acknowledged'].map((s) => Type.Literal(s)))),
+            state: Type.Optional(
+              Type.Union(['pending', 'firing', 'inactive', 'resolved', 'acknowledged'].map((s) => Type.Literal(s))),
+            ),
             severity: Type.Optional(Type.String({ maxLength: 20 })),
             since: Type.Optional(Type.String({ format: 'date-time' })),
             until: Type.Optional(Type.String({ format: 'date-time' })),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ events: Type.Array(AlertEventView), nextBefore: Type.Union([Type.String(), Type.Null()]) }) },
+        response: {
+          200: Type.Object({
+            events: Type.Array(AlertEventView),
+            nextBefore: Type.Union([Type.String(), Type.Null()]),
+          }),
+        },
       },
     },
     async (request) => {
@@ -75,7 +88,8 @@ export const alertRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'admin' },
       schema: {
         tags: ['alerts'],
-        summary: 'Acknowledge an alert: no more notifications about it until it resolves (its resolution is still sent)',
+        summary:
+          'Acknowledge an alert: no more notifications about it until it resolves (its resolution is still sent)',
         params: FingerprintParams,
         body: Type.Object({ comment: Type.String({ minLength: 1, maxLength: 1000 }) }, { additionalProperties: false }),
         response: { 200: Type.Object({ alert: AlertView }), 404: ErrorResponse },
@@ -100,7 +114,11 @@ export const alertRoutes: FastifyPluginAsyncTypebox = async (app) => {
         by,
         comment: request.body.comment,
       })
-      await app.audit.record(request, { action: 'alert.ack', target: fingerprint, params: { rule: state.rule, comment: request.body.comment } })
+      await app.audit.record(request, {
+        action: 'alert.ack',
+        target: fingerprint,
+        params: { rule: state.rule, comment: request.body.comment },
+      })
       return { alert: alertView(state, await alerts.silences.current(now), now) }
     },
   )
@@ -111,21 +129,32 @@ export const alertRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'viewer' },
       schema: {
         tags: ['alerts'],
-        summary: 'Notifications: delivered, pending (with the next attempt) and failed, with attempts and the last error',
+        summary:
+          'Notifications: delivered, pending (with the next attempt) and failed, with attempts and the last error',
         querystring: Type.Object(
           {
             ...Keyset,
-            status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')])),
+            status: Type.Optional(
+              Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
+            ),
             receiver: Type.Optional(Type.String({ maxLength: 100 })),
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ notifications: Type.Array(NotificationView), nextBefore: Type.Union([Type.String(), Type.Null()]) }) },
+        response: {
+          200: Type.Object({
+            notifications: Type.Array(NotificationView),
+            nextBefore: Type.Union([Type.String(), Type.Null()]),
+          }),
+        },
       },
     },
     async (request) => {
       const rows = await alerts.outbox.list(request.query)
-      return { notifications: rows.map(notificationView), nextBefore: rows.length === request.query.limit ? rows.at(-1)!.id : null }
+      return {
+        notifications: rows.map(notificationView),
+        nextBefore: rows.length === request.query.limit ? rows.at(-1)!.id : null,
+      }
     },
   )
 }

@@ -6,7 +6,10 @@ import type { MatcherInput } from './schemas.js'
 export function checkMatchers(matchers: readonly MatcherInput[] | undefined, path: string): void {
   matchers?.forEach((m, index) => {
     if ((m.op === '=~' || m.op === '!~') && !compileMatcherRegex(m.value)) {
-      throw badRequest(`${path}/${index}/value is not a valid regular expression: ${JSON.stringify(m.value)}`, 'validation_error')
+      throw badRequest(
+        `${path}/${index}/value is not a valid regular expression: ${JSON.stringify(m.value)}`,
+        'validation_error',
+      )
     }
   })
 }

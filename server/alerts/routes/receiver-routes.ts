@@ -14,7 +14,11 @@ const MAX_GROUP_WAIT_MS = 3_600_000
 
 export function receiverInput(body: ReceiverBodyInput): ReceiverInput {
   const kind = body.kind ?? 'webhook'
-  if (kind === 'alertmanager' && body.format === 'slack') throw badRequest('body/format slack applies to webhooks; an alertmanager receiver gets API v2 alerts', 'validation_error')
+  if (kind === 'alertmanager' && body.format === 'slack')
+    throw badRequest(
+      'body/format slack applies to webhooks; an alertmanager receiver gets API v2 alerts',
+      'validation_error',
+    )
   try {
     new URL(body.url)
   } catch {
@@ -41,17 +45,38 @@ export function receiverInput(body: ReceiverBodyInput): ReceiverInput {
 export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { receivers, outbox, worker } = app.alerts
   const One = Type.Object({ receiver: ReceiverView })
-  const audited = (row: ReceiverRow) => ({ name: row.name, kind: row.kind, format: row.format, hasSecret: row.secret !== null, enabled: row.enabled })
+  const audited = (row: ReceiverRow) => ({
+    name: row.name,
+    kind: row.kind,
+    format: row.format,
+    hasSecret: row.secret !== null,
+    enabled: row.enabled,
+  })
 
   app.get(
     '/api/alerts/receivers',
-    { config: { access: 'viewer' }, schema: { tags: ['alerts'], summary: 'Notification receivers', response: { 200: Type.Object({ receivers: Type.Array(ReceiverView) }) } } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags: ['alerts'],
+        summary: 'Notification receivers',
+        response: { 200: Type.Object({ receivers: Type.Array(ReceiverView) }) },
+      },
+    },
     async () => ({ receivers: (await receivers.list()).map(receiverView) }),
   )
 
   app.get(
     '/api/alerts/receivers/:id',
-    { config: { access: 'viewer' }, schema: { tags: ['alerts'], summary: 'One receiver', params: IdParams, response: { 200: One, 404: ErrorResponse } } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags: ['alerts'],
+        summary: 'One receiver',
+        params: IdParams,
+        response: { 200: One, 404: ErrorResponse },
+      },
+    },
     async (request) => {
       const row = await receivers.get(request.params.id)
       if (!row) throw notFound(`Receiver ${request.params.id}`)
@@ -61,7 +86,15 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/api/alerts/receivers',
-    { config: { access: 'admin' }, schema: { tags: ['alerts'], summary: 'Add a receiver', body: ReceiverBody, response: { 201: One, 400: ErrorResponse, 409: ErrorResponse } } },
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['alerts'],
+        summary: 'Add a receiver',
+        body: ReceiverBody,
+        response: { 201: One, 400: ErrorResponse, 409: ErrorResponse },
+      },
+    },
     async (request, reply) => {
       const row = await receivers.create(receiverInput(request.body), request.body.secret ?? null)
       if (!row) throw conflict(`A receiver named ${request.body.name} exists`)
@@ -74,7 +107,13 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/alerts/receivers/:id',
     {
       config: { access: 'admin' },
-      schema: { tags: ['alerts'], summary: 'Replace a receiver (omit secret to keep it, null to remove it)', params: IdParams, body: ReceiverBody, response: { 200: One, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse } },
+      schema: {
+        tags: ['alerts'],
+        summary: 'Replace a receiver (omit secret to keep it, null to remove it)',
+        params: IdParams,
+        body: ReceiverBody,
+        response: { 200: One, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
+      },
     },
     async (request) => {
       const input = receiverInput(request.body)
@@ -82,7 +121,11 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (clash) throw conflict(`A receiver named ${input.name} exists`)
       const row = await receivers.update(request.params.id, input, request.body.secret)
       if (!row) throw notFound(`Receiver ${request.params.id}`)
-      await app.audit.record(request, { action: 'alert_receiver.update', target: row.id, params: { ...audited(row), secretChanged: request.body.secret !== undefined } })
+      await app.audit.record(request, {
+        action: 'alert_receiver.update',
+        target: row.id,
+        params: { ...audited(row), secretChanged: request.body.secret !== undefined },
+      })
       return { receiver: receiverView(row) }
     },
   )
@@ -91,7 +134,12 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/alerts/receivers/:id',
     {
       config: { access: 'admin' },
-      schema: { tags: ['alerts'], summary: 'Delete a receiver (its undelivered notifications are marked failed)', params: IdParams, response: { 200: One, 404: ErrorResponse } },
+      schema: {
+        tags: ['alerts'],
+        summary: 'Delete a receiver (its undelivered notifications are marked failed)',
+        params: IdParams,
+        response: { 200: One, 404: ErrorResponse },
+      },
     },
     async (request) => {
       const row = await receivers.remove(request.params.id)
@@ -107,7 +155,8 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'admin' },
       schema: {
         tags: ['alerts'],
-        summary: 'Send a test notification now; the answer shows whether it was delivered (failed ones are retried like any other)',
+        summary:
+          'Send a test notification now; the answer shows whether it was delivered (failed ones are retried like any other)',
         params: IdParams,
         response: { 200: Type.Object({ notification: NotificationView }), 404: ErrorResponse },
       },
@@ -117,12 +166,32 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!receiver) throw notFound(`Receiver ${request.params.id}`)
       const now = Date.now()
       const labels = { alertname: 'TestNotification', receiver: receiver.name, severity: 'info' }
-      const annotations = { summary: 'Test notification from chat-control-plane', description: `Sent by ${request.principal!.name} to check this receiver.` }
-      const alert = { fingerprint: fingerprint(labels), status: 'firing' as const, labels, annotations, startsAt: now, endsAt: null }
+      const annotations = {
+        summary: 'Test notification from chat-control-plane',
+        description: `Sent by ${request.principal!.name} to check this receiver.`,
+      }
+      const alert = {
+        fingerprint: fingerprint(labels),
+        status: 'firing' as const,
+        labels,
+        annotations,
+        startsAt: now,
+        endsAt: null,
+      }
       const groupLabels = { alertname: 'TestNotification' }
-      const [id] = await outbox.enqueue(app.db, [{ receiver, groupLabels, groupKey: groupKey(groupLabels), reason: 'test', alerts: [alert] }], now, { holdMs: worker.leaseMs() })
+      const [id] = await outbox.enqueue(
+        app.db,
+        [{ receiver, groupLabels, groupKey: groupKey(groupLabels), reason: 'test', alerts: [alert] }],
+        now,
+        { holdMs: worker.leaseMs() },
+      )
       const row = await worker.deliverNow(id!)
-      await app.audit.record(request, { action: 'alert_receiver.test', target: receiver.id, params: { name: receiver.name }, detail: { status: row?.status, error: row?.last_error } })
+      await app.audit.record(request, {
+        action: 'alert_receiver.test',
+        target: receiver.id,
+        params: { name: receiver.name },
+        detail: { status: row?.status, error: row?.last_error },
+      })
       return { notification: notificationView(row!) }
     },
   )

@@ -17,13 +17,28 @@ export const ruleRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/api/alerts/rules',
-    { config: { access: 'viewer' }, schema: { tags: ['alerts'], summary: 'Alert rules', response: { 200: Type.Object({ rules: Type.Array(RuleView) }) } } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags: ['alerts'],
+        summary: 'Alert rules',
+        response: { 200: Type.Object({ rules: Type.Array(RuleView) }) },
+      },
+    },
     async () => ({ rules: await rules.list() }),
   )
 
   app.get(
     '/api/alerts/rules/:name',
-    { config: { access: 'viewer' }, schema: { tags: ['alerts'], summary: 'One alert rule', params: RuleNameParams, response: { 200: One, 404: ErrorResponse } } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags: ['alerts'],
+        summary: 'One alert rule',
+        params: RuleNameParams,
+        response: { 200: One, 404: ErrorResponse },
+      },
+    },
     async (request) => {
       const rule = await rules.get(request.params.name)
       if (!rule) throw notFound(`Rule ${request.params.name}`)
@@ -36,11 +51,19 @@ export const ruleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { access: 'admin' },
       validatorCompiler: ruleValidatorCompiler('body'),
-      schema: { tags: ['alerts'], summary: 'Create an alert rule (evaluated from the next snapshot on)', body: RuleView, response: { 201: One, 400: ErrorResponse, 409: ErrorResponse } },
+      schema: {
+        tags: ['alerts'],
+        summary: 'Create an alert rule (evaluated from the next snapshot on)',
+        body: RuleView,
+        response: { 201: One, 400: ErrorResponse, 409: ErrorResponse },
+      },
     },
     async (request, reply) => {
       const created = await rules.create(request.body)
-      if (!created) throw conflict(`A rule named ${request.body.name} exists; PUT /api/alerts/rules/${request.body.name} changes it`)
+      if (!created)
+        throw conflict(
+          `A rule named ${request.body.name} exists; PUT /api/alerts/rules/${request.body.name} changes it`,
+        )
       await app.audit.record(request, { action: 'alert_rule.create', target: created.name, params: { rule: created } })
       return reply.code(201).send({ rule: created })
     },
@@ -51,14 +74,26 @@ export const ruleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: { access: 'admin' },
       validatorCompiler: ruleValidatorCompiler('body'),
-      schema: { tags: ['alerts'], summary: 'Replace an alert rule', params: RuleNameParams, body: RuleView, response: { 200: One, 400: ErrorResponse, 404: ErrorResponse } },
+      schema: {
+        tags: ['alerts'],
+        summary: 'Replace an alert rule',
+        params: RuleNameParams,
+        body: RuleView,
+        response: { 200: One, 400: ErrorResponse, 404: ErrorResponse },
+      },
     },
     async (request) => {
-      if (request.body.name !== request.params.name) throw badRequest(`body/name must be ${request.params.name}, the name in the URL`, 'validation_error')
+      if (request.body.name !== request.params.name)
+        throw badRequest(`body/name must be ${request.params.name}, the name in the URL`, 'validation_error')
       const before = await rules.get(request.params.name)
       const rule = await rules.replace(request.body)
       if (!rule) throw notFound(`Rule ${request.params.name}`)
-      await app.audit.record(request, { action: 'alert_rule.update', target: rule.name, params: { rule }, detail: { before } })
+      await app.audit.record(request, {
+        action: 'alert_rule.update',
+        target: rule.name,
+        params: { rule },
+        detail: { before },
+      })
       return { rule }
     },
   )
@@ -67,7 +102,12 @@ export const ruleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/alerts/rules/:name',
     {
       config: { access: 'admin' },
-      schema: { tags: ['alerts'], summary: 'Delete an alert rule (its firing alerts resolve at the next snapshot)', params: RuleNameParams, response: { 200: One, 404: ErrorResponse } },
+      schema: {
+        tags: ['alerts'],
+        summary: 'Delete an alert rule (its firing alerts resolve at the next snapshot)',
+        params: RuleNameParams,
+        response: { 200: One, 404: ErrorResponse },
+      },
     },
     async (request) => {
       const rule = await rules.remove(request.params.name)
@@ -85,15 +125,33 @@ export const ruleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['alerts'],
         summary: 'Backtest a rule over the in-memory series: when it would have fired and resolved',
-        body: Type.Object({ rule: RuleView, minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440, default: 60 })) }),
+        body: Type.Object({
+          rule: RuleView,
+          minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440, default: 60 })),
+        }),
         response: {
           200: Type.Object({
             from: Type.String(),
             to: Type.String(),
             evaluations: Type.Integer({ description: 'Sample times replayed' }),
             signalFound: Type.Boolean(),
-            firing: Type.Array(Type.Object({ fingerprint: Type.String(), labels: StringMap, firedAt: Type.String(), resolvedAt: Type.Union([Type.String(), Type.Null()]) })),
-            transitions: Type.Array(Type.Object({ at: Type.String(), fingerprint: Type.String(), from: Type.String(), to: Type.String(), value: Type.Union([Type.Number(), Type.Null()]) })),
+            firing: Type.Array(
+              Type.Object({
+                fingerprint: Type.String(),
+                labels: StringMap,
+                firedAt: Type.String(),
+                resolvedAt: Type.Union([Type.String(), Type.Null()]),
+              }),
+            ),
+            transitions: Type.Array(
+              Type.Object({
+                at: Type.String(),
+                fingerprint: Type.String(),
+                from: Type.String(),
+                to: Type.String(),
+                value: Type.Union([Type.Number(), Type.Null()]),
+              }),
+            ),
           }),
           400: ErrorResponse,
         },
@@ -109,8 +167,19 @@ export const ruleRoutes: FastifyPluginAsyncTypebox = async (app) => {
         to: iso(to)!,
         evaluations: result.evaluations,
         signalFound: app.series.names().includes(rule.signal),
-        firing: result.firing.map((f) => ({ fingerprint: f.fingerprint, labels: f.labels, firedAt: iso(f.firedAt)!, resolvedAt: iso(f.resolvedAt) })),
-        transitions: result.transitions.map((t) => ({ at: iso(t.at)!, fingerprint: t.fingerprint, from: t.from, to: t.to, value: t.value })),
+        firing: result.firing.map((f) => ({
+          fingerprint: f.fingerprint,
+          labels: f.labels,
+          firedAt: iso(f.firedAt)!,
+          resolvedAt: iso(f.resolvedAt),
+        })),
+        transitions: result.transitions.map((t) => ({
+          at: iso(t.at)!,
+          fingerprint: t.fingerprint,
+          from: t.from,
+          to: t.to,
+          value: t.value,
+        })),
       }
     },
   )

@@ -18,7 +18,13 @@ export function ruleValidatorCompiler<S>(at: 'body' | 'body.rule'): FastifySchem
 }
 
 const toValidation = (errors: FieldError[]): FastifySchemaValidationError[] =>
-  errors.map((e) => ({ keyword: 'rule', instancePath: e.path === '/' ? '' : e.path, schemaPath: '', params: {}, message: e.message }))
+  errors.map((e) => ({
+    keyword: 'rule',
+    instancePath: e.path === '/' ? '' : e.path,
+    schemaPath: '',
+    params: {},
+    message: e.message,
+  }))
 
 function schemaCheck(schema: TSchema, data: unknown) {
   const errors = [...Value.Errors(schema, data)].map((e) => ({ path: e.path, message: e.message }))
@@ -28,11 +34,16 @@ function schemaCheck(schema: TSchema, data: unknown) {
 function ruleCheck(data: unknown, prefix: string) {
   const result = validateRule(data)
   if (result.ok) return { value: result.rule }
-  return { error: toValidation(result.errors.map((e) => ({ path: `${prefix}${e.path === '/' ? '' : e.path}`, message: e.message }))) }
+  return {
+    error: toValidation(
+      result.errors.map((e) => ({ path: `${prefix}${e.path === '/' ? '' : e.path}`, message: e.message })),
+    ),
+  }
 }
 
 function previewCheck(data: unknown) {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return { error: toValidation([{ path: '/', message: 'must be an object with a rule' }]) }
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    return { error: toValidation([{ path: '/', message: 'must be an object with a rule' }]) }
   const { rule, minutes = 60, ...extra } = data as Record<string, unknown>
   const unknown = Object.keys(extra)[0]
   if (unknown !== undefined) return { error: toValidation([{ path: `/${unknown}`, message: 'is not a known field' }]) }

@@ -10,16 +10,23 @@ const Severity = Type.Union([Type.Literal('info'), Type.Literal('warning'), Type
 export const Matcher = Type.Object(
   {
     name: Type.String({ pattern: LABEL_NAME_PATTERN, maxLength: 100 }),
-    op: Type.Union([Type.Literal('='), Type.Literal('!='), Type.Literal('=~'), Type.Literal('!~')], { description: '=~ and !~ take a regex, anchored at both ends' }),
+    op: Type.Union([Type.Literal('='), Type.Literal('!='), Type.Literal('=~'), Type.Literal('!~')], {
+      description: '=~ and !~ take a regex, anchored at both ends',
+    }),
     value: Type.String({ maxLength: 1000 }),
   },
   { additionalProperties: false },
 )
 export type MatcherInput = Static<typeof Matcher>
 
-export const FingerprintParams = Type.Object({ fingerprint: Type.String({ pattern: '^[0-9a-f]{16}$', description: '16 hex digits' }) })
+export const FingerprintParams = Type.Object({
+  fingerprint: Type.String({ pattern: '^[0-9a-f]{16}$', description: '16 hex digits' }),
+})
 export const RuleNameParams = Type.Object({ name: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,99}$' }) })
-export const Duration = Type.String({ pattern: DURATION_PATTERN, description: 'Prometheus-style duration: 0s, 30s, 5m' })
+export const Duration = Type.String({
+  pattern: DURATION_PATTERN,
+  description: 'Prometheus-style duration: 0s, 30s, 5m',
+})
 
 export const AlertView = Type.Object({
   fingerprint: Type.String(),
@@ -76,15 +83,33 @@ export const SilenceBody = Type.Object(
 export const ReceiverBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' }),
-    kind: Type.Optional(Type.Union([Type.Literal('webhook'), Type.Literal('alertmanager')], { description: 'alertmanager: POST {url}/api/v2/alerts; default webhook' })),
-    format: Type.Optional(Type.Union([Type.Literal('alertmanager'), Type.Literal('slack')], { description: 'Webhook body: Alertmanager webhook v4 (default) or Slack { text }' })),
+    kind: Type.Optional(
+      Type.Union([Type.Literal('webhook'), Type.Literal('alertmanager')], {
+        description: 'alertmanager: POST {url}/api/v2/alerts; default webhook',
+      }),
+    ),
+    format: Type.Optional(
+      Type.Union([Type.Literal('alertmanager'), Type.Literal('slack')], {
+        description: 'Webhook body: Alertmanager webhook v4 (default) or Slack { text }',
+      }),
+    ),
     url: Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2000 }),
-    secret: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 500 }), Type.Null()], { description: 'Write-only. On update: omit to keep, null to remove' })),
-    severities: Type.Optional(Type.Array(Severity, { uniqueItems: true, description: 'Only these severities; empty or absent = all' })),
+    secret: Type.Optional(
+      Type.Union([Type.String({ minLength: 1, maxLength: 500 }), Type.Null()], {
+        description: 'Write-only. On update: omit to keep, null to remove',
+      }),
+    ),
+    severities: Type.Optional(
+      Type.Array(Severity, { uniqueItems: true, description: 'Only these severities; empty or absent = all' }),
+    ),
     matchers: Type.Optional(Type.Array(Matcher, { maxItems: 20, description: 'Only alerts matching all of these' })),
     sendResolved: Type.Optional(Type.Boolean({ description: 'Default true' })),
-    groupBy: Type.Optional(Type.Array(Type.String({ pattern: LABEL_NAME_PATTERN }), { maxItems: 20, description: "Default ['alertname']" })),
-    groupWait: Type.Optional(Type.Unsafe<string>({ ...Duration, description: 'Wait this long to batch a new group; default 0s' })),
+    groupBy: Type.Optional(
+      Type.Array(Type.String({ pattern: LABEL_NAME_PATTERN }), { maxItems: 20, description: "Default ['alertname']" }),
+    ),
+    groupWait: Type.Optional(
+      Type.Unsafe<string>({ ...Duration, description: 'Wait this long to batch a new group; default 0s' }),
+    ),
     enabled: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },

@@ -6,7 +6,12 @@ import { checkMatchers } from './matcher-check.js'
 import { SilenceBody, SilenceView } from './schemas.js'
 import { silenceView } from './views.js'
 
-type SilenceBodyInput = { matchers: Array<{ name: string; op: '=' | '!=' | '=~' | '!~'; value: string }>; startsAt?: string; endsAt: string; comment: string }
+type SilenceBodyInput = {
+  matchers: Array<{ name: string; op: '=' | '!=' | '=~' | '!~'; value: string }>
+  startsAt?: string
+  endsAt: string
+  comment: string
+}
 
 function silenceInput(body: SilenceBodyInput, now: number) {
   checkMatchers(body.matchers, 'body/matchers')
@@ -31,7 +36,9 @@ export const silenceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Silences, newest first',
         querystring: Type.Object(
           {
-            status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('expired')])),
+            status: Type.Optional(
+              Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('expired')]),
+            ),
             limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
           },
           { additionalProperties: false },
@@ -48,7 +55,15 @@ export const silenceRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/api/silences/:id',
-    { config: { access: 'viewer' }, schema: { tags: ['alerts'], summary: 'One silence', params: IdParams, response: { 200: One, 404: ErrorResponse } } },
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags: ['alerts'],
+        summary: 'One silence',
+        params: IdParams,
+        response: { 200: One, 404: ErrorResponse },
+      },
+    },
     async (request) => {
       const row = await silences.get(request.params.id)
       if (!row) throw notFound(`Silence ${request.params.id}`)
@@ -60,13 +75,22 @@ export const silenceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/silences',
     {
       config: { access: 'admin' },
-      schema: { tags: ['alerts'], summary: 'Create a silence (the author is the token)', body: SilenceBody, response: { 201: One, 400: ErrorResponse } },
+      schema: {
+        tags: ['alerts'],
+        summary: 'Create a silence (the author is the token)',
+        body: SilenceBody,
+        response: { 201: One, 400: ErrorResponse },
+      },
     },
     async (request, reply) => {
       const now = Date.now()
       const input = silenceInput(request.body, now)
       const row = await silences.create({ ...input, createdBy: request.principal!.name })
-      await app.audit.record(request, { action: 'silence.create', target: row.id, params: { matchers: input.matchers, startsAt: input.startsAt, endsAt: input.endsAt, comment: input.comment } })
+      await app.audit.record(request, {
+        action: 'silence.create',
+        target: row.id,
+        params: { matchers: input.matchers, startsAt: input.startsAt, endsAt: input.endsAt, comment: input.comment },
+      })
       return reply.code(201).send({ silence: silenceView(row, now) })
     },
   )
@@ -75,14 +99,24 @@ export const silenceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/silences/:id',
     {
       config: { access: 'admin' },
-      schema: { tags: ['alerts'], summary: 'Change a silence', params: IdParams, body: SilenceBody, response: { 200: One, 400: ErrorResponse, 404: ErrorResponse } },
+      schema: {
+        tags: ['alerts'],
+        summary: 'Change a silence',
+        params: IdParams,
+        body: SilenceBody,
+        response: { 200: One, 400: ErrorResponse, 404: ErrorResponse },
+      },
     },
     async (request) => {
       const now = Date.now()
       const input = silenceInput(request.body, now)
       const row = await silences.update(request.params.id, input)
       if (!row) throw notFound(`Silence ${request.params.id}`)
-      await app.audit.record(request, { action: 'silence.update', target: row.id, params: { matchers: input.matchers, startsAt: input.startsAt, endsAt: input.endsAt, comment: input.comment } })
+      await app.audit.record(request, {
+        action: 'silence.update',
+        target: row.id,
+        params: { matchers: input.matchers, startsAt: input.startsAt, endsAt: input.endsAt, comment: input.comment },
+      })
       return { silence: silenceView(row, now) }
     },
   )
@@ -91,7 +125,12 @@ export const silenceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/silences/:id',
     {
       config: { access: 'admin' },
-      schema: { tags: ['alerts'], summary: 'Expire a silence now (it stays in the list as expired)', params: IdParams, response: { 200: One, 404: ErrorResponse } },
+      schema: {
+        tags: ['alerts'],
+        summary: 'Expire a silence now (it stays in the list as expired)',
+        params: IdParams,
+        response: { 200: One, 404: ErrorResponse },
+      },
     },
     async (request) => {
       const now = Date.now()

@@ -58,17 +58,28 @@ export class OpenAIProvider implements ChatProvider {
     const deadline = AbortSignal.timeout(Math.min(this.settings.timeoutMs, MODELS_TIMEOUT_MS))
     let response: Response
     try {
-      response = await fetch(`${this.settings.baseUrl}/models`, { headers: this.headers(), signal: AbortSignal.any([signal, deadline]) })
+      response = await fetch(`${this.settings.baseUrl}/models`, {
+        headers: this.headers(),
+        signal: AbortSignal.any([signal, deadline]),
+      })
     } catch (err) {
       if (deadline.aborted) throw gatewayTimeout('The upstream did not list its models in time')
       throw badGateway(`Could not reach the upstream to list models: ${reason(err)}`)
     }
-    if (!response.ok) throw badGateway(`The upstream answered ${response.status} when listing models${errorDetail(await response.text().catch(() => ''))}`)
+    if (!response.ok)
+      throw badGateway(
+        `The upstream answered ${response.status} when listing models${errorDetail(await response.text().catch(() => ''))}`,
+      )
     const body = (await response.json().catch(() => null)) as { data?: Array<Partial<ModelInfo>> } | null
     if (!Array.isArray(body?.data)) throw badGateway('The upstream sent a models list this service cannot read')
     return body.data
       .filter((m): m is Partial<ModelInfo> & { id: string } => typeof m?.id === 'string')
-      .map((m) => ({ id: m.id, object: 'model', created: typeof m.created === 'number' ? m.created : 0, owned_by: typeof m.owned_by === 'string' ? m.owned_by : 'upstream' }))
+      .map((m) => ({
+        id: m.id,
+        object: 'model',
+        created: typeof m.created === 'number' ? m.created : 0,
+        owned_by: typeof m.owned_by === 'string' ? m.owned_by : 'upstream',
+      }))
   }
 
   async complete(request: ProviderRequest, { signal, onToken }: CompleteOptions): Promise<Completion> {
@@ -80,7 +91,12 @@ export class OpenAIProvider implements ChatProvider {
     }
   }
 
-  private async completeWithin(request: ProviderRequest, signal: AbortSignal, deadline: CallDeadline, onToken: (text: string) => void): Promise<Completion> {
+  private async completeWithin(
+    request: ProviderRequest,
+    signal: AbortSignal,
+    deadline: CallDeadline,
+    onToken: (text: string) => void,
+  ): Promise<Completion> {
     const combined = deadline.signal
     let emitted = 0
     for (let attempt = 0; ; attempt++) {
@@ -98,22 +114,39 @@ export class OpenAIProvider implements ChatProvider {
         }
         const backoff = Math.min(RETRY_BASE_MS * 2 ** attempt, RETRY_MAX_MS) * (0.75 + Math.random() / 2)
         try {
-          await sleep(Math.max(backoff, Math.min(failure.retryAfterMs ?? 0, RETRY_MAX_MS * 2)), undefined, { signal: combined })
+          await sleep(Math.max(backoff, Math.min(failure.retryAfterMs ?? 0, RETRY_MAX_MS * 2)), undefined, {
+            signal: combined,
+          })
         } catch {
-          if (deadline.timedOut) throw gatewayTimeout(`The upstream did not finish within ${this.settings.timeoutMs} ms`)
+          if (deadline.timedOut)
+            throw gatewayTimeout(`The upstream did not finish within ${this.settings.timeoutMs} ms`)
           throw signal.reason
         }
       }
     }
   }
 
-  private async attempt(request: ProviderRequest, signal: AbortSignal, onToken: (text: string) => void): Promise<Completion> {
+  private async attempt(
+    request: ProviderRequest,
+    signal: AbortSignal,
+    onToken: (text: string) => void,
+  ): Promise<Completion> {
     let response: UpstreamResponse
     try {
       response = await this.client.request(this.completionsUrl, {
         method: 'POST',
-        headers: { ...this.headers(), 'content-type': 'application/json', accept: 'text/event-stream, application/json' },
-        body: JSON.stringify({ model: request.model, messages: request.messages, ...request.params, stream: true, stream_options: { include_usage: true } }),
+        headers: {
+          ...this.headers(),
+          'content-type': 'application/json',
+          accept: 'text/event-stream, application/json',
+        },
+        body: JSON.stringify({
+          model: request.model,
+          messages: request.messages,
+          ...request.params,
+          stream: true,
+          stream_options: { include_usage: true },
+        }),
         signal,
       })
     } catch (err) {
@@ -124,9 +157,14 @@ export class OpenAIProvider implements ChatProvider {
       if (response.status < 200 || response.status > 299) {
         const retryable = response.status === 429 || response.status >= 500
         const detail = errorDetail(await response.text().catch(() => ''))
-        throw new UpstreamError(`the upstream answered ${response.status}${detail}`, retryable, retryAfterMs(response.header('retry-after') ?? null))
+        throw new UpstreamError(
+          `the upstream answered ${response.status}${detail}`,
+          retryable,
+          retryAfterMs(response.header('retry-after') ?? null),
+        )
       }
-      if (response.status === 204 || response.status === 205) throw new UpstreamError('the upstream sent an empty response', true)
+      if (response.status === 204 || response.status === 205)
+        throw new UpstreamError('the upstream sent an empty response', true)
       // Some servers ignore `stream` and answer with one JSON completion.
       const completion = (response.header('content-type') ?? '').includes('application/json')
         ? this.fromJson(request, JSON.parse(await response.text()), onToken)
@@ -138,7 +176,11 @@ export class OpenAIProvider implements ChatProvider {
     }
   }
 
-  private async fromStream(request: ProviderRequest, body: AsyncIterable<Uint8Array>, onToken: (text: string) => void): Promise<Completion> {
+  private async fromStream(
+    request: ProviderRequest,
+    body: AsyncIterable<Uint8Array>,
+    onToken: (text: string) => void,
+  ): Promise<Completion> {
     const state: StreamState = { content: '', finish: null, model: request.model, usage: null, done: false }
     const parser = new SseDataParser()
     try {
@@ -152,16 +194,25 @@ export class OpenAIProvider implements ChatProvider {
       throw new UpstreamError(`the upstream stream broke: ${reason(err)}`, true)
     }
     if (!state.done && !state.finish) throw new UpstreamError('the upstream closed the stream before finishing', true)
-    return { content: state.content, finish_reason: state.finish ?? 'stop', model: state.model, usage: state.usage ?? estimateUsage(request, state.content) }
+    return {
+      content: state.content,
+      finish_reason: state.finish ?? 'stop',
+      model: state.model,
+      usage: state.usage ?? estimateUsage(request, state.content),
+    }
   }
 
   private fromJson(request: ProviderRequest, body: unknown, onToken: (text: string) => void): Completion {
-    const parsed = body as UpstreamChunk & { choices?: Array<{ message?: { content?: string | null }; finish_reason?: string | null }> }
+    const parsed = body as UpstreamChunk & {
+      choices?: Array<{ message?: { content?: string | null }; finish_reason?: string | null }>
+    }
     const choice = parsed.choices?.[0]
     if (!choice) throw new UpstreamError('the upstream answered without a choice', false)
     const content = choice.message?.content ?? ''
     if (content) onToken(content)
-    const usage = parsed.usage ? { prompt_tokens: parsed.usage.prompt_tokens ?? 0, completion_tokens: parsed.usage.completion_tokens ?? 0 } : estimateUsage(request, content)
+    const usage = parsed.usage
+      ? { prompt_tokens: parsed.usage.prompt_tokens ?? 0, completion_tokens: parsed.usage.completion_tokens ?? 0 }
+      : estimateUsage(request, content)
     return { content, finish_reason: choice.finish_reason ?? 'stop', model: parsed.model ?? request.model, usage }
   }
 
@@ -223,9 +274,17 @@ function applyEvent(state: StreamState, data: string, onToken: (text: string) =>
     return true
   }
   const chunk = parseChunk(data)
-  if (chunk.error) throw new UpstreamError(`the upstream reported an error: ${chunk.error.message ?? JSON.stringify(chunk.error)}`, true)
+  if (chunk.error)
+    throw new UpstreamError(
+      `the upstream reported an error: ${chunk.error.message ?? JSON.stringify(chunk.error)}`,
+      true,
+    )
   if (typeof chunk.model === 'string') state.model = chunk.model
-  if (chunk.usage) state.usage = { prompt_tokens: chunk.usage.prompt_tokens ?? 0, completion_tokens: chunk.usage.completion_tokens ?? 0 }
+  if (chunk.usage)
+    state.usage = {
+      prompt_tokens: chunk.usage.prompt_tokens ?? 0,
+      completion_tokens: chunk.usage.completion_tokens ?? 0,
+    }
   const choice = chunk.choices?.[0]
   const text = choice?.delta?.content
   if (typeof text === 'string' && text) {

@@ -37,13 +37,17 @@ export class UpstreamClient {
     this.agent = secure ? new https.Agent(options) : new http.Agent(options)
   }
 
-  async request(url: URL, init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal }): Promise<UpstreamResponse> {
+  async request(
+    url: URL,
+    init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
+  ): Promise<UpstreamResponse> {
     try {
       return await this.send(url, init)
     } catch (err) {
       // A kept-alive connection the upstream closed as we reused it: the request never reached
       // it, so sending it again on a new connection is safe (what Node's documentation advises).
-      if (!(err instanceof ReusedConnectionReset) || init.signal.aborted) throw err instanceof ReusedConnectionReset ? err.cause : err
+      if (!(err instanceof ReusedConnectionReset) || init.signal.aborted)
+        throw err instanceof ReusedConnectionReset ? err.cause : err
       return this.send(url, init)
     }
   }
@@ -53,16 +57,28 @@ export class UpstreamClient {
     this.agent.destroy()
   }
 
-  private send(url: URL, init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal }): Promise<UpstreamResponse> {
-    const headers = init.body === undefined ? init.headers : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) }
+  private send(
+    url: URL,
+    init: { method: string; headers: Record<string, string>; body?: string; signal: AbortSignal },
+  ): Promise<UpstreamResponse> {
+    const headers =
+      init.body === undefined
+        ? init.headers
+        : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) }
     return new Promise((resolve, reject) => {
-      const req = this.transport.request(url, { method: init.method, headers, agent: this.agent, signal: init.signal }, (res) => {
-        // The body's reader (an async iterator) reports errors; without a listener of our own, a
-        // connection cut while nobody reads would be an uncaught 'error' event.
-        res.on('error', () => {})
-        resolve(wrap(res))
-      })
-      req.on('error', (err: NodeJS.ErrnoException) => reject(req.reusedSocket && err.code === 'ECONNRESET' ? new ReusedConnectionReset(err) : err))
+      const req = this.transport.request(
+        url,
+        { method: init.method, headers, agent: this.agent, signal: init.signal },
+        (res) => {
+          // The body's reader (an async iterator) reports errors; without a listener of our own, a
+          // connection cut while nobody reads would be an uncaught 'error' event.
+          res.on('error', () => {})
+          resolve(wrap(res))
+        },
+      )
+      req.on('error', (err: NodeJS.ErrnoException) =>
+        reject(req.reusedSocket && err.code === 'ECONNRESET' ? new ReusedConnectionReset(err) : err),
+      )
       req.end(init.body)
     })
   }

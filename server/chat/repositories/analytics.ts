@@ -49,7 +49,10 @@ export class AnalyticsRepository {
   ) {}
 
   /** Queues the event; it reaches the table within the buffer's interval, or at `flush()` / `close()`. */
-  recordCompletion(event: { session_id?: string | null; conversation_id?: string | null; data: ChatCompletionEventData }, at = new Date()): void {
+  recordCompletion(
+    event: { session_id?: string | null; conversation_id?: string | null; data: ChatCompletionEventData },
+    at = new Date(),
+  ): void {
     this.buffer.add({
       type: CHAT_COMPLETION_EVENT,
       session_id: event.session_id ?? null,
@@ -88,6 +91,11 @@ export class AnalyticsRepository {
       .orderBy(sql`max(created_at)`, 'desc')
       .limit(limit)
       .execute()
-    return rows.map((r) => ({ ...r.prompt, prompt_hash: r.prompt_hash, count: Number(r.count), last_seen_at: r.last_seen_at }))
+    return rows.map((r) => ({
+      ...r.prompt,
+      prompt_hash: r.prompt_hash,
+      count: Number(r.count),
+      last_seen_at: r.last_seen_at,
+    }))
   }
 }

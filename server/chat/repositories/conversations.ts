@@ -33,10 +33,20 @@ export function decodeCursor(cursor: string): { updatedAt: string; id: string } 
 export class ConversationRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async create(input: { session_id: string; title?: string | null; model?: string | null; metadata?: Record<string, unknown> }): Promise<Conversation> {
+  async create(input: {
+    session_id: string
+    title?: string | null
+    model?: string | null
+    metadata?: Record<string, unknown>
+  }): Promise<Conversation> {
     return this.db
       .insertInto('conversations')
-      .values({ session_id: input.session_id, title: input.title ?? null, model: input.model ?? null, metadata: JSON.stringify(input.metadata ?? {}) })
+      .values({
+        session_id: input.session_id,
+        title: input.title ?? null,
+        model: input.model ?? null,
+        metadata: JSON.stringify(input.metadata ?? {}),
+      })
       .returningAll()
       .executeTakeFirstOrThrow()
   }

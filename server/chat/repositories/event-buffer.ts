@@ -25,7 +25,12 @@ export interface EventBufferOptions {
   closeTimeoutMs: number
 }
 
-export const DEFAULT_EVENT_BUFFER: EventBufferOptions = { flushIntervalMs: 250, batchRows: 500, maxBufferedRows: 50_000, closeTimeoutMs: 5_000 }
+export const DEFAULT_EVENT_BUFFER: EventBufferOptions = {
+  flushIntervalMs: 250,
+  batchRows: 500,
+  maxBufferedRows: 50_000,
+  closeTimeoutMs: 5_000,
+}
 
 /** Rows per INSERT statement (one JSON parameter of about 1 kB a row). */
 const ROWS_PER_STATEMENT = 1_000
@@ -62,7 +67,9 @@ export class AnalyticsEventBuffer {
   add(row: NewAnalyticsEvent): void {
     if (this.closed) {
       // Nothing records after the last request; should something, it is written at once.
-      void this.insert([row]).then(({ error }) => error && this.logFailure(error.err, 'could not write an analytics event after close'))
+      void this.insert([row]).then(
+        ({ error }) => error && this.logFailure(error.err, 'could not write an analytics event after close'),
+      )
       return
     }
     this.rows.push(row)
@@ -70,7 +77,10 @@ export class AnalyticsEventBuffer {
       const excess = this.rows.length - this.options.maxBufferedRows
       this.rows.splice(0, excess)
       this.dropped += excess
-      this.logFailure(undefined, `analytics buffer full while the database is not taking events; dropped the ${excess} oldest`)
+      this.logFailure(
+        undefined,
+        `analytics buffer full while the database is not taking events; dropped the ${excess} oldest`,
+      )
     }
     if (this.rows.length >= this.options.batchRows) this.startWrite()
     else this.schedule()
@@ -98,7 +108,10 @@ export class AnalyticsEventBuffer {
       } catch (err) {
         if (Date.now() + CLOSE_RETRY_MS >= deadline) {
           this.dropped += this.rows.length
-          this.log.error({ err, events: this.rows.length }, 'could not write the buffered analytics events before shutting down; they are lost')
+          this.log.error(
+            { err, events: this.rows.length },
+            'could not write the buffered analytics events before shutting down; they are lost',
+          )
           this.rows = []
           return
         }
@@ -135,7 +148,9 @@ export class AnalyticsEventBuffer {
   }
 
   /** INSERTs `batch`; what the database failed to take (not data errors: those are dropped) comes back. */
-  private async insert(batch: NewAnalyticsEvent[]): Promise<{ unwritten: NewAnalyticsEvent[]; error?: { err: unknown } }> {
+  private async insert(
+    batch: NewAnalyticsEvent[],
+  ): Promise<{ unwritten: NewAnalyticsEvent[]; error?: { err: unknown } }> {
     for (let start = 0; start < batch.length; start += ROWS_PER_STATEMENT) {
       const chunk = batch.slice(start, start + ROWS_PER_STATEMENT)
       try {
@@ -144,13 +159,16 @@ export class AnalyticsEventBuffer {
         if (!isDataError(err)) return { unwritten: batch.slice(start), error: { err } }
         // One bad row fails the whole statement: write the others one by one.
         const failed = await this.insertOneByOne(chunk)
-        if (failed.error) return { unwritten: failed.unwritten.concat(batch.slice(start + ROWS_PER_STATEMENT)), error: failed.error }
+        if (failed.error)
+          return { unwritten: failed.unwritten.concat(batch.slice(start + ROWS_PER_STATEMENT)), error: failed.error }
       }
     }
     return { unwritten: [] }
   }
 
-  private async insertOneByOne(rows: NewAnalyticsEvent[]): Promise<{ unwritten: NewAnalyticsEvent[]; error?: { err: unknown } }> {
+  private async insertOneByOne(
+    rows: NewAnalyticsEvent[],
+  ): Promise<{ unwritten: NewAnalyticsEvent[]; error?: { err: unknown } }> {
     for (const [i, row] of rows.entries()) {
       try {
         await this.insertStatement([row])

@@ -8,8 +8,15 @@ import { ChatMaintenanceRepository } from './maintenance.js'
 import { MessageRepository } from './messages.js'
 import { SessionRepository } from './sessions.js'
 
-export function createChatRepositories(db: Kysely<Database>, log: FastifyBaseLogger, eventBuffer: Partial<EventBufferOptions> = {}) {
-  const analytics = new AnalyticsRepository(db, new AnalyticsEventBuffer(db, log, { ...DEFAULT_EVENT_BUFFER, ...eventBuffer }))
+export function createChatRepositories(
+  db: Kysely<Database>,
+  log: FastifyBaseLogger,
+  eventBuffer: Partial<EventBufferOptions> = {},
+) {
+  const analytics = new AnalyticsRepository(
+    db,
+    new AnalyticsEventBuffer(db, log, { ...DEFAULT_EVENT_BUFFER, ...eventBuffer }),
+  )
   return {
     sessions: new SessionRepository(db),
     conversations: new ConversationRepository(db),

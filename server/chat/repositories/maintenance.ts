@@ -64,13 +64,17 @@ export class ChatMaintenanceRepository {
     const analytics_events = await this.inBatches((limit) =>
       this.db
         .deleteFrom('analytics_events')
-        .where('id', 'in', (qb) => qb.selectFrom('analytics_events').select('id').where('created_at', '<', eventsBefore).limit(limit))
+        .where('id', 'in', (qb) =>
+          qb.selectFrom('analytics_events').select('id').where('created_at', '<', eventsBefore).limit(limit),
+        )
         .executeTakeFirst(),
     )
     const sessions = await this.inBatches((limit) =>
       this.db
         .deleteFrom('sessions')
-        .where('id', 'in', (qb) => qb.selectFrom('sessions').select('id').where('last_active_at', '<', idleBefore).limit(limit))
+        .where('id', 'in', (qb) =>
+          qb.selectFrom('sessions').select('id').where('last_active_at', '<', idleBefore).limit(limit),
+        )
         .executeTakeFirst(),
     )
     return { analytics_events, sessions }

@@ -18,11 +18,22 @@ export class MessageRepository {
   }
 
   /** One INSERT for the whole batch; ids follow the batch order. */
-  async insertMany(conversationId: string, messages: ImportedMessage[]): Promise<{ inserted: number; first_id: string | null; last_id: string | null }> {
+  async insertMany(
+    conversationId: string,
+    messages: ImportedMessage[],
+  ): Promise<{ inserted: number; first_id: string | null; last_id: string | null }> {
     if (messages.length === 0) return { inserted: 0, first_id: null, last_id: null }
     const rows = await this.db
       .insertInto('messages')
-      .values(messages.map((m) => ({ conversation_id: conversationId, role: m.role, content: m.content, model: m.model ?? null, ...(m.created_at ? { created_at: m.created_at } : {}) })))
+      .values(
+        messages.map((m) => ({
+          conversation_id: conversationId,
+          role: m.role,
+          content: m.content,
+          model: m.model ?? null,
+          ...(m.created_at ? { created_at: m.created_at } : {}),
+        })),
+      )
       .returning('id')
       .execute()
     const ids = rows.map((r) => BigInt(r.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
@@ -31,7 +42,12 @@ export class MessageRepository {
 
   /** Newest first, keyset on id: pass the last id of a page as `before` for the next. */
   async list(conversationId: string, options: { limit: number; before?: string }): Promise<Message[]> {
-    let query = this.db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId).orderBy('id', 'desc').limit(options.limit)
+    let query = this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .orderBy('id', 'desc')
+      .limit(options.limit)
     if (options.before) query = query.where('id', '<', options.before)
     return query.execute()
   }

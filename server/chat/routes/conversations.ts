@@ -5,7 +5,9 @@ import { ErrorResponse, IdParams } from '../../http/schemas.js'
 import { ConversationView, Metadata, ModelName, SessionView } from '../schemas.js'
 
 const Title = Type.Union([Type.String({ maxLength: 500 }), Type.Null()])
-const Model = Type.Union([ModelName, Type.Null()], { description: 'Model for this conversation (default: the provider’s)' })
+const Model = Type.Union([ModelName, Type.Null()], {
+  description: 'Model for this conversation (default: the provider’s)',
+})
 const chat = { access: 'chat' as const }
 const tags = ['chat']
 
@@ -20,7 +22,13 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Start a session (a user’s visit; it groups conversations)',
-        body: Type.Union([Type.Object({ user_ref: Type.Optional(Type.String({ maxLength: 200 })), metadata: Type.Optional(Metadata) }, { additionalProperties: false }), Type.Null()]),
+        body: Type.Union([
+          Type.Object(
+            { user_ref: Type.Optional(Type.String({ maxLength: 200 })), metadata: Type.Optional(Metadata) },
+            { additionalProperties: false },
+          ),
+          Type.Null(),
+        ]),
         response: { 201: Type.Object({ session: SessionView }) },
       },
     },
@@ -35,14 +43,20 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Start a conversation in a session',
         body: Type.Object(
-          { session_id: Type.String({ format: 'uuid' }), title: Type.Optional(Title), model: Type.Optional(Model), metadata: Type.Optional(Metadata) },
+          {
+            session_id: Type.String({ format: 'uuid' }),
+            title: Type.Optional(Title),
+            model: Type.Optional(Model),
+            metadata: Type.Optional(Metadata),
+          },
           { additionalProperties: false },
         ),
         response: { 201: Type.Object({ conversation: ConversationView }), 404: ErrorResponse },
       },
     },
     async (request, reply) => {
-      if (!(await repos.sessions.findById(request.body.session_id))) throw notFound(`Session ${request.body.session_id}`)
+      if (!(await repos.sessions.findById(request.body.session_id)))
+        throw notFound(`Session ${request.body.session_id}`)
       return reply.code(201).send({ conversation: await repos.conversations.create(request.body) })
     },
   )
@@ -53,7 +67,8 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: chat,
       schema: {
         tags,
-        summary: 'A session’s conversations, most recently active first (keyset pagination: pass next_cursor as cursor)',
+        summary:
+          'A session’s conversations, most recently active first (keyset pagination: pass next_cursor as cursor)',
         querystring: Type.Object(
           {
             session_id: Type.String({ format: 'uuid' }),
@@ -62,7 +77,13 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ conversations: Type.Array(ConversationView), next_cursor: Type.Union([Type.String(), Type.Null()]) }), 404: ErrorResponse },
+        response: {
+          200: Type.Object({
+            conversations: Type.Array(ConversationView),
+            next_cursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+          404: ErrorResponse,
+        },
       },
     },
     async (request) => {
@@ -74,7 +95,15 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/api/conversations/:id',
-    { config: chat, schema: { tags, summary: 'One conversation', params: IdParams, response: { 200: Type.Object({ conversation: ConversationView }), 404: ErrorResponse } } },
+    {
+      config: chat,
+      schema: {
+        tags,
+        summary: 'One conversation',
+        params: IdParams,
+        response: { 200: Type.Object({ conversation: ConversationView }), 404: ErrorResponse },
+      },
+    },
     async (request) => {
       const conversation = await repos.conversations.findById(request.params.id)
       if (!conversation) throw notFound(`Conversation ${request.params.id}`)
@@ -90,7 +119,10 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Rename a conversation, change its model or metadata',
         params: IdParams,
-        body: Type.Object({ title: Type.Optional(Title), model: Type.Optional(Model), metadata: Type.Optional(Metadata) }, { additionalProperties: false, minProperties: 1 }),
+        body: Type.Object(
+          { title: Type.Optional(Title), model: Type.Optional(Model), metadata: Type.Optional(Metadata) },
+          { additionalProperties: false, minProperties: 1 },
+        ),
         response: { 200: Type.Object({ conversation: ConversationView }), 404: ErrorResponse },
       },
     },
@@ -103,7 +135,15 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.delete(
     '/api/conversations/:id',
-    { config: chat, schema: { tags, summary: 'Delete a conversation and its messages', params: IdParams, response: { 204: Type.Null(), 404: ErrorResponse } } },
+    {
+      config: chat,
+      schema: {
+        tags,
+        summary: 'Delete a conversation and its messages',
+        params: IdParams,
+        response: { 204: Type.Null(), 404: ErrorResponse },
+      },
+    },
     async (request, reply) => {
       if (!(await repos.conversations.delete(request.params.id))) throw notFound(`Conversation ${request.params.id}`)
       return reply.code(204).send(null)

@@ -3,7 +3,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { notFound } from '../../errors.js'
 import { DateTime, ErrorResponse, IdParams } from '../../http/schemas.js'
 import { cacheControl, cacheHeaders, samplingParams } from '../request-options.js'
-import { CacheControlBody, MessageView, ModelName, samplingProperties, StringEnum, UsageView, usageView } from '../schemas.js'
+import {
+  CacheControlBody,
+  MessageView,
+  ModelName,
+  samplingProperties,
+  StringEnum,
+  UsageView,
+  usageView,
+} from '../schemas.js'
 import { clientGone, SseWriter, streamError } from '../sse.js'
 
 const chat = { access: 'chat' as const }
@@ -30,8 +38,17 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags,
         summary: 'Messages, newest first (keyset on id: pass next_before as before for older ones)',
         params: IdParams,
-        querystring: Type.Object({ before: Type.Optional(MessageId), limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ messages: Type.Array(MessageView), next_before: Type.Union([Type.String(), Type.Null()]) }), 404: ErrorResponse },
+        querystring: Type.Object(
+          { before: Type.Optional(MessageId), limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }) },
+          { additionalProperties: false },
+        ),
+        response: {
+          200: Type.Object({
+            messages: Type.Array(MessageView),
+            next_before: Type.Union([Type.String(), Type.Null()]),
+          }),
+          404: ErrorResponse,
+        },
       },
     },
     async (request) => {
@@ -47,7 +64,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: chat,
       schema: {
         tags,
-        summary: 'Send a user message; the reply is completed with the recent history (stream: true answers with Server-Sent Events)',
+        summary:
+          'Send a user message; the reply is completed with the recent history (stream: true answers with Server-Sent Events)',
         description:
           'Streaming events: `token` ({ text }) for each piece of the reply, then `complete` ({ message_id, user_message_id, usage, cached, model, finish_reason }) or `error` ({ code, message }). ' +
           'A failure before the first token is an ordinary JSON error with its status. Cache control: body `cache` or the Cache-Control header; the answer carries x-cache and x-cache-key.',
@@ -91,13 +109,24 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
       const sse = new SseWriter(app.chat.streams)
       try {
-        const { message, reply: answer, result } = await app.chat.postMessage(conversation, {
+        const {
+          message,
+          reply: answer,
+          result,
+        } = await app.chat.postMessage(conversation, {
           ...input,
           signal: clientGone(reply),
           sink: { start: (info) => sse.open(reply, cacheHeaders(info)), token: (text) => sse.send({ text }, 'token') },
         })
         sse.send(
-          { message_id: answer.id, user_message_id: message.id, usage: usageView(result.usage), cached: result.cached, model: result.model, finish_reason: result.finish_reason },
+          {
+            message_id: answer.id,
+            user_message_id: message.id,
+            usage: usageView(result.usage),
+            cached: result.cached,
+            model: result.model,
+            finish_reason: result.finish_reason,
+          },
           'complete',
         )
       } catch (err) {
@@ -122,7 +151,12 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           {
             messages: Type.Array(
               Type.Object(
-                { role: StringEnum(['system', 'user', 'assistant'] as const), content: Content, model: Type.Optional(ModelName), created_at: Type.Optional(DateTime) },
+                {
+                  role: StringEnum(['system', 'user', 'assistant'] as const),
+                  content: Content,
+                  model: Type.Optional(ModelName),
+                  created_at: Type.Optional(DateTime),
+                },
                 { additionalProperties: false },
               ),
               { minItems: 1, maxItems: MAX_BATCH },
@@ -131,7 +165,11 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           { additionalProperties: false },
         ),
         response: {
-          201: Type.Object({ inserted: Type.Integer(), first_id: Type.Union([Type.String(), Type.Null()]), last_id: Type.Union([Type.String(), Type.Null()]) }),
+          201: Type.Object({
+            inserted: Type.Integer(),
+            first_id: Type.Union([Type.String(), Type.Null()]),
+            last_id: Type.Union([Type.String(), Type.Null()]),
+          }),
           404: ErrorResponse,
         },
       },
@@ -140,10 +178,16 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const conversation = await findConversation(request.params.id)
       const result = await repos.messages.insertMany(
         conversation.id,
-        request.body.messages.map((m) => ({ ...m, created_at: m.created_at === undefined ? undefined : String(m.created_at) })),
+        request.body.messages.map((m) => ({
+          ...m,
+          created_at: m.created_at === undefined ? undefined : String(m.created_at),
+        })),
       )
       const now = new Date()
-      await Promise.all([repos.conversations.touch(conversation.id, now), repos.sessions.touch(conversation.session_id, now)])
+      await Promise.all([
+        repos.conversations.touch(conversation.id, now),
+        repos.sessions.touch(conversation.session_id, now),
+      ])
       return reply.code(201).send(result)
     },
   )

@@ -29,7 +29,12 @@ const ChatCompletionView = Type.Object({
   usage: UsageView,
   system_fingerprint: Type.Null(),
 })
-const ModelView = Type.Object({ id: Type.String(), object: Type.Literal('model'), created: Type.Integer(), owned_by: Type.String() })
+const ModelView = Type.Object({
+  id: Type.String(),
+  object: Type.Literal('model'),
+  created: Type.Integer(),
+  owned_by: Type.String(),
+})
 
 /**
  * OpenAI's Chat Completions API, so that existing clients work unchanged: the same request
@@ -52,9 +57,13 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       model: Type.Optional(ModelName),
       messages: Type.Array(Message, { minItems: 1, maxItems: 1_000 }),
       stream: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
-      stream_options: Type.Optional(Type.Union([Type.Object({ include_usage: Type.Optional(Type.Boolean()) }), Type.Null()])),
+      stream_options: Type.Optional(
+        Type.Union([Type.Object({ include_usage: Type.Optional(Type.Boolean()) }), Type.Null()]),
+      ),
       max_completion_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-      n: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 1, description: 'Only 1 is supported' }), Type.Null()])),
+      n: Type.Optional(
+        Type.Union([Type.Integer({ minimum: 1, maximum: 1, description: 'Only 1 is supported' }), Type.Null()]),
+      ),
       user: Type.Optional(Type.String({ maxLength: 500 })),
       cache: Type.Optional(CacheControlBody),
       ...samplingProperties,
@@ -66,7 +75,14 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/v1/models',
     {
       config: chat,
-      schema: { tags, summary: 'Models the provider serves (OpenAI format)', response: { 200: Type.Object({ object: Type.Literal('list'), data: Type.Array(ModelView) }), 502: ErrorResponse } },
+      schema: {
+        tags,
+        summary: 'Models the provider serves (OpenAI format)',
+        response: {
+          200: Type.Object({ object: Type.Literal('list'), data: Type.Array(ModelView) }),
+          502: ErrorResponse,
+        },
+      },
     },
     async () => ({ object: 'list' as const, data: await app.chat.listModels() }),
   )
@@ -77,19 +93,28 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: chat,
       schema: {
         tags,
-        summary: 'Create a chat completion (OpenAI-compatible; stream: true answers with Server-Sent Events ending in data: [DONE])',
+        summary:
+          'Create a chat completion (OpenAI-compatible; stream: true answers with Server-Sent Events ending in data: [DONE])',
         description:
           'Also takes LiteLLM-style cache control: body `cache: { "no-cache", "no-store", "ttl", "namespace" }` and the Cache-Control header (no-cache, no-store). Answers carry x-cache: HIT|MISS and x-cache-key.',
         body: Body,
-        response: { 200: ChatCompletionView, 400: ErrorResponse, 502: ErrorResponse, 503: ErrorResponse, 504: ErrorResponse },
+        response: {
+          200: ChatCompletionView,
+          400: ErrorResponse,
+          502: ErrorResponse,
+          503: ErrorResponse,
+          504: ErrorResponse,
+        },
       },
     },
     async (request, reply) => {
       const { body } = request
       const unsupported = UNSUPPORTED.filter((field) => (body as Record<string, unknown>)[field] != null)
-      if (unsupported.length) throw badRequest(`Not supported by this service: ${unsupported.join(', ')}`, 'unsupported_parameter')
+      if (unsupported.length)
+        throw badRequest(`Not supported by this service: ${unsupported.join(', ')}`, 'unsupported_parameter')
       const responseFormat = (body as { response_format?: { type?: string } }).response_format
-      if (responseFormat && responseFormat.type !== 'text') throw badRequest('Not supported by this service: response_format other than text', 'unsupported_parameter')
+      if (responseFormat && responseFormat.type !== 'text')
+        throw badRequest('Not supported by this service: response_format other than text', 'unsupported_parameter')
 
       const id = `chatcmpl-${randomUUID().replaceAll('-', '')}`
       const created = Math.floor(Date.now() / 1000)
@@ -109,7 +134,14 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
           object: 'chat.completion' as const,
           created,
           model: result.model,
-          choices: [{ index: 0, message: { role: 'assistant' as const, content: result.content, refusal: null }, logprobs: null, finish_reason: result.finish_reason }],
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant' as const, content: result.content, refusal: null },
+              logprobs: null,
+              finish_reason: result.finish_reason,
+            },
+          ],
           usage: usageView(result.usage),
           system_fingerprint: null,
         })
@@ -140,7 +172,16 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
         })
         sse.send(chunk({}, result.finish_reason))
-        if (includeUsage) sse.send({ id, object: 'chat.completion.chunk', created, model, system_fingerprint: null, choices: [], usage: usageView(result.usage) })
+        if (includeUsage)
+          sse.send({
+            id,
+            object: 'chat.completion.chunk',
+            created,
+            model,
+            system_fingerprint: null,
+            choices: [],
+            usage: usageView(result.usage),
+          })
         sse.send('[DONE]')
       } catch (err) {
         if (!sse.isOpen) throw err
@@ -155,11 +196,19 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
 }
 
 /** OpenAI messages to ours: `developer` is a system message, text parts are joined, null content is empty. */
-export function toChatMessages(messages: Array<{ role: 'system' | 'developer' | 'user' | 'assistant'; content: unknown }>, maxChars: number): ChatMessage[] {
+export function toChatMessages(
+  messages: Array<{ role: 'system' | 'developer' | 'user' | 'assistant'; content: unknown }>,
+  maxChars: number,
+): ChatMessage[] {
   return messages.map((m, i) => {
     const content = messageText(m.content)
-    if (content === undefined) throw badRequest(`body/messages/${i}/content must be a string, a list of { type: "text", text } parts, or null`, 'validation_error')
-    if (content.length > maxChars) throw badRequest(`body/messages/${i}/content must NOT have more than ${maxChars} characters`, 'validation_error')
+    if (content === undefined)
+      throw badRequest(
+        `body/messages/${i}/content must be a string, a list of { type: "text", text } parts, or null`,
+        'validation_error',
+      )
+    if (content.length > maxChars)
+      throw badRequest(`body/messages/${i}/content must NOT have more than ${maxChars} characters`, 'validation_error')
     return { role: m.role === 'developer' ? 'system' : m.role, content }
   })
 }

@@ -40,7 +40,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('cached', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute()
-  await db.schema.createIndex('messages_conversation_id_idx').on('messages').columns(['conversation_id', 'id']).execute()
+  await db.schema
+    .createIndex('messages_conversation_id_idx')
+    .on('messages')
+    .columns(['conversation_id', 'id'])
+    .execute()
 
   await db.schema
     .createTable('analytics_events')
@@ -51,7 +55,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('data', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute()
-  await db.schema.createIndex('analytics_events_type_created_idx').on('analytics_events').columns(['type', 'created_at']).execute()
+  await db.schema
+    .createIndex('analytics_events_type_created_idx')
+    .on('analytics_events')
+    .columns(['type', 'created_at'])
+    .execute()
 
   await db.schema
     .createTable('api_tokens')
@@ -88,7 +96,15 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of ['app_settings', 'audit_log', 'api_tokens', 'analytics_events', 'messages', 'conversations', 'sessions']) {
+  for (const table of [
+    'app_settings',
+    'audit_log',
+    'api_tokens',
+    'analytics_events',
+    'messages',
+    'conversations',
+    'sessions',
+  ]) {
     await db.schema.dropTable(table).ifExists().execute()
   }
 }

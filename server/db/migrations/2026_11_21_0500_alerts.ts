@@ -39,14 +39,20 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('rule_name', 'text', (c) => c.notNull())
     .addColumn('severity', 'text', (c) => c.notNull())
     .addColumn('from_state', 'text', (c) => c.notNull())
-    .addColumn('to_state', 'text', (c) => c.notNull().check(sql`to_state in ('pending', 'firing', 'inactive', 'resolved', 'acknowledged')`))
+    .addColumn('to_state', 'text', (c) =>
+      c.notNull().check(sql`to_state in ('pending', 'firing', 'inactive', 'resolved', 'acknowledged')`),
+    )
     .addColumn('value', 'double precision')
     .addColumn('labels', 'jsonb', (c) => c.notNull())
     .addColumn('annotations', 'jsonb', (c) => c.notNull())
     .addColumn('detail', 'jsonb')
     .execute()
   await db.schema.createIndex('alert_events_at_idx').on('alert_events').column('at').execute()
-  await db.schema.createIndex('alert_events_fingerprint_idx').on('alert_events').columns(['fingerprint', 'id']).execute()
+  await db.schema
+    .createIndex('alert_events_fingerprint_idx')
+    .on('alert_events')
+    .columns(['fingerprint', 'id'])
+    .execute()
   await db.schema.createIndex('alert_events_rule_idx').on('alert_events').columns(['rule_name', 'id']).execute()
 
   await db.schema
@@ -102,12 +108,27 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull())
     .addColumn('delivered_at', 'timestamptz')
     .execute()
-  await db.schema.createIndex('notification_outbox_due_idx').on('notification_outbox').columns(['status', 'next_attempt_at']).execute()
-  await db.schema.createIndex('notification_outbox_created_idx').on('notification_outbox').column('created_at').execute()
+  await db.schema
+    .createIndex('notification_outbox_due_idx')
+    .on('notification_outbox')
+    .columns(['status', 'next_attempt_at'])
+    .execute()
+  await db.schema
+    .createIndex('notification_outbox_created_idx')
+    .on('notification_outbox')
+    .column('created_at')
+    .execute()
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of ['notification_outbox', 'alert_receivers', 'silences', 'alert_events', 'alert_states', 'alert_rules']) {
+  for (const table of [
+    'notification_outbox',
+    'alert_receivers',
+    'silences',
+    'alert_events',
+    'alert_states',
+    'alert_rules',
+  ]) {
     await db.schema.dropTable(table).ifExists().execute()
   }
 }

@@ -12,7 +12,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     // index below lets exactly one instance claim each occurrence.
     .addColumn('occurrence_key', 'text')
     .addColumn('params', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
-    .addColumn('status', 'text', (c) => c.notNull().check(sql`status in ('running', 'success', 'failed', 'timeout', 'skipped')`))
+    .addColumn('status', 'text', (c) =>
+      c.notNull().check(sql`status in ('running', 'success', 'failed', 'timeout', 'skipped')`),
+    )
     .addColumn('attempt', 'integer', (c) => c.notNull().defaultTo(1))
     .addColumn('started_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('finished_at', 'timestamptz')
@@ -20,11 +22,25 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('error', 'text')
     .addColumn('output', 'jsonb')
     .execute()
-  await db.schema.createIndex('job_runs_job_occurrence_key').unique().on('job_runs').columns(['job', 'occurrence_key']).execute()
-  await db.schema.createIndex('job_runs_job_started_idx').on('job_runs').columns(['job', 'started_at desc', 'id desc']).execute()
+  await db.schema
+    .createIndex('job_runs_job_occurrence_key')
+    .unique()
+    .on('job_runs')
+    .columns(['job', 'occurrence_key'])
+    .execute()
+  await db.schema
+    .createIndex('job_runs_job_started_idx')
+    .on('job_runs')
+    .columns(['job', 'started_at desc', 'id desc'])
+    .execute()
   await db.schema.createIndex('job_runs_started_idx').on('job_runs').column('started_at').execute()
   // Runs in progress are few among many finished ones: "what is running" reads only these.
-  await db.schema.createIndex('job_runs_running_idx').on('job_runs').column('job').where(sql.ref('status'), '=', 'running').execute()
+  await db.schema
+    .createIndex('job_runs_running_idx')
+    .on('job_runs')
+    .column('job')
+    .where(sql.ref('status'), '=', 'running')
+    .execute()
 
   await db.schema
     .createTable('job_settings')

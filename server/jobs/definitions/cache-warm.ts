@@ -27,7 +27,8 @@ export function cacheWarmJob(deps: CacheWarmDeps): JobDefinition {
   const { chat, cache } = deps
   return {
     name: 'cache-warm',
-    description: 'Cache replies to the most frequent recent prompts, refresh the models list, preload recent conversations',
+    description:
+      'Cache replies to the most frequent recent prompts, refresh the models list, preload recent conversations',
     schedule: '0 */10 * * * *',
     timeoutMs: 5 * 60_000,
     run: async (ctx, signal) => {

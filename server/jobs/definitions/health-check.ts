@@ -34,13 +34,19 @@ export function healthCheckJob(deps: HealthCheckDeps): JobDefinition {
       for (const result of results) {
         metrics.healthCheckUp.set({ component: result.component }, result.up ? 1 : 0)
         // For the event loop the interesting latency is the loop's delay, not the probe's.
-        const latencySeconds = result.component === EVENT_LOOP_COMPONENT ? eventLoop.delaySeconds() : result.latencyMs === null ? null : result.latencyMs / 1000
+        const latencySeconds =
+          result.component === EVENT_LOOP_COMPONENT
+            ? eventLoop.delaySeconds()
+            : result.latencyMs === null
+              ? null
+              : result.latencyMs / 1000
         if (latencySeconds !== null) metrics.healthCheckLatency.set({ component: result.component }, latencySeconds)
         const before = lastUp.get(result.component)
         lastUp.set(result.component, result.up)
         if (before === result.up) continue
         if (!result.up) log.warn({ component: result.component, error: result.error }, 'health check: component down')
-        else if (before === false) log.info({ component: result.component, latencyMs: result.latencyMs }, 'health check: component recovered')
+        else if (before === false)
+          log.info({ component: result.component, latencyMs: result.latencyMs }, 'health check: component recovered')
       }
       const down = results.filter((r) => !r.up)
       return { components: results, up: results.length - down.length, down: down.map((r) => r.component) }

@@ -26,7 +26,8 @@ export function indexMaintenanceJob(deps: IndexMaintenanceDeps): JobDefinition {
   const required = deps.required ?? REQUIRED_INDEXES
   return {
     name: 'index-maintenance',
-    description: 'REINDEX CONCURRENTLY invalid and bloated indexes, recreate missing ones, report unused and duplicates',
+    description:
+      'REINDEX CONCURRENTLY invalid and bloated indexes, recreate missing ones, report unused and duplicates',
     schedule: '0 0 3 * * *',
     timeoutMs: 60 * 60_000,
     catchUp: 'once',
@@ -43,7 +44,10 @@ export function indexMaintenanceJob(deps: IndexMaintenanceDeps): JobDefinition {
           if (existing.has(index.name) || !columns || !index.columns.every((c) => columns.has(c.column))) continue
           signal.throwIfAborted()
           ctx.progress({ step: 'create', index: index.name })
-          const result = await timed(session.db, createIndexConcurrently(schema, index.name, index.table, index.columns))
+          const result = await timed(
+            session.db,
+            createIndexConcurrently(schema, index.name, index.table, index.columns),
+          )
           created.push({ index: index.name, table: index.table, action: 'create', reason: 'missing', ...result })
         }
 
@@ -54,7 +58,14 @@ export function indexMaintenanceJob(deps: IndexMaintenanceDeps): JobDefinition {
           if (!bloat || bloat.ratio < bloatRatio || bloat.bloatBytes < bloatMinBytes) continue
           signal.throwIfAborted()
           ctx.progress({ step: 'reindex', index: index.name, reason: 'bloated' })
-          bloated.push({ ...(await reindex(session, schema, index, `bloated: ~${Math.round(bloat.ratio * 100)}% (${bloat.bloatBytes} bytes)`)) })
+          bloated.push({
+            ...(await reindex(
+              session,
+              schema,
+              index,
+              `bloated: ~${Math.round(bloat.ratio * 100)}% (${bloat.bloatBytes} bytes)`,
+            )),
+          })
         }
 
         // Judge unused and duplicates on the indexes as they are now, new ones included.
@@ -64,11 +75,18 @@ export function indexMaintenanceJob(deps: IndexMaintenanceDeps): JobDefinition {
           invalid,
           created,
           bloated,
-          unused: current.filter((i) => isUnused(i, unusedMinBytes)).map((i) => ({ index: i.name, table: i.table, sizeBytes: i.sizeBytes })),
+          unused: current
+            .filter((i) => isUnused(i, unusedMinBytes))
+            .map((i) => ({ index: i.name, table: i.table, sizeBytes: i.sizeBytes })),
           duplicates: [...duplicates].map(([index, coveredBy]) => ({ index, coveredBy })),
         }
         const failed = [...invalid.repaired, ...created, ...bloated].filter((a) => a.error)
-        if (failed.length) throw new JobFailure(`index maintenance failed on ${failed.map((f) => f.index).join(', ')}`, report, failed.some((f) => f.transient))
+        if (failed.length)
+          throw new JobFailure(
+            `index maintenance failed on ${failed.map((f) => f.index).join(', ')}`,
+            report,
+            failed.some((f) => f.transient),
+          )
         return report
       }),
   }

@@ -24,8 +24,19 @@ export interface InvalidIndexReport {
 }
 
 /** Rebuilds one index without blocking writes, and says how it went. */
-export async function reindex(session: MaintenanceSession, schema: string, index: IndexStats, reason: string): Promise<IndexAction> {
-  return { index: index.name, table: index.table, action: 'reindex', reason, ...(await timed(session.db, reindexConcurrently(schema, index.name))) }
+export async function reindex(
+  session: MaintenanceSession,
+  schema: string,
+  index: IndexStats,
+  reason: string,
+): Promise<IndexAction> {
+  return {
+    index: index.name,
+    table: index.table,
+    action: 'reindex',
+    reason,
+    ...(await timed(session.db, reindexConcurrently(schema, index.name))),
+  }
 }
 
 /**

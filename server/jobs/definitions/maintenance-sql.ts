@@ -7,18 +7,25 @@ import type { Database } from '../../db/schema.js'
  * just an odd name. Run on a maintenance session, one statement at a time, outside
  * transactions.
  */
-export const vacuumAnalyze = (schema: string, table: string): RawBuilder<unknown> => sql`vacuum (analyze) ${sql.id(schema, table)}`
+export const vacuumAnalyze = (schema: string, table: string): RawBuilder<unknown> =>
+  sql`vacuum (analyze) ${sql.id(schema, table)}`
 
 export const analyze = (schema: string, table: string): RawBuilder<unknown> => sql`analyze ${sql.id(schema, table)}`
 
-export const reindexConcurrently = (schema: string, index: string): RawBuilder<unknown> => sql`reindex index concurrently ${sql.id(schema, index)}`
+export const reindexConcurrently = (schema: string, index: string): RawBuilder<unknown> =>
+  sql`reindex index concurrently ${sql.id(schema, index)}`
 
 export interface IndexColumn {
   column: string
   descending?: boolean
 }
 
-export const createIndexConcurrently = (schema: string, index: string, table: string, columns: IndexColumn[]): RawBuilder<unknown> =>
+export const createIndexConcurrently = (
+  schema: string,
+  index: string,
+  table: string,
+  columns: IndexColumn[],
+): RawBuilder<unknown> =>
   sql`create index concurrently if not exists ${sql.id(index)} on ${sql.id(schema, table)} (${sql.join(
     columns.map((c) => (c.descending ? sql`${sql.id(c.column)} desc` : sql.id(c.column))),
   )})`

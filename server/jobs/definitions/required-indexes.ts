@@ -18,9 +18,24 @@ export const REQUIRED_INDEXES: RequiredIndex[] = [
     table: 'conversations',
     columns: [{ column: 'session_id' }, { column: 'updated_at', descending: true }, { column: 'id', descending: true }],
   },
-  { name: 'messages_conversation_id_idx', table: 'messages', columns: [{ column: 'conversation_id' }, { column: 'id' }] },
-  { name: 'analytics_events_type_created_idx', table: 'analytics_events', columns: [{ column: 'type' }, { column: 'created_at' }] },
-  { name: 'audit_log_at_idx', table: 'audit_log', columns: [{ column: 'at', descending: true }, { column: 'id', descending: true }] },
+  {
+    name: 'messages_conversation_id_idx',
+    table: 'messages',
+    columns: [{ column: 'conversation_id' }, { column: 'id' }],
+  },
+  {
+    name: 'analytics_events_type_created_idx',
+    table: 'analytics_events',
+    columns: [{ column: 'type' }, { column: 'created_at' }],
+  },
+  {
+    name: 'audit_log_at_idx',
+    table: 'audit_log',
+    columns: [
+      { column: 'at', descending: true },
+      { column: 'id', descending: true },
+    ],
+  },
   {
     name: 'job_runs_job_started_idx',
     table: 'job_runs',

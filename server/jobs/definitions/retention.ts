@@ -20,10 +20,20 @@ export function retentionRules(days: Config['maintenance']['retentionDays']): Re
   return [
     { table: 'analytics_events', columns: ['created_at'], days: days.analyticsEvents },
     // A run still going is never history, however old its start.
-    { table: 'job_runs', columns: ['started_at'], days: days.jobRuns, only: { column: 'status', in: ['success', 'failed', 'timeout', 'skipped'] } },
+    {
+      table: 'job_runs',
+      columns: ['started_at'],
+      days: days.jobRuns,
+      only: { column: 'status', in: ['success', 'failed', 'timeout', 'skipped'] },
+    },
     // The alerts feature owns these tables; until it creates them they are skipped.
     { table: 'alert_events', columns: ['at'], days: days.alertEvents },
-    { table: 'notification_outbox', columns: ['delivered_at'], days: days.deliveredOutbox, only: { column: 'status', in: ['delivered'] } },
+    {
+      table: 'notification_outbox',
+      columns: ['delivered_at'],
+      days: days.deliveredOutbox,
+      only: { column: 'status', in: ['delivered'] },
+    },
   ]
 }
 
@@ -65,7 +75,10 @@ export function retentionJob(deps: RetentionDeps): JobDefinition {
           for (;;) {
             signal.throwIfAborted()
             const removed = await executeDelete(session.db, statement).catch((err: unknown) => {
-              throw new JobFailure(`retention failed on ${rule.table}: ${err instanceof Error ? err.message : String(err)}`, { deleted, skipped })
+              throw new JobFailure(
+                `retention failed on ${rule.table}: ${err instanceof Error ? err.message : String(err)}`,
+                { deleted, skipped },
+              )
             })
             deleted[rule.table]! += removed
             ctx.progress({ table: rule.table, deleted })
@@ -78,7 +91,13 @@ export function retentionJob(deps: RetentionDeps): JobDefinition {
 }
 
 /** One batch: the oldest matching rows by physical address, at most `limit` of them. */
-function deleteBatch(schema: string, rule: RetentionRule, column: string, cutoff: Date, limit: number): RawBuilder<unknown> {
+function deleteBatch(
+  schema: string,
+  rule: RetentionRule,
+  column: string,
+  cutoff: Date,
+  limit: number,
+): RawBuilder<unknown> {
   const table = sql.id(schema, rule.table)
   const extra = rule.only ? sql`and ${sql.id(rule.only.column)} in (${sql.join(rule.only.in)})` : sql``
   return sql`delete from ${table} where ctid = any(array(

@@ -47,10 +47,18 @@ export function vacuumAnalyzeJob(deps: VacuumAnalyzeDeps): JobDefinition {
         await flushOwnStatistics(session.db)
         const plan = planVacuum(await tableStats(session.db, schema), maintenance.vacuum)
         const tables: TableResult[] = []
-        for (const [action, list] of [['vacuum', plan.vacuum], ['analyze', plan.analyze]] as const) {
+        for (const [action, list] of [
+          ['vacuum', plan.vacuum],
+          ['analyze', plan.analyze],
+        ] as const) {
           for (const table of list) {
             signal.throwIfAborted()
-            ctx.progress({ step: action, table: table.name, done: tables.length, total: plan.vacuum.length + plan.analyze.length })
+            ctx.progress({
+              step: action,
+              table: table.name,
+              done: tables.length,
+              total: plan.vacuum.length + plan.analyze.length,
+            })
             tables.push(await maintainTable(database, session, schema, table, action, ctx))
           }
         }
@@ -61,13 +69,21 @@ export function vacuumAnalyzeJob(deps: VacuumAnalyzeDeps): JobDefinition {
           analyzed: tables.filter((t) => t.action === 'analyze'),
           deadTuplesBefore: sum(tables.map((t) => t.deadTuplesBefore)),
           deadTuplesAfter: sum(tables.map((t) => t.deadTuplesAfter ?? t.deadTuplesBefore)),
-          ...(ctx.params.repairInvalidIndexes ? { indexes: await repairInvalidIndexes(session, schema, signal, ctx.progress) } : {}),
+          ...(ctx.params.repairInvalidIndexes
+            ? { indexes: await repairInvalidIndexes(session, schema, signal, ctx.progress) }
+            : {}),
         }
         const failed = [
           ...tables.filter((t) => t.error).map((t) => ({ name: t.table, transient: t.transient })),
-          ...(report.indexes?.repaired.filter((r) => r.error).map((r) => ({ name: r.index, transient: r.transient })) ?? []),
+          ...(report.indexes?.repaired.filter((r) => r.error).map((r) => ({ name: r.index, transient: r.transient })) ??
+            []),
         ]
-        if (failed.length) throw new JobFailure(`maintenance failed on ${failed.map((f) => f.name).join(', ')}`, report, failed.some((f) => f.transient))
+        if (failed.length)
+          throw new JobFailure(
+            `maintenance failed on ${failed.map((f) => f.name).join(', ')}`,
+            report,
+            failed.some((f) => f.transient),
+          )
         return report
       }),
   }
@@ -83,16 +99,32 @@ async function maintainTable(
 ): Promise<TableResult> {
   const statement = action === 'vacuum' ? vacuumAnalyze(schema, table.name) : analyze(schema, table.name)
   // PGlite runs the statement on the only connection: nobody can look at it meanwhile.
-  const stopWatching = action === 'vacuum' && session.observable ? watchVacuumProgress(database.db, session.pid, table.name, ctx) : () => undefined
+  const stopWatching =
+    action === 'vacuum' && session.observable
+      ? watchVacuumProgress(database.db, session.pid, table.name, ctx)
+      : () => undefined
   const result = await timed(session.db, statement).finally(stopWatching)
   if (result.error) ctx.log.warn({ table: table.name, action, error: result.error }, 'table maintenance failed')
-  return { table: table.name, action, deadTuplesBefore: table.deadTuples, deadTuplesAfter: null, deadRatioBefore: round(deadRatio(table)), ...result }
+  return {
+    table: table.name,
+    action,
+    deadTuplesBefore: table.deadTuples,
+    deadTuplesAfter: null,
+    deadRatioBefore: round(deadRatio(table)),
+    ...result,
+  }
 }
 
 /** Polls pg_stat_progress_vacuum from another connection while the session vacuums. */
 function watchVacuumProgress(db: Kysely<Database>, pid: number, table: string, ctx: JobContext): () => void {
   const timer = setInterval(() => {
-    sql<{ phase: string; heap_blks_total: string; heap_blks_scanned: string; heap_blks_vacuumed: string; index_vacuum_count: string }>`
+    sql<{
+      phase: string
+      heap_blks_total: string
+      heap_blks_scanned: string
+      heap_blks_vacuumed: string
+      index_vacuum_count: string
+    }>`
       select phase, heap_blks_total, heap_blks_scanned, heap_blks_vacuumed, index_vacuum_count
         from pg_stat_progress_vacuum where pid = ${pid}`
       .execute(db)

@@ -19,12 +19,17 @@ export const deadRatio = (t: Pick<TableStats, 'liveTuples' | 'deadTuples'>): num
 
 /** Which tables need what, from their statistics alone. */
 export function planVacuum(tables: TableStats[], thresholds: VacuumThresholds): VacuumPlan {
-  const vacuum = tables.filter((t) => t.deadTuples > 0 && t.deadTuples >= thresholds.minDeadTuples && deadRatio(t) >= thresholds.deadTupleRatio)
+  const vacuum = tables.filter(
+    (t) => t.deadTuples > 0 && t.deadTuples >= thresholds.minDeadTuples && deadRatio(t) >= thresholds.deadTupleRatio,
+  )
   const analyze = tables.filter((t) => {
     if (vacuum.includes(t) || t.modsSinceAnalyze === 0) return false
     const neverAnalyzed = !t.lastAnalyze && !t.lastAutoanalyze
     if (neverAnalyzed) return true
-    return t.modsSinceAnalyze >= thresholds.analyzeMinChanges && t.modsSinceAnalyze >= thresholds.analyzeChangeRatio * Math.max(1, t.liveTuples)
+    return (
+      t.modsSinceAnalyze >= thresholds.analyzeMinChanges &&
+      t.modsSinceAnalyze >= thresholds.analyzeChangeRatio * Math.max(1, t.liveTuples)
+    )
   })
   return { vacuum, analyze }
 }

@@ -26,7 +26,10 @@ export function log(message: string): void {
  * (A B, B A for two), so that drift (thermal, a neighbour's build) lands on every side. Only
  * the measured side runs: the others' processes are paused.
  */
-export async function rotate<M>(sides: Array<Side<M>>, options: { rounds?: number; describe?: (m: M) => string } = {}): Promise<M[][]> {
+export async function rotate<M>(
+  sides: Array<Side<M>>,
+  options: { rounds?: number; describe?: (m: M) => string } = {},
+): Promise<M[][]> {
   const rounds = options.rounds ?? settings.rounds
   const describe = options.describe ?? ((m: M) => JSON.stringify(m))
   const all = sides.flatMap((s) => s.procs)
@@ -51,7 +54,11 @@ export async function rotate<M>(sides: Array<Side<M>>, options: { rounds?: numbe
 }
 
 /** Two sides, ours and a peer. */
-export async function alternate<M>(ours: Side<M>, peer: Side<M>, options: { rounds?: number; describe?: (m: M) => string } = {}): Promise<Array<Round<M>>> {
+export async function alternate<M>(
+  ours: Side<M>,
+  peer: Side<M>,
+  options: { rounds?: number; describe?: (m: M) => string } = {},
+): Promise<Array<Round<M>>> {
   const rounds = await rotate([ours, peer], options)
   return rounds.map((r, i) => ({ first: i % 2 === 0 ? 'ours' : 'peer', ours: r[0]!, peer: r[1]! }))
 }
@@ -80,7 +87,12 @@ export function compare<M>(rounds: Array<Round<M>>, pick: (m: M) => number): Com
 export const FIRST_WARMUP_SECONDS = 2
 
 /** A side that measures autocannon throughput, after a short unmeasured warm-up. */
-export function httpSide(loader: Loader, label: string, procs: Proc[], load: () => Omit<HttpLoad, 'op' | 'durationSec'>): Side<HttpResult> {
+export function httpSide(
+  loader: Loader,
+  label: string,
+  procs: Proc[],
+  load: () => Omit<HttpLoad, 'op' | 'durationSec'>,
+): Side<HttpResult> {
   return {
     label,
     procs,
@@ -89,7 +101,10 @@ export function httpSide(loader: Loader, label: string, procs: Proc[], load: () 
       const warmup = round === 0 ? Math.max(FIRST_WARMUP_SECONDS, settings.warmupSeconds) : settings.warmupSeconds
       if (warmup > 0) await loader.http({ ...spec, durationSec: warmup })
       const result = await loader.http({ ...spec, durationSec: settings.roundSeconds })
-      if (result.ok === 0) throw new Error(`${label}: no successful response (non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts})`)
+      if (result.ok === 0)
+        throw new Error(
+          `${label}: no successful response (non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts})`,
+        )
       return result
     },
   }
@@ -100,7 +115,8 @@ export const describeHttp = (r: HttpResult) =>
 
 /** Failures during measured load make a throughput figure meaningless: say so in the table. */
 export function failureNote(rounds: Array<Round<HttpResult>>): string | undefined {
-  const count = (side: 'ours' | 'peer') => rounds.reduce((n, r) => n + r[side].non2xx + r[side].errors + r[side].timeouts, 0)
+  const count = (side: 'ours' | 'peer') =>
+    rounds.reduce((n, r) => n + r[side].non2xx + r[side].errors + r[side].timeouts, 0)
   const ours = count('ours')
   const peer = count('peer')
   if (ours + peer === 0) return undefined

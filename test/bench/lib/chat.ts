@@ -42,7 +42,11 @@ export async function warmChat(service: Service, concurrency = 20): Promise<stri
   const bodies: string[] = new Array(PROMPTS)
   let next = 0
   const post = async (i: number) => {
-    const response = await fetch(`${service.url}/v1/chat/completions`, { method: 'POST', headers: { ...service.headers, 'content-type': 'application/json' }, body: chatBody(i) })
+    const response = await fetch(`${service.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { ...service.headers, 'content-type': 'application/json' },
+      body: chatBody(i),
+    })
     const text = await response.text()
     if (!response.ok) throw new Error(`warming the chat cache: ${response.status} ${text.slice(0, 300)}`)
     return { text, cache: response.headers.get('x-cache') }

@@ -39,10 +39,18 @@ export type FanoutMeasure = WsMeasureResult & { connect: WsOpenResult; rssBytes:
  * Opens `clients` sockets to `proc`, times the snapshot frames they receive for
  * `durationMs`, reads the server's RSS while they are still open, closes them.
  */
-export async function fanout(loader: Loader, proc: Proc, url: string, headers: Record<string, string>, clients: number, durationMs: number): Promise<FanoutMeasure> {
+export async function fanout(
+  loader: Loader,
+  proc: Proc,
+  url: string,
+  headers: Record<string, string>,
+  clients: number,
+  durationMs: number,
+): Promise<FanoutMeasure> {
   const connect = await loader.wsOpen(url, clients, headers, SNAPSHOT_MARKER)
   try {
-    if (connect.connected < clients) throw new Error(`only ${connect.connected} of ${clients} sockets opened (${connect.lastError})`)
+    if (connect.connected < clients)
+      throw new Error(`only ${connect.connected} of ${clients} sockets opened (${connect.lastError})`)
     const measured = await loader.wsMeasure(connect.handle, durationMs)
     return { ...measured, connect, rssBytes: proc.rssBytes() }
   } finally {
@@ -50,6 +58,14 @@ export async function fanout(loader: Loader, proc: Proc, url: string, headers: R
   }
 }
 
-export function fanoutSide(loader: Loader, label: string, proc: Proc, url: string, headers: Record<string, string>, clients: number, durationMs: number) {
+export function fanoutSide(
+  loader: Loader,
+  label: string,
+  proc: Proc,
+  url: string,
+  headers: Record<string, string>,
+  clients: number,
+  durationMs: number,
+) {
   return { label, procs: [proc], measure: () => fanout(loader, proc, url, headers, clients, durationMs) }
 }

@@ -56,7 +56,14 @@ export type LoadRequest =
   | HttpLoad
   | SequentialLoad
   /** Opens `clients` WebSockets and keeps them; frames starting with `marker` carrying `"at":<epoch ms>` are timed. */
-  | { op: 'ws-open'; url: string; headers?: Record<string, string>; clients: number; marker: string; concurrency?: number }
+  | {
+      op: 'ws-open'
+      url: string
+      headers?: Record<string, string>
+      clients: number
+      marker: string
+      concurrency?: number
+    }
   | { op: 'ws-measure'; handle: number; durationMs: number }
   | { op: 'ws-close'; handle: number }
 

@@ -8,7 +8,15 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
 import WebSocket from 'ws'
 import { distribution } from './stats.js'
-import type { HttpLoad, HttpResult, LoadRequest, SequentialLoad, SequentialResult, WsMeasureResult, WsOpenResult } from './load-types.js'
+import type {
+  HttpLoad,
+  HttpResult,
+  LoadRequest,
+  SequentialLoad,
+  SequentialResult,
+  WsMeasureResult,
+  WsOpenResult,
+} from './load-types.js'
 
 async function httpLoad(op: HttpLoad): Promise<HttpResult> {
   let scrapes = 0
@@ -37,7 +45,13 @@ async function httpLoad(op: HttpLoad): Promise<HttpResult> {
       method,
       headers: op.headers,
       body: op.body,
-      ...(bodies?.length ? { requests: [{ method, setupRequest: (req: autocannon.Request) => ({ ...req, body: bodies[next++ % bodies.length] }) }] } : {}),
+      ...(bodies?.length
+        ? {
+            requests: [
+              { method, setupRequest: (req: autocannon.Request) => ({ ...req, body: bodies[next++ % bodies.length] }) },
+            ],
+          }
+        : {}),
       connections: op.connections,
       pipelining: op.pipelining ?? 1,
       duration: op.durationSec,
@@ -49,7 +63,13 @@ async function httpLoad(op: HttpLoad): Promise<HttpResult> {
     return {
       okPerSec: ok / result.duration,
       requestsPerSec: result.requests.average,
-      latencyMs: { mean: result.latency.average, p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+      latencyMs: {
+        mean: result.latency.average,
+        p50: result.latency.p50,
+        p90: result.latency.p90,
+        p99: result.latency.p99,
+        max: result.latency.max,
+      },
       ok,
       non2xx: result.non2xx,
       errors: result.errors,
@@ -79,7 +99,14 @@ async function sequential(op: SequentialLoad): Promise<SequentialResult> {
       const body = op.body === undefined ? undefined : op.body.replaceAll('{{seq}}', `${run}-${n++}`)
       const started = process.hrtime.bigint()
       const req = httpRequest(
-        { agent, host: url.hostname, port: url.port, path: url.pathname + url.search, method: op.method ?? 'GET', headers: { ...op.headers, ...(body === undefined ? {} : { 'content-length': Buffer.byteLength(body) }) } },
+        {
+          agent,
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname + url.search,
+          method: op.method ?? 'GET',
+          headers: { ...op.headers, ...(body === undefined ? {} : { 'content-length': Buffer.byteLength(body) }) },
+        },
         (res) => {
           let text = ''
           res.setEncoding('utf8')
@@ -232,7 +259,8 @@ async function handle(message: LoadRequest): Promise<unknown> {
 process.on('message', (envelope: { id: number; request: LoadRequest }) => {
   handle(envelope.request).then(
     (result) => process.send!({ id: envelope.id, result }),
-    (err: unknown) => process.send!({ id: envelope.id, error: err instanceof Error ? err.stack ?? err.message : String(err) }),
+    (err: unknown) =>
+      process.send!({ id: envelope.id, error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
   )
 })
 process.on('disconnect', () => process.exit(0))

@@ -1,7 +1,15 @@
 import { join } from 'node:path'
 import { startProc, type Proc } from './procs.js'
 import { ROOT, settings } from './settings.js'
-import type { HttpLoad, HttpResult, LoadRequest, SequentialLoad, SequentialResult, WsMeasureResult, WsOpenResult } from './load-types.js'
+import type {
+  HttpLoad,
+  HttpResult,
+  LoadRequest,
+  SequentialLoad,
+  SequentialResult,
+  WsMeasureResult,
+  WsOpenResult,
+} from './load-types.js'
 
 type Reply = { id: number; result?: unknown; error?: string } | { ready: true }
 
@@ -20,7 +28,8 @@ export class Loader {
       else waiter.resolve(reply.result)
     })
     proc.child.on('exit', (code) => {
-      for (const waiter of this.pending.values()) waiter.reject(new Error(`load generator exited with ${code}:\n${proc.tail()}`))
+      for (const waiter of this.pending.values())
+        waiter.reject(new Error(`load generator exited with ${code}:\n${proc.tail()}`))
       this.pending.clear()
     })
   }

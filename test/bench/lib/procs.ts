@@ -98,7 +98,9 @@ export async function startProc(options: ProcOptions): Promise<Proc> {
     stdio: options.ipc ? ['ignore', fd, fd, 'ipc'] : ['ignore', fd, fd],
   })
   closeSync(fd)
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))))
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))),
+  )
   child.on('error', () => {})
   const port = options.port ?? 0
   const url = `http://127.0.0.1:${port}`

@@ -70,11 +70,17 @@ export function summarizeProfile(file: string, top = 10): { byCategory: string; 
     busy += hits
     let owner: ProfileNode | undefined = node
     while (owner && !owner.callFrame.url && parent.has(owner.id)) owner = byId.get(parent.get(owner.id)!)
-    const cat = owner?.callFrame.url ? category(owner.callFrame.url, owner.callFrame.functionName) : category(url, functionName)
+    const cat = owner?.callFrame.url
+      ? category(owner.callFrame.url, owner.callFrame.functionName)
+      : category(url, functionName)
     categories.set(cat, (categories.get(cat) ?? 0) + hits)
     // Every distinct function of ours on the stack gets these hits once.
     const seen = new Set<string>()
-    for (let at: ProfileNode | undefined = node; at; at = parent.has(at.id) ? byId.get(parent.get(at.id)!) : undefined) {
+    for (
+      let at: ProfileNode | undefined = node;
+      at;
+      at = parent.has(at.id) ? byId.get(parent.get(at.id)!) : undefined
+    ) {
       const c = category(at.callFrame.url, at.callFrame.functionName)
       if (!/^(server|alerts)\//.test(c)) continue
       const key = `${at.callFrame.functionName || '(anonymous)'} (${c})`
@@ -97,7 +103,10 @@ export async function profileNotes(proc: Proc, name: string, work: () => Promise
   if (!profiling) return []
   const file = await profileWhile(proc, name, work)
   const { byCategory, ours } = summarizeProfile(file)
-  return [`CPU profile of ours (${relative(ROOT, file)}), self time by module: ${byCategory}`, `Our functions by total (synchronous) time: ${ours}`]
+  return [
+    `CPU profile of ours (${relative(ROOT, file)}), self time by module: ${byCategory}`,
+    `Our functions by total (synchronous) time: ${ours}`,
+  ]
 }
 
 type Sums = Map<string, { sum: number; count: number }>
@@ -118,7 +127,11 @@ async function queryTimes(url: string): Promise<Sums> {
  * Database time per request during `work`, from the service's own histogram: the waiting a
  * CPU profile does not show.
  */
-export async function databaseNotes(url: string, requests: () => number, work: () => Promise<unknown>): Promise<string[]> {
+export async function databaseNotes(
+  url: string,
+  requests: () => number,
+  work: () => Promise<unknown>,
+): Promise<string[]> {
   if (!profiling) return []
   const before = await queryTimes(url)
   await work()
@@ -130,7 +143,9 @@ export async function databaseNotes(url: string, requests: () => number, work: (
     const count = a.count - b.count
     // Background work (alert evaluation, jobs) shows up too; only what requests do is of interest.
     if (count <= 0 || count / n < 0.01) continue
-    parts.push(`${labels}: ${(count / n).toFixed(2)} per request, mean ${(((a.sum - b.sum) / count) * 1000).toFixed(2)} ms`)
+    parts.push(
+      `${labels}: ${(count / n).toFixed(2)} per request, mean ${(((a.sum - b.sum) / count) * 1000).toFixed(2)} ms`,
+    )
   }
   return parts.length ? [`Database queries during that run (${n} requests): ${parts.join('; ')}`] : []
 }

@@ -5,7 +5,11 @@ import { freePort, RUN_DIR, startProc, type Proc } from './procs.js'
 
 /** Debian's packages (prometheus, prometheus-alertmanager); upstream names as a fallback. */
 export const PROMETHEUS_BIN = ['/usr/bin/prometheus', '/usr/local/bin/prometheus'].find((p) => existsSync(p))
-export const ALERTMANAGER_BIN = ['/usr/bin/prometheus-alertmanager', '/usr/bin/alertmanager', '/usr/local/bin/alertmanager'].find((p) => existsSync(p))
+export const ALERTMANAGER_BIN = [
+  '/usr/bin/prometheus-alertmanager',
+  '/usr/bin/alertmanager',
+  '/usr/local/bin/alertmanager',
+].find((p) => existsSync(p))
 
 export const BENCH_ALERT = 'BenchConnections'
 
@@ -43,20 +47,34 @@ export async function startPair(options: PairOptions): Promise<PrometheusPair> {
   writeFileSync(
     join(dir, 'alertmanager.yml'),
     stringify({
-      route: { receiver: 'bench', group_by: ['alertname'], ...(tuned ? { group_wait: '0s', group_interval: '1s', repeat_interval: '1h' } : {}) },
+      route: {
+        receiver: 'bench',
+        group_by: ['alertname'],
+        ...(tuned ? { group_wait: '0s', group_interval: '1s', repeat_interval: '1h' } : {}),
+      },
       receivers: [{ name: 'bench', webhook_configs: [{ url: options.webhookUrl, send_resolved: true }] }],
     }),
   )
   writeFileSync(
     join(dir, 'rules.yml'),
     // A group name per pair: Prometheus derives each group's evaluation phase from it.
-    stringify({ groups: [{ name: `bench-${options.id}`, rules: [{ alert: BENCH_ALERT, expr: 'websocket_active_connections > 0', labels: { severity: 'info' } }] }] }),
+    stringify({
+      groups: [
+        {
+          name: `bench-${options.id}`,
+          rules: [{ alert: BENCH_ALERT, expr: 'websocket_active_connections > 0', labels: { severity: 'info' } }],
+        },
+      ],
+    }),
   )
   writeFileSync(
     join(dir, 'prometheus.yml'),
     stringify({
       // The external label changes the scrape phase from pair to pair (Prometheus hashes it in).
-      global: { external_labels: { pair: options.id }, ...(tuned ? { scrape_interval: '1s', evaluation_interval: '1s' } : {}) },
+      global: {
+        external_labels: { pair: options.id },
+        ...(tuned ? { scrape_interval: '1s', evaluation_interval: '1s' } : {}),
+      },
       rule_files: [join(dir, 'rules.yml')],
       alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${amPort}`] }] }] },
       scrape_configs: [{ job_name: 'chat-control-plane', static_configs: [{ targets: [options.target] }] }],

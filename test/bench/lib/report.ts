@@ -50,7 +50,15 @@ export function judge(goal: Goal | null, ours: number | null, ratio: number | nu
   return goal.op === '>=' ? value >= goal.value : value <= goal.value
 }
 
-export function row(metric: string, unit: string, ours: number | null, peer: number | null, ratio: number | null, goal: Goal | null, note?: string): Row {
+export function row(
+  metric: string,
+  unit: string,
+  ours: number | null,
+  peer: number | null,
+  ratio: number | null,
+  goal: Goal | null,
+  note?: string,
+): Row {
   return { metric, unit, ours, peer, ratio, goal, met: judge(goal, ours, ratio), ...(note ? { note } : {}) }
 }
 
@@ -85,11 +93,18 @@ export function scenarioTable(result: ScenarioResult): string {
     lines.push('| metric | ours | peer | ratio | goal | met |', '| --- | --: | --: | --: | --- | --- |')
     for (const r of result.rows) {
       const ratio = fmtRatio(r.ratio)
-      lines.push(`| ${r.metric}${r.note ? ` (${r.note})` : ''} | ${fmt(r.ours, r.unit)} | ${fmt(r.peer, r.unit)} | ${ratio} | ${fmtGoal(r.goal, r.unit)} | ${fmtMet(r.met, r.goal)} |`)
+      lines.push(
+        `| ${r.metric}${r.note ? ` (${r.note})` : ''} | ${fmt(r.ours, r.unit)} | ${fmt(r.peer, r.unit)} | ${ratio} | ${fmtGoal(r.goal, r.unit)} | ${fmtMet(r.met, r.goal)} |`,
+      )
     }
     lines.push('')
   }
-  const notes = [...result.notes, ...(result.loadAverage ? [`machine load average (1 min) ${result.loadAverage.join(' → ')} during this scenario`] : [])]
+  const notes = [
+    ...result.notes,
+    ...(result.loadAverage
+      ? [`machine load average (1 min) ${result.loadAverage.join(' → ')} during this scenario`]
+      : []),
+  ]
   for (const note of notes) lines.push(`- ${note}`)
   if (notes.length) lines.push('')
   return lines.join('\n')
@@ -97,7 +112,10 @@ export function scenarioTable(result: ScenarioResult): string {
 
 /** One line per row of every scenario: the table README shows. */
 export function summaryTable(results: ScenarioResult[]): string {
-  const lines = ['| scenario | metric | ours | peer | ratio | goal | met |', '| --- | --- | --: | --: | --: | --- | --- |']
+  const lines = [
+    '| scenario | metric | ours | peer | ratio | goal | met |',
+    '| --- | --- | --: | --: | --: | --- | --- |',
+  ]
   for (const s of results) {
     if (s.skipped || (s.error && s.rows.length === 0)) {
       lines.push(`| ${s.title} | ${s.skipped ? `skipped: ${s.skipped}` : `failed: ${s.error}`} | | | | | |`)
@@ -105,7 +123,9 @@ export function summaryTable(results: ScenarioResult[]): string {
     }
     for (const r of s.rows) {
       const ratio = fmtRatio(r.ratio)
-      lines.push(`| ${s.title} | ${r.metric} | ${fmt(r.ours, r.unit)} | ${fmt(r.peer, r.unit)} | ${ratio} | ${fmtGoal(r.goal, r.unit)} | ${fmtMet(r.met, r.goal)} |`)
+      lines.push(
+        `| ${s.title} | ${r.metric} | ${fmt(r.ours, r.unit)} | ${fmt(r.peer, r.unit)} | ${ratio} | ${fmtGoal(r.goal, r.unit)} | ${fmtMet(r.met, r.goal)} |`,
+      )
     }
   }
   return lines.join('\n')
@@ -114,7 +134,9 @@ export function summaryTable(results: ScenarioResult[]): string {
 function gitCommit(): string | null {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).trim() !== ''
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).trim() !==
+      ''
     return dirty ? `${head}+dirty` : head
   } catch {
     return null
@@ -142,7 +164,9 @@ export function describeMachine(): Machine {
     freeMemoryGiB: Math.round((freemem() / 2 ** 30) * 10) / 10,
     kernel: release(),
     node: process.version,
-    pinning: settings.pinning ? `servers on CPU ${settings.serverCpus}, load generator on CPU ${settings.loaderCpus} (taskset)` : 'none (taskset missing or one core)',
+    pinning: settings.pinning
+      ? `servers on CPU ${settings.serverCpus}, load generator on CPU ${settings.loaderCpus} (taskset)`
+      : 'none (taskset missing or one core)',
     loadAverage: { start: loadavg().map((v) => Math.round(v * 100) / 100) },
     commit: gitCommit(),
   }
@@ -153,7 +177,12 @@ export function machineLine(m: Machine): string {
   return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; ${m.pinning}; load average (1/5/15 min) ${load(m.loadAverage.start)} at start, ${load(m.loadAverage.end)} at end; commit ${m.commit ?? '?'}`
 }
 
-export function writeResults(payload: { startedAt: string; machine: Machine; settings: unknown; scenarios: ScenarioResult[] }): string {
+export function writeResults(payload: {
+  startedAt: string
+  machine: Machine
+  settings: unknown
+  scenarios: ScenarioResult[]
+}): string {
   mkdirSync(RESULTS_DIR, { recursive: true })
   const stamp = payload.startedAt.replace(/[:.]/g, '-')
   const ids = payload.scenarios.map((s) => s.id).join('+')

@@ -116,7 +116,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 }
 
 /** Drops the bench's Postgres schema and deletes its Redis keys. */
-export async function dropData(what: { databaseUrl?: string; schema?: string; redisUrl?: string; prefix?: string }): Promise<void> {
+export async function dropData(what: {
+  databaseUrl?: string
+  schema?: string
+  redisUrl?: string
+  prefix?: string
+}): Promise<void> {
   if (what.databaseUrl && what.schema?.startsWith('bench_')) {
     const client = new pg.Client({ connectionString: what.databaseUrl })
     await client.connect()

@@ -34,7 +34,12 @@ export class WebhookSink {
         try {
           const body = JSON.parse(raw) as { alerts?: Array<{ status?: string; labels?: Record<string, string> }> }
           for (const alert of body.alerts ?? []) {
-            sink?.record({ source: req.url ?? '/', status: alert.status ?? '?', alertname: alert.labels?.alertname ?? '?', at })
+            sink?.record({
+              source: req.url ?? '/',
+              status: alert.status ?? '?',
+              alertname: alert.labels?.alertname ?? '?',
+              at,
+            })
           }
         } catch {
           // not a notification; ignore
@@ -58,8 +63,13 @@ export class WebhookSink {
   }
 
   /** The first arrival after `since` that matches, already here or still to come; null on timeout. */
-  waitFor(match: { source: string; status: string; alertname: string }, since: number, timeoutMs: number): Promise<AlertArrival | null> {
-    const test = (a: AlertArrival) => a.source === match.source && a.status === match.status && a.alertname === match.alertname && a.at >= since
+  waitFor(
+    match: { source: string; status: string; alertname: string },
+    since: number,
+    timeoutMs: number,
+  ): Promise<AlertArrival | null> {
+    const test = (a: AlertArrival) =>
+      a.source === match.source && a.status === match.status && a.alertname === match.alertname && a.at >= since
     const found = this.arrivals.find(test)
     if (found) return Promise.resolve(found)
     return new Promise((resolve) => {

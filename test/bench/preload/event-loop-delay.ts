@@ -13,7 +13,14 @@ process.on('message', (message: { bench?: string }) => {
     process.send?.({ bench: 'eld-reset' })
   } else if (message?.bench === 'eld-read') {
     const ms = (ns: number) => ns / 1e6
-    process.send?.({ bench: 'eld', p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max), mean: ms(histogram.mean), count: histogram.count })
+    process.send?.({
+      bench: 'eld',
+      p50: ms(histogram.percentile(50)),
+      p99: ms(histogram.percentile(99)),
+      max: ms(histogram.max),
+      mean: ms(histogram.mean),
+      count: histogram.count,
+    })
   }
 })
 // The channel must not keep the service alive on its own.

@@ -70,14 +70,27 @@ async function begin(): Promise<void> {
   const defaults: PrometheusPair[] = []
   if (PROMETHEUS_BIN && ALERTMANAGER_BIN) {
     for (let i = 0; i < DEFAULT_PAIRS; i++) {
-      defaults.push(await startPair({ id: `defaults-${i + 1}`, target, mode: 'defaults', webhookUrl: `${sink.url}/defaults-${i + 1}` }))
+      defaults.push(
+        await startPair({
+          id: `defaults-${i + 1}`,
+          target,
+          mode: 'defaults',
+          webhookUrl: `${sink.url}/defaults-${i + 1}`,
+        }),
+      )
     }
   }
   const crossing = await connect(service)
-  log(`  crossing at ${new Date(crossing.at).toISOString()}; ${defaults.length} Prometheus pairs with their defaults are watching`)
+  log(
+    `  crossing at ${new Date(crossing.at).toISOString()}; ${defaults.length} Prometheus pairs with their defaults are watching`,
+  )
   const defaultLatencies = Promise.all(
     defaults.map(async (pair) => {
-      const arrival = await sink.waitFor({ source: `/${pair.id}`, status: 'firing', alertname: BENCH_ALERT }, crossing.at, DEFAULTS_TIMEOUT_MS)
+      const arrival = await sink.waitFor(
+        { source: `/${pair.id}`, status: 'firing', alertname: BENCH_ALERT },
+        crossing.at,
+        DEFAULTS_TIMEOUT_MS,
+      )
       return arrival ? (arrival.at - crossing.at) / 1000 : null
     }),
   )
@@ -93,14 +106,25 @@ async function finish(): Promise<Outcome> {
     const defaultLatencies = await state.defaultLatencies
     if (state.crossing) await disconnect(state.crossing.socket)
     await Promise.all(defaults.map((p) => p.stop()))
-    await sink.waitFor({ source: OURS, status: 'resolved', alertname: BENCH_ALERT }, state.crossing?.at ?? 0, ROUND_TIMEOUT_MS)
+    await sink.waitFor(
+      { source: OURS, status: 'resolved', alertname: BENCH_ALERT },
+      state.crossing?.at ?? 0,
+      ROUND_TIMEOUT_MS,
+    )
 
     const installed = Boolean(PROMETHEUS_BIN && ALERTMANAGER_BIN)
     if (installed) {
-      pair = await startPair({ id: 'tuned', target: service.url.replace('http://', ''), mode: 'tuned', webhookUrl: `${sink.url}/tuned` })
+      pair = await startPair({
+        id: 'tuned',
+        target: service.url.replace('http://', ''),
+        mode: 'tuned',
+        webhookUrl: `${sink.url}/tuned`,
+      })
       if (!(await pair.targetUp(15_000))) throw new Error('the tuned Prometheus never scraped the service')
     } else {
-      notes.push('Prometheus / Alertmanager are not installed (Debian: apt install prometheus prometheus-alertmanager): only our latency is measured.')
+      notes.push(
+        'Prometheus / Alertmanager are not installed (Debian: apt install prometheus prometheus-alertmanager): only our latency is measured.',
+      )
     }
 
     // Both sides wait for their own clock (our 1 s tick; Prometheus's scrape and evaluation
@@ -112,17 +136,27 @@ async function finish(): Promise<Outcome> {
       const crossing = await connect(service)
       const [ours, tuned] = await Promise.all([
         sink.waitFor({ source: OURS, status: 'firing', alertname: BENCH_ALERT }, crossing.at, ROUND_TIMEOUT_MS),
-        pair ? sink.waitFor({ source: '/tuned', status: 'firing', alertname: BENCH_ALERT }, crossing.at, ROUND_TIMEOUT_MS) : Promise.resolve(null),
+        pair
+          ? sink.waitFor({ source: '/tuned', status: 'firing', alertname: BENCH_ALERT }, crossing.at, ROUND_TIMEOUT_MS)
+          : Promise.resolve(null),
       ])
       const resolvedSince = Date.now()
       await disconnect(crossing.socket)
       await Promise.all([
         sink.waitFor({ source: OURS, status: 'resolved', alertname: BENCH_ALERT }, resolvedSince, ROUND_TIMEOUT_MS),
-        pair ? sink.waitFor({ source: '/tuned', status: 'resolved', alertname: BENCH_ALERT }, resolvedSince, ROUND_TIMEOUT_MS) : Promise.resolve(null),
+        pair
+          ? sink.waitFor(
+              { source: '/tuned', status: 'resolved', alertname: BENCH_ALERT },
+              resolvedSince,
+              ROUND_TIMEOUT_MS,
+            )
+          : Promise.resolve(null),
       ])
       const seconds = (a: { at: number } | null) => (a ? (a.at - crossing.at) / 1000 : null)
       rounds.push({ ours: seconds(ours), tuned: seconds(tuned) })
-      log(`    round ${i + 1}/${count}: ours ${rounds[i]!.ours ?? 'none'} s | tuned Prometheus ${rounds[i]!.tuned ?? 'none'} s`)
+      log(
+        `    round ${i + 1}/${count}: ours ${rounds[i]!.ours ?? 'none'} s | tuned Prometheus ${rounds[i]!.tuned ?? 'none'} s`,
+      )
     }
 
     const ours = median(rounds.map((r) => r.ours ?? Number.NaN))
@@ -130,14 +164,39 @@ async function finish(): Promise<Outcome> {
     if (installed) {
       const a = median(defaultLatencies.map((v) => v ?? Number.NaN))
       const missing = defaultLatencies.filter((v) => v === null).length
-      if (missing) notes.push(`${missing} of ${defaults.length} default pairs sent nothing within ${DEFAULTS_TIMEOUT_MS / 1000} s.`)
-      rows.push(row('(a) Prometheus + Alertmanager defaults', 's', ours, a, ours / a, { op: '<=', value: 0.05 }, 'median of 5 pairs, one crossing'))
+      if (missing)
+        notes.push(
+          `${missing} of ${defaults.length} default pairs sent nothing within ${DEFAULTS_TIMEOUT_MS / 1000} s.`,
+        )
+      rows.push(
+        row(
+          '(a) Prometheus + Alertmanager defaults',
+          's',
+          ours,
+          a,
+          ours / a,
+          { op: '<=', value: 0.05 },
+          'median of 5 pairs, one crossing',
+        ),
+      )
       const b = median(rounds.map((r) => r.tuned ?? Number.NaN))
-      rows.push(row('(b) tuned: 1 s scrape/eval, group_wait 0', 's', ours, b, ours / b, { op: '<=', value: 0.5 }, `median of ${count} crossings`))
+      rows.push(
+        row(
+          '(b) tuned: 1 s scrape/eval, group_wait 0',
+          's',
+          ours,
+          b,
+          ours / b,
+          { op: '<=', value: 0.5 },
+          `median of ${count} crossings`,
+        ),
+      )
     } else {
       rows.push(row('crossing → webhook', 's', ours, null, null, null))
     }
-    notes.push(`Ours per crossing: ${rounds.map((r) => r.ours ?? '—').join(', ')} s; tuned Prometheus: ${rounds.map((r) => r.tuned ?? '—').join(', ')} s; defaults: ${defaultLatencies.map((v) => v ?? '—').join(', ')} s. Ratios are of medians: the two sides' phases are independent, so crossings are not paired.`)
+    notes.push(
+      `Ours per crossing: ${rounds.map((r) => r.ours ?? '—').join(', ')} s; tuned Prometheus: ${rounds.map((r) => r.tuned ?? '—').join(', ')} s; defaults: ${defaultLatencies.map((v) => v ?? '—').join(', ')} s. Ratios are of medians: the two sides' phases are independent, so crossings are not paired.`,
+    )
     return { ours: '', peer: '', rows, notes, rounds: { tuned: rounds, defaults: defaultLatencies } }
   } finally {
     await pair?.stop()

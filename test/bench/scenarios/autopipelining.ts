@@ -25,17 +25,27 @@ export const autopipelining: Scenario = {
     const hasSwitch = serviceReads(AUTOPIPELINING_SWITCH)
     const on = await startService(chatServiceOptions('pipelining-on'))
     const off = await startService(
-      hasSwitch ? chatServiceOptions('pipelining-off', { [AUTOPIPELINING_SWITCH]: 'false' }) : { ...chatServiceOptions('pipelining-off'), preload: [NO_AUTOPIPELINING_PRELOAD] },
+      hasSwitch
+        ? chatServiceOptions('pipelining-off', { [AUTOPIPELINING_SWITCH]: 'false' })
+        : { ...chatServiceOptions('pipelining-off'), preload: [NO_AUTOPIPELINING_PRELOAD] },
     )
     try {
       await Promise.all([warmChat(on), warmChat(off)])
-      const rounds = await alternate(httpSide(loader, 'on', [on.proc], () => chatLoad(on)), httpSide(loader, 'off', [off.proc], () => chatLoad(off)), { describe: describeHttp })
+      const rounds = await alternate(
+        httpSide(loader, 'on', [on.proc], () => chatLoad(on)),
+        httpSide(loader, 'off', [off.proc], () => chatLoad(off)),
+        { describe: describeHttp },
+      )
       const t = compare(rounds, (r) => r.okPerSec)
       return {
         ours: this.ours,
         peer: this.peer,
         rows: [row('throughput', 'req/s', t.ours, t.peer, t.ratio, { op: '>=', value: 1.25 }, failureNote(rounds))],
-        notes: hasSwitch ? [] : [`The service has no ${AUTOPIPELINING_SWITCH} switch yet: the "off" side runs with a preload that sets the ioredis option off (test/bench/preload/no-autopipelining.ts).`],
+        notes: hasSwitch
+          ? []
+          : [
+              `The service has no ${AUTOPIPELINING_SWITCH} switch yet: the "off" side runs with a preload that sets the ioredis option off (test/bench/preload/no-autopipelining.ts).`,
+            ],
         rounds,
       }
     } finally {

@@ -37,7 +37,11 @@ export const chatCache: Scenario = {
       const notesAfter: string[] = []
       let served = 0
       const notes = await profileNotes(service.proc, 'chat-cache', () =>
-        databaseNotes(service.url, () => served, async () => (served = (await loader.http({ ...ours, durationSec: 5 })).ok)).then((n) => notesAfter.push(...n)),
+        databaseNotes(
+          service.url,
+          () => served,
+          async () => (served = (await loader.http({ ...ours, durationSec: 5 })).ok),
+        ).then((n) => notesAfter.push(...n)),
       )
       notes.push(...notesAfter)
       peer.thaw()

@@ -37,7 +37,15 @@ export const fastifyMetrics: Scenario = {
         ours: this.ours,
         peer: this.peer,
         rows: [
-          row('throughput vs plugin defaults', 'req/s', a.ours, a.peer, a.ratio, { op: '>=', value: 1.0 }, failureNote(defaults)),
+          row(
+            'throughput vs plugin defaults',
+            'req/s',
+            a.ours,
+            a.peer,
+            a.ratio,
+            { op: '>=', value: 1.0 },
+            failureNote(defaults),
+          ),
           row('throughput vs plugin, summary off', 'req/s', b.ours, b.peer, b.ratio, null, failureNote(like)),
         ],
         notes: [],

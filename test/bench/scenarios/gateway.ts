@@ -57,19 +57,37 @@ export const gateway: Scenario = {
       env: { CHAT_PROVIDER: 'openai', OPENAI_BASE_URL: upstreamV1, OPENAI_API_KEY: API_KEY, OPENAI_MODEL: MODEL },
     })
     const portkeyPort = await freePort()
-    const portkey = await startProc({ name: 'portkey', command: ['node', PORTKEY, `--port=${portkeyPort}`, '--headless'], port: portkeyPort, readyPath: '/' })
+    const portkey = await startProc({
+      name: 'portkey',
+      command: ['node', PORTKEY, `--port=${portkeyPort}`, '--headless'],
+      port: portkeyPort,
+      readyPath: '/',
+    })
     try {
       const targets: Target[] = [
-        { name: 'direct', url: `${upstreamV1}/chat/completions`, headers: { authorization: `Bearer ${API_KEY}` }, procs: [] },
+        {
+          name: 'direct',
+          url: `${upstreamV1}/chat/completions`,
+          headers: { authorization: `Bearer ${API_KEY}` },
+          procs: [],
+        },
         { name: 'ours', url: `${service.url}/v1/chat/completions`, headers: service.headers, procs: [service.proc] },
         {
           name: 'portkey',
           url: `${portkey.url}/v1/chat/completions`,
-          headers: { authorization: `Bearer ${API_KEY}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': upstreamV1 },
+          headers: {
+            authorization: `Bearer ${API_KEY}`,
+            'x-portkey-provider': 'openai',
+            'x-portkey-custom-host': upstreamV1,
+          },
           procs: [portkey],
         },
       ]
-      const sides = targets.map((t) => ({ label: t.name, procs: t.procs, measure: async (round: number) => (await measure(loader, t, round === 0)).latencyUs.p50 / 1000 }))
+      const sides = targets.map((t) => ({
+        label: t.name,
+        procs: t.procs,
+        measure: async (round: number) => (await measure(loader, t, round === 0)).latencyUs.p50 / 1000,
+      }))
       const measured = await rotate(sides, { describe: (ms) => `p50 ${ms.toFixed(3)} ms` })
       const rounds = measured.map(([direct, ours, portkey]) => ({ direct: direct!, ours: ours!, portkey: portkey! }))
       const ours = median(rounds.map((r) => r.ours - r.direct))
@@ -79,7 +97,12 @@ export const gateway: Scenario = {
       const notesAfter: string[] = []
       let served = 0
       const notes = await profileNotes(service.proc, 'gateway', () =>
-        databaseNotes(service.url, () => served, async () => (served = (await measure(loader, targets[1]!, false)).latencyUs.count + 20) /* + the warm-up requests */).then((n) => notesAfter.push(...n)),
+        databaseNotes(
+          service.url,
+          () => served,
+          async () =>
+            (served = (await measure(loader, targets[1]!, false)).latencyUs.count + 20) /* + the warm-up requests */,
+        ).then((n) => notesAfter.push(...n)),
       )
       notes.push(...notesAfter)
       portkey.thaw()
@@ -88,7 +111,15 @@ export const gateway: Scenario = {
         peer: this.peer,
         rows: [
           row('added latency (p50 − direct p50)', 'ms', ours, peer, ratio, { op: '<=', value: 1.0 }),
-          row('latency p50', 'ms', median(rounds.map((r) => r.ours)), median(rounds.map((r) => r.portkey)), null, null, `upstream direct ${median(rounds.map((r) => r.direct)).toFixed(2)} ms`),
+          row(
+            'latency p50',
+            'ms',
+            median(rounds.map((r) => r.ours)),
+            median(rounds.map((r) => r.portkey)),
+            null,
+            null,
+            `upstream direct ${median(rounds.map((r) => r.direct)).toFixed(2)} ms`,
+          ),
         ],
         notes,
         rounds,

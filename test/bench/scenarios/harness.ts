@@ -19,9 +19,13 @@ export const harness: Scenario = {
     const nodeHttp = await startPeer('node-http')
     try {
       const load = (url: string) => () => ({ url: `${url}/hello`, ...HELLO_LOAD })
-      const rounds = await alternate(httpSide(loader, 'fastify', [fastify], load(fastify.url)), httpSide(loader, 'node:http', [nodeHttp], load(nodeHttp.url)), {
-        describe: describeHttp,
-      })
+      const rounds = await alternate(
+        httpSide(loader, 'fastify', [fastify], load(fastify.url)),
+        httpSide(loader, 'node:http', [nodeHttp], load(nodeHttp.url)),
+        {
+          describe: describeHttp,
+        },
+      )
       const t = compare(rounds, (r) => r.okPerSec)
       return {
         ours: this.ours,

@@ -37,12 +37,26 @@ export const instrumentation: Scenario = {
     try {
       const load = (url: string) => () => ({ url: `${url}/hello`, ...HELLO_LOAD })
       const rounds = await rotate(
-        [httpSide(loader, 'metrics + logging', [both], load(both.url)), httpSide(loader, 'metrics only', [metricsOnly], load(metricsOnly.url)), httpSide(loader, 'bare', [off], load(off.url))],
+        [
+          httpSide(loader, 'metrics + logging', [both], load(both.url)),
+          httpSide(loader, 'metrics only', [metricsOnly], load(metricsOnly.url)),
+          httpSide(loader, 'bare', [off], load(off.url)),
+        ],
         { describe: describeHttp },
       )
       const t = compare(pairs(rounds, 0, 2), (r) => r.okPerSec)
       const m = compare(pairs(rounds, 1, 2), (r) => r.okPerSec)
-      rows.push(row('throughput, GET /hello on bare fastify, metrics + logging', 'req/s', t.ours, t.peer, t.ratio, wholeApp ? null : goal, failureNote(pairs(rounds, 0, 2))))
+      rows.push(
+        row(
+          'throughput, GET /hello on bare fastify, metrics + logging',
+          'req/s',
+          t.ours,
+          t.peer,
+          t.ratio,
+          wholeApp ? null : goal,
+          failureNote(pairs(rounds, 0, 2)),
+        ),
+      )
       rows.push(row('… metrics only (logging off)', 'req/s', m.ours, m.peer, m.ratio, null))
       allRounds.hello = rounds
     } finally {
@@ -51,7 +65,10 @@ export const instrumentation: Scenario = {
 
     if (wholeApp) {
       const instrumented = await startChatService('instrumented', { LOG_LEVEL: 'info' })
-      const quiet = await startChatService('uninstrumented', { LOG_LEVEL: 'silent', ...(hasSwitch ? { [METRICS_SWITCH]: 'false' } : {}) })
+      const quiet = await startChatService('uninstrumented', {
+        LOG_LEVEL: 'silent',
+        ...(hasSwitch ? { [METRICS_SWITCH]: 'false' } : {}),
+      })
       try {
         await Promise.all([warmChat(instrumented), warmChat(quiet)])
         const rounds = await alternate(
@@ -61,7 +78,17 @@ export const instrumentation: Scenario = {
         )
         const t = compare(rounds, (r) => r.okPerSec)
         const what = hasSwitch ? 'metrics + logging' : 'logging (info vs silent; metrics on in both)'
-        rows.unshift(row(`throughput, whole app, chat cache hit, ${what}`, 'req/s', t.ours, t.peer, t.ratio, goal, failureNote(rounds)))
+        rows.unshift(
+          row(
+            `throughput, whole app, chat cache hit, ${what}`,
+            'req/s',
+            t.ours,
+            t.peer,
+            t.ratio,
+            goal,
+            failureNote(rounds),
+          ),
+        )
         allRounds.app = rounds
       } finally {
         await Promise.all([instrumented.stop(), quiet.stop()])
@@ -72,7 +99,9 @@ export const instrumentation: Scenario = {
         )
       }
     } else {
-      notes.push('Without REDIS_URL the whole-app comparison (chat answered from Redis) is not run; the goal is judged on the bare-route pair.')
+      notes.push(
+        'Without REDIS_URL the whole-app comparison (chat answered from Redis) is not run; the goal is judged on the bare-route pair.',
+      )
     }
     return { ours: this.ours, peer: this.peer, rows, notes, rounds: allRounds }
   },

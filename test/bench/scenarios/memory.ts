@@ -42,14 +42,22 @@ interface RssPair {
  * more than a thousand clients cost, so growth at or below zero is shown as "—" with a note,
  * never as a negative cost.
  */
-export function perClientRows(ours: RssPair, peer: RssPair, clients: number): { rows: ReturnType<typeof row>[]; notes: string[] } {
+export function perClientRows(
+  ours: RssPair,
+  peer: RssPair,
+  clients: number,
+): { rows: ReturnType<typeof row>[]; notes: string[] } {
   const kib = (m: RssPair) => {
     const value = (m.withClients - m.idle) / clients / 1024
     return value > 0 ? value : null
   }
   const [a, b] = [kib(ours), kib(peer)]
   const notes = [
-    ...(a === null ? ['ours: RSS with the clients was not above idle (the collector returned more than they took), so no per-client figure'] : []),
+    ...(a === null
+      ? [
+          'ours: RSS with the clients was not above idle (the collector returned more than they took), so no per-client figure',
+        ]
+      : []),
     ...(b === null ? ['peer: RSS with the clients was not above idle, so no per-client figure'] : []),
   ]
   return { rows: [row('per client', 'KiB', a, b, a !== null && b !== null ? a / b : null, null)], notes }
@@ -83,10 +91,20 @@ export const memory: Scenario = {
         peer: this.peer,
         rows: [
           row('RSS idle', 'MiB', mib(ours.idle), mib(theirs.idle), null, null),
-          row(`RSS with ${settings.wsClients} live clients`, 'MiB', mib(ours.withClients), mib(theirs.withClients), null, null),
+          row(
+            `RSS with ${settings.wsClients} live clients`,
+            'MiB',
+            mib(ours.withClients),
+            mib(theirs.withClients),
+            null,
+            null,
+          ),
           ...perClient.rows,
         ],
-        notes: [...(ours.connected < settings.wsClients ? [`only ${ours.connected} clients connected to ours`] : []), ...perClient.notes],
+        notes: [
+          ...(ours.connected < settings.wsClients ? [`only ${ours.connected} clients connected to ours`] : []),
+          ...perClient.notes,
+        ],
       }
     } finally {
       await service.stop()

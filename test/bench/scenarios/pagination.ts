@@ -15,7 +15,12 @@ function pageSide(loader: Loader, label: string, service: Service, path: string)
     label,
     procs: [],
     async measure(round: number) {
-      const result = await loader.sequential({ url: `${service.url}${path}`, headers: service.headers, durationMs: settings.roundSeconds * 1000, warmup: round === 0 ? 200 : 20 })
+      const result = await loader.sequential({
+        url: `${service.url}${path}`,
+        headers: service.headers,
+        durationMs: settings.roundSeconds * 1000,
+        warmup: round === 0 ? 200 : 20,
+      })
       if (result.latencyUs.count === 0) throw new Error(`${label}: ${result.lastFailure}`)
       return result.latencyUs.p50 / 1000
     },
@@ -47,7 +52,10 @@ export const pagination: Scenario = {
     await client.connect()
     try {
       const { session } = await service.api<{ session: { id: string } }>('POST', '/api/sessions', {})
-      const { conversation } = await service.api<{ conversation: { id: string } }>('POST', '/api/conversations', { session_id: session.id, title: 'pagination bench' })
+      const { conversation } = await service.api<{ conversation: { id: string } }>('POST', '/api/conversations', {
+        session_id: session.id,
+        title: 'pagination bench',
+      })
       await client.query(`SET search_path TO "${service.schema}"`)
       const seeded = Date.now()
       await client.query(
@@ -57,15 +65,22 @@ export const pagination: Scenario = {
         [conversation.id, settings.pageDepth],
       )
       await client.query('ANALYZE messages')
-      const { rows } = await client.query<{ min: string; max: string }>('SELECT min(id)::text AS min, max(id)::text AS max FROM messages WHERE conversation_id = $1', [conversation.id])
+      const { rows } = await client.query<{ min: string; max: string }>(
+        'SELECT min(id)::text AS min, max(id)::text AS max FROM messages WHERE conversation_id = $1',
+        [conversation.id],
+      )
       const oldest = BigInt(rows[0]!.min)
       log(`  seeded ${settings.pageDepth} messages in ${Date.now() - seeded} ms`)
 
       const base = `/api/conversations/${conversation.id}/messages?limit=${PAGE}`
       const deepBefore = String(oldest + BigInt(PAGE))
-      const rounds = await alternate(pageSide(loader, 'deep', service, `${base}&before=${deepBefore}`), pageSide(loader, 'page 1', service, base), {
-        describe: (ms) => `p50 ${ms.toFixed(3)} ms`,
-      })
+      const rounds = await alternate(
+        pageSide(loader, 'deep', service, `${base}&before=${deepBefore}`),
+        pageSide(loader, 'page 1', service, base),
+        {
+          describe: (ms) => `p50 ${ms.toFixed(3)} ms`,
+        },
+      )
       const http = compare(rounds, (ms) => ms)
 
       const first = `SELECT * FROM messages WHERE conversation_id = $1 ORDER BY id DESC LIMIT ${PAGE}`
@@ -82,7 +97,14 @@ export const pagination: Scenario = {
         ours: this.ours,
         peer: this.peer,
         rows: [
-          row(`API, keyset, depth ${settings.pageDepth.toLocaleString('en-US')} vs page 1`, 'ms', http.ours, http.peer, http.ratio, { op: '<=', value: 1.5 }),
+          row(
+            `API, keyset, depth ${settings.pageDepth.toLocaleString('en-US')} vs page 1`,
+            'ms',
+            http.ours,
+            http.peer,
+            http.ratio,
+            { op: '<=', value: 1.5 },
+          ),
           row('SQL, keyset, same pages', 'ms', sql.keyset, sql.first, sql.keyset / sql.first, null),
           row('SQL, OFFSET variant, same pages', 'ms', sql.offset, sql.first, sql.offset / sql.first, null),
         ],

@@ -40,19 +40,31 @@ export const sampler: Scenario = {
   estimateSeconds: 70,
   inSuite: true,
   async run({ loader }) {
-    const on = await startService({ ...chatServiceOptions('sampler-1hz', { SAMPLE_INTERVAL_MS: '1000' }), preload: [ELD_PRELOAD], ipc: true })
-    const off = await startService({ ...chatServiceOptions('sampler-off', { SAMPLE_INTERVAL_MS: '60000' }), preload: [ELD_PRELOAD], ipc: true })
+    const on = await startService({
+      ...chatServiceOptions('sampler-1hz', { SAMPLE_INTERVAL_MS: '1000' }),
+      preload: [ELD_PRELOAD],
+      ipc: true,
+    })
+    const off = await startService({
+      ...chatServiceOptions('sampler-off', { SAMPLE_INTERVAL_MS: '60000' }),
+      preload: [ELD_PRELOAD],
+      ipc: true,
+    })
     try {
       await Promise.all([warmChat(on), warmChat(off)])
       const rounds = await alternate(eldSide(loader, '1 Hz', on), eldSide(loader, 'off', off), {
-        describe: (m) => `p99 ${m.p99.toFixed(2)} ms, max ${m.max.toFixed(1)} ms (${Math.round(m.http.okPerSec)} req/s)`,
+        describe: (m) =>
+          `p99 ${m.p99.toFixed(2)} ms, max ${m.max.toFixed(1)} ms (${Math.round(m.http.okPerSec)} req/s)`,
       })
       const p99 = compare(rounds, (m) => m.p99)
       const max = compare(rounds, (m) => m.max)
       return {
         ours: this.ours,
         peer: this.peer,
-        rows: [row('event-loop delay p99', 'ms', p99.ours, p99.peer, p99.ratio, { op: '<=', value: 1.1 }), row('event-loop delay max', 'ms', max.ours, max.peer, max.ratio, null)],
+        rows: [
+          row('event-loop delay p99', 'ms', p99.ours, p99.peer, p99.ratio, { op: '<=', value: 1.1 }),
+          row('event-loop delay max', 'ms', max.ours, max.peer, max.ratio, null),
+        ],
         notes: [],
         rounds,
       }

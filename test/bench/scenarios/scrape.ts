@@ -19,7 +19,10 @@ export const scrape: Scenario = {
       await warmChat(service)
       const load = chatLoad(service)
       const rounds = await alternate(
-        httpSide(loader, 'scraped', [], () => ({ ...load, scrape: { url: `${service.url}/metrics`, intervalMs: 1000 } })),
+        httpSide(loader, 'scraped', [], () => ({
+          ...load,
+          scrape: { url: `${service.url}/metrics`, intervalMs: 1000 },
+        })),
         httpSide(loader, 'not scraped', [], () => load),
         { describe: (r) => `${describeHttp(r)}${r.scrapes ? `, ${r.scrapes} scrapes` : ''}` },
       )

@@ -62,7 +62,9 @@ export const soak: Scenario = {
       const hitRate = Math.round(target * (1 - MISS_SHARE))
       const missRate = Math.max(1, target - hitRate)
       const seconds = Math.round(settings.soakMinutes * 60)
-      log(`  maximum ${Math.round(max.okPerSec)} req/s; soaking at ${target} req/s (${missRate} misses/s) for ${seconds} s`)
+      log(
+        `  maximum ${Math.round(max.okPerSec)} req/s; soaking at ${target} req/s (${missRate} misses/s) for ${seconds} s`,
+      )
 
       dashboards = await loader.wsOpen(wsUrl(service.url), DASHBOARDS, service.headers, SNAPSHOT_MARKER)
       const samples: Array<{ t: number; rss: number }> = []
@@ -74,13 +76,29 @@ export const soak: Scenario = {
         sample()
         if (Date.now() - lastReport >= 60_000) {
           lastReport = Date.now()
-          log(`    ${Math.round((Date.now() - started) / 1000)} s: RSS ${(samples.at(-1)!.rss / 2 ** 20).toFixed(0)} MiB`)
+          log(
+            `    ${Math.round((Date.now() - started) / 1000)} s: RSS ${(samples.at(-1)!.rss / 2 ** 20).toFixed(0)} MiB`,
+          )
         }
       }, RSS_EVERY_MS)
       const missBody = JSON.stringify({ messages: [{ role: 'user', content: 'soak miss [<id>]' }] })
       const [hitResult, missResult] = await Promise.all([
-        loader.http({ ...hits, connections: 20, overallRate: hitRate, durationSec: seconds, scrape: { url: `${service.url}/metrics`, intervalMs: 1000 } }),
-        loader.http({ ...chatLoad(service), bodies: undefined, body: missBody, idReplacement: true, connections: 5, overallRate: missRate, durationSec: seconds }),
+        loader.http({
+          ...hits,
+          connections: 20,
+          overallRate: hitRate,
+          durationSec: seconds,
+          scrape: { url: `${service.url}/metrics`, intervalMs: 1000 },
+        }),
+        loader.http({
+          ...chatLoad(service),
+          bodies: undefined,
+          body: missBody,
+          idReplacement: true,
+          connections: 5,
+          overallRate: missRate,
+          durationSec: seconds,
+        }),
       ])
       clearInterval(timer)
       sample()
@@ -92,7 +110,8 @@ export const soak: Scenario = {
       // is mostly phase. What a leak moves is the floor: the lowest reading of a window, right
       // after a collection. Growth is judged on that floor, end of warm-up (10-20 %) against
       // the last tenth; the medians and the peak are shown beside it.
-      const window = (from: number, to: number) => samples.filter((s) => s.t >= from * seconds && s.t <= to * seconds).map((s) => s.rss)
+      const window = (from: number, to: number) =>
+        samples.filter((s) => s.t >= from * seconds && s.t <= to * seconds).map((s) => s.rss)
       const [first, last] = [window(0.1, 0.2), window(0.9, 1.01)]
       const growthOf = (a: number, b: number) => ((b - a) / a) * 100
       const floor = { start: Math.min(...first), end: Math.min(...last) }
@@ -104,7 +123,9 @@ export const soak: Scenario = {
       const notifications = sink.arrivals.length
       const jobs: string[] = []
       for (const job of ['health-check', 'cache-warm', 'vacuum-analyze']) {
-        const { runs } = await service.api<{ runs: Array<{ status: string }> }>('GET', `/api/jobs/${job}/runs?limit=200`).catch(() => ({ runs: [] }))
+        const { runs } = await service
+          .api<{ runs: Array<{ status: string }> }>('GET', `/api/jobs/${job}/runs?limit=200`)
+          .catch(() => ({ runs: [] }))
         const byStatus = new Map<string, number>()
         for (const r of runs) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1)
         jobs.push(`${job} ${[...byStatus].map(([status, n]) => `${n} ${status}`).join(', ') || 'no runs'}`)
@@ -113,13 +134,43 @@ export const soak: Scenario = {
         ours: this.ours,
         peer: this.peer,
         rows: [
-          row('failed requests (non-2xx, errors, timeouts, failed scrapes)', '', errors, 0, null, { op: '<=', value: 0, on: 'ours' }),
-          row('RSS growth, floor after collections, end of warm-up → end', '%', growthOf(floor.start, floor.end), null, null, { op: '<', value: 10, on: 'ours' }, `${MiB(floor.start)} → ${MiB(floor.end)} MiB`),
-          row('RSS growth, window medians (mostly GC phase)', '%', growthOf(middle.start, middle.end), null, null, null, `${MiB(middle.start)} → ${MiB(middle.end)} MiB, peak ${MiB(peak)} MiB`),
-          row('throughput held', 'req/s', achieved, target, achieved / target, null, `maximum measured ${Math.round(max.okPerSec)} req/s`),
+          row('failed requests (non-2xx, errors, timeouts, failed scrapes)', '', errors, 0, null, {
+            op: '<=',
+            value: 0,
+            on: 'ours',
+          }),
+          row(
+            'RSS growth, floor after collections, end of warm-up → end',
+            '%',
+            growthOf(floor.start, floor.end),
+            null,
+            null,
+            { op: '<', value: 10, on: 'ours' },
+            `${MiB(floor.start)} → ${MiB(floor.end)} MiB`,
+          ),
+          row(
+            'RSS growth, window medians (mostly GC phase)',
+            '%',
+            growthOf(middle.start, middle.end),
+            null,
+            null,
+            null,
+            `${MiB(middle.start)} → ${MiB(middle.end)} MiB, peak ${MiB(peak)} MiB`,
+          ),
+          row(
+            'throughput held',
+            'req/s',
+            achieved,
+            target,
+            achieved / target,
+            null,
+            `maximum measured ${Math.round(max.okPerSec)} req/s`,
+          ),
           row('error lines in the service log', '', logErrors, null, null, null),
         ],
-        notes: [`${CHAT_BODIES.length} cached prompts + ${Math.round(MISS_SHARE * 100)} % fresh ones; ${DASHBOARDS} live dashboards; ${hitResult.scrapes} scrapes; ${notifications} alert notifications received; job runs: ${jobs.join('; ')}.`],
+        notes: [
+          `${CHAT_BODIES.length} cached prompts + ${Math.round(MISS_SHARE * 100)} % fresh ones; ${DASHBOARDS} live dashboards; ${hitResult.scrapes} scrapes; ${notifications} alert notifications received; job runs: ${jobs.join('; ')}.`,
+        ],
         rounds: { max, hits: hitResult, misses: missResult, rss: samples },
       }
     } finally {

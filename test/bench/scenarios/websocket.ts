@@ -48,20 +48,32 @@ export const websocket: Scenario = {
       const rounds = await alternate(
         fanoutSide(loader, 'hub', service.proc, wsUrl(service.url), service.headers, clients, MEASURE_MS),
         fanoutSide(loader, 'ws', peer, wsUrl(peer.url), {}, clients, MEASURE_MS),
-        { describe: (m) => `p99 ${m.delayMs.p99} ms, ${m.frames} frames of ${m.snapshots} snapshots (connect ${m.connect.connectMs} ms)` },
+        {
+          describe: (m) =>
+            `p99 ${m.delayMs.p99} ms, ${m.frames} frames of ${m.snapshots} snapshots (connect ${m.connect.connectMs} ms)`,
+        },
       )
       const p99 = compare(rounds, (m) => m.delayMs.p99)
       const delivered = compare(rounds, (m) => m.framesPerSnapshot)
       const loaded = compare(rounds, (m) => m.rssBytes)
-      const perClient = perClientRows({ idle: oursIdle!, withClients: loaded.ours }, { idle: peerIdle!, withClients: loaded.peer }, clients)
+      const perClient = perClientRows(
+        { idle: oursIdle!, withClients: loaded.ours },
+        { idle: peerIdle!, withClients: loaded.peer },
+        clients,
+      )
       return {
         ours: this.ours,
         peer: this.peer,
         rows: [
           row('p99 delivery delay', 'ms', p99.ours, p99.peer, p99.ratio, { op: '<=', value: 100, on: 'ours' }),
-          row('frames delivered per snapshot (1/s)', 'frames', delivered.ours, delivered.peer, delivered.ratio, { op: '>=', value: 0.8 }),
+          row('frames delivered per snapshot (1/s)', 'frames', delivered.ours, delivered.peer, delivered.ratio, {
+            op: '>=',
+            value: 0.8,
+          }),
         ],
-        notes: [`Delay = receive time − the frame's "at" on one clock; ours includes computing the snapshot (its "at" is the tick), the peer's starts at the send.`],
+        notes: [
+          `Delay = receive time − the frame's "at" on one clock; ours includes computing the snapshot (its "at" is the tick), the peer's starts at the send.`,
+        ],
         rounds,
         also: [
           {

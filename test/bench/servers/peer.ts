@@ -62,10 +62,14 @@ const variants: Record<string, () => Promise<void>> = {
   async 'fastify-metrics'() {
     // A CommonJS module with `exports.default`: Node's ESM import hands over module.exports.
     const module = await import('fastify-metrics')
-    const fastifyMetrics = (module.default as unknown as { default: FastifyPluginAsync<Record<string, unknown>> }).default
+    const fastifyMetrics = (module.default as unknown as { default: FastifyPluginAsync<Record<string, unknown>> })
+      .default
     const app = (await fastify())({ logger: false })
     const summary = process.env.FM_SUMMARY !== '0'
-    await app.register(fastifyMetrics, { endpoint: '/metrics', ...(summary ? {} : { routeMetrics: { enabled: { histogram: true, summary: false } } }) })
+    await app.register(fastifyMetrics, {
+      endpoint: '/metrics',
+      ...(summary ? {} : { routeMetrics: { enabled: { histogram: true, summary: false } } }),
+    })
     helloRoute(app)
     await listen(app)
   },
@@ -113,7 +117,12 @@ const variants: Record<string, () => Promise<void>> = {
     createServer((req, res) => {
       if (req.method === 'GET' && req.url?.endsWith('/models')) {
         res.writeHead(200, { 'content-type': 'application/json' })
-        res.end(JSON.stringify({ object: 'list', data: [{ id: 'bench-model', object: 'model', created, owned_by: 'bench' }] }))
+        res.end(
+          JSON.stringify({
+            object: 'list',
+            data: [{ id: 'bench-model', object: 'model', created, owned_by: 'bench' }],
+          }),
+        )
         return
       }
       if (req.method !== 'POST') {

@@ -38,7 +38,13 @@ export async function startAlertmanager(webhookUrl: string): Promise<RunningAler
   const url = `http://127.0.0.1:${port}`
   const child = spawn(
     ALERTMANAGER,
-    [`--config.file=${config}`, `--storage.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=warn'],
+    [
+      `--config.file=${config}`,
+      `--storage.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--cluster.listen-address=',
+      '--log.level=warn',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   let output = ''
@@ -58,7 +64,13 @@ export async function startAlertmanager(webhookUrl: string): Promise<RunningAler
       await stop()
       throw new Error(`alertmanager exited with ${child.exitCode}:\n${output}`)
     }
-    if (await fetch(`${url}/-/ready`).then((r) => r.ok, () => false)) break
+    if (
+      await fetch(`${url}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break
     if (Date.now() > deadline) {
       await stop()
       throw new Error(`alertmanager not ready within 30 s:\n${output}`)

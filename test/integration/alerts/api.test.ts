@@ -25,7 +25,12 @@ describe.each(backends)('alerting API ($name)', (backend) => {
   afterAll(async () => t?.close())
 
   const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown, token = t.adminToken) =>
-    t.app.inject({ method, url, headers: t.auth(token), ...(payload === undefined ? {} : { payload: payload as object }) })
+    t.app.inject({
+      method,
+      url,
+      headers: t.auth(token),
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    })
 
   it('seeds the rules of ALERT_RULES_FILE with their defaults', async () => {
     const res = await call('GET', '/api/alerts/rules')
@@ -49,7 +54,14 @@ describe.each(backends)('alerting API ($name)', (backend) => {
   })
 
   it('creates, reads, replaces and deletes a rule, audit-logged', async () => {
-    const rule = { name: 'Busy', signal: 'http_requests_per_second', op: '>', threshold: 100, for: '1m', severity: 'info' }
+    const rule = {
+      name: 'Busy',
+      signal: 'http_requests_per_second',
+      op: '>',
+      threshold: 100,
+      for: '1m',
+      severity: 'info',
+    }
     const created = await call('POST', '/api/alerts/rules', rule)
     expect(created.statusCode).toBe(201)
     expect(created.json().rule).toMatchObject({ ...rule, keepFiringFor: '0s', enabled: true })
@@ -64,7 +76,10 @@ describe.each(backends)('alerting API ($name)', (backend) => {
     expect((await call('DELETE', '/api/alerts/rules/Busy')).statusCode).toBe(404)
 
     const audit = await call('GET', '/api/audit?limit=20')
-    const actions = audit.json().entries.filter((e: { target: string }) => e.target === 'Busy').map((e: { action: string }) => e.action)
+    const actions = audit
+      .json()
+      .entries.filter((e: { target: string }) => e.target === 'Busy')
+      .map((e: { action: string }) => e.action)
     expect(actions).toEqual(['alert_rule.delete', 'alert_rule.update', 'alert_rule.create'])
   })
 
@@ -80,7 +95,12 @@ describe.each(backends)('alerting API ($name)', (backend) => {
       ['not an object', 'body must be an object'],
     ]
     for (const [payload, message] of cases) {
-      const res = await t.app.inject({ method: 'POST', url: '/api/alerts/rules', headers: { ...t.auth(), 'content-type': 'application/json' }, payload: JSON.stringify(payload) })
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/alerts/rules',
+        headers: { ...t.auth(), 'content-type': 'application/json' },
+        payload: JSON.stringify(payload),
+      })
       expect(res.statusCode, message).toBe(400)
       expect(res.json().error.code).toBe('validation_error')
       expect(res.json().error.message).toContain(message)
@@ -92,11 +112,40 @@ describe.each(backends)('alerting API ($name)', (backend) => {
   })
 
   it('lets a viewer read but not change alerting', async () => {
-    for (const url of ['/api/alerts', '/api/alerts/history', '/api/alerts/rules', '/api/silences', '/api/alerts/receivers', '/api/alerts/notifications']) {
+    for (const url of [
+      '/api/alerts',
+      '/api/alerts/history',
+      '/api/alerts/rules',
+      '/api/silences',
+      '/api/alerts/receivers',
+      '/api/alerts/notifications',
+    ]) {
       expect((await call('GET', url, undefined, viewer)).statusCode, url).toBe(200)
     }
-    expect((await call('POST', '/api/alerts/rules', { name: 'V', signal: 'x', op: '>', threshold: 1, severity: 'info' }, viewer)).statusCode).toBe(403)
-    expect((await call('POST', '/api/silences', { matchers: [{ name: 'a', op: '=', value: 'b' }], endsAt: new Date(Date.now() + 60_000).toISOString(), comment: 'x' }, viewer)).statusCode).toBe(403)
+    expect(
+      (
+        await call(
+          'POST',
+          '/api/alerts/rules',
+          { name: 'V', signal: 'x', op: '>', threshold: 1, severity: 'info' },
+          viewer,
+        )
+      ).statusCode,
+    ).toBe(403)
+    expect(
+      (
+        await call(
+          'POST',
+          '/api/silences',
+          {
+            matchers: [{ name: 'a', op: '=', value: 'b' }],
+            endsAt: new Date(Date.now() + 60_000).toISOString(),
+            comment: 'x',
+          },
+          viewer,
+        )
+      ).statusCode,
+    ).toBe(403)
     expect((await t.app.inject({ method: 'GET', url: '/api/alerts' })).statusCode).toBe(401)
   })
 
@@ -120,7 +169,9 @@ describe.each(backends)('alerting API ($name)', (backend) => {
     })
     expect(new Date(alert.since).getTime()).toBe(clock)
     const gauge = await t.app.metrics.alertsActive.get()
-    expect(gauge.values).toEqual([{ labels: { alertname: 'TestHigh', severity: 'warning', state: 'firing' }, value: 1 }])
+    expect(gauge.values).toEqual([
+      { labels: { alertname: 'TestHigh', severity: 'warning', state: 'firing' }, value: 1 },
+    ])
 
     const ack = await call('POST', `/api/alerts/${alert.fingerprint}/ack`, { comment: 'looking into it' })
     expect(ack.statusCode).toBe(200)
@@ -135,7 +186,11 @@ describe.each(backends)('alerting API ($name)', (backend) => {
     expect((await t.app.metrics.alertsActive.get()).values).toEqual([])
 
     const history = (await call('GET', `/api/alerts/history?fingerprint=${alert.fingerprint}`)).json().events
-    expect(history.map((e: { from: string; to: string }) => `${e.from}→${e.to}`)).toEqual(['firing→resolved', 'firing→acknowledged', 'inactive→firing'])
+    expect(history.map((e: { from: string; to: string }) => `${e.from}→${e.to}`)).toEqual([
+      'firing→resolved',
+      'firing→acknowledged',
+      'inactive→firing',
+    ])
     expect(history[1].detail).toEqual({ by: 'ADMIN_TOKEN', comment: 'looking into it' })
     expect(events.map((e) => e.to)).toEqual(['firing', 'acknowledged', 'resolved'])
     t.app.events.off('alert', listener)
@@ -144,7 +199,12 @@ describe.each(backends)('alerting API ($name)', (backend) => {
     const seen: string[] = []
     let before: string | null = null
     do {
-      const page: { events: Array<{ to: string }>; nextBefore: string | null } = (await call('GET', `/api/alerts/history?fingerprint=${alert.fingerprint}&limit=1${before ? `&before=${before}` : ''}`)).json()
+      const page: { events: Array<{ to: string }>; nextBefore: string | null } = (
+        await call(
+          'GET',
+          `/api/alerts/history?fingerprint=${alert.fingerprint}&limit=1${before ? `&before=${before}` : ''}`,
+        )
+      ).json()
       seen.push(...page.events.map((e) => e.to))
       before = page.nextBefore
     } while (before)
@@ -162,14 +222,27 @@ describe.each(backends)('alerting API ($name)', (backend) => {
 
   it('manages silences and shows which alerts they silence', async () => {
     const endsAt = new Date(Date.now() + 3_600_000).toISOString()
-    const bad = await call('POST', '/api/silences', { matchers: [{ name: 'case', op: '=~', value: '(' }], endsAt, comment: 'x' })
+    const bad = await call('POST', '/api/silences', {
+      matchers: [{ name: 'case', op: '=~', value: '(' }],
+      endsAt,
+      comment: 'x',
+    })
     expect(bad.statusCode).toBe(400)
     expect(bad.json().error.message).toContain('body/matchers/0/value is not a valid regular expression')
-    const backwards = await call('POST', '/api/silences', { matchers: [{ name: 'case', op: '=', value: 'x' }], startsAt: endsAt, endsAt: new Date().toISOString(), comment: 'x' })
+    const backwards = await call('POST', '/api/silences', {
+      matchers: [{ name: 'case', op: '=', value: 'x' }],
+      startsAt: endsAt,
+      endsAt: new Date().toISOString(),
+      comment: 'x',
+    })
     expect(backwards.statusCode).toBe(400)
     expect((await call('POST', '/api/silences', { matchers: [], endsAt, comment: 'x' })).statusCode).toBe(400)
 
-    const created = await call('POST', '/api/silences', { matchers: [{ name: 'case', op: '=~', value: 'silenced|other' }], endsAt, comment: 'maintenance' })
+    const created = await call('POST', '/api/silences', {
+      matchers: [{ name: 'case', op: '=~', value: 'silenced|other' }],
+      endsAt,
+      comment: 'maintenance',
+    })
     expect(created.statusCode).toBe(201)
     const silence = created.json().silence
     expect(silence).toMatchObject({ status: 'active', createdBy: 'ADMIN_TOKEN', comment: 'maintenance' })
@@ -179,14 +252,22 @@ describe.each(backends)('alerting API ($name)', (backend) => {
     const [alert] = (await call('GET', '/api/alerts')).json().alerts
     expect(alert).toMatchObject({ state: 'firing', silenced: true, silencedBy: [silence.id], lastNotifiedAt: null })
 
-    const updated = await call('PUT', `/api/silences/${silence.id}`, { matchers: [{ name: 'case', op: '=', value: 'other' }], endsAt, comment: 'narrower' })
+    const updated = await call('PUT', `/api/silences/${silence.id}`, {
+      matchers: [{ name: 'case', op: '=', value: 'other' }],
+      endsAt,
+      comment: 'narrower',
+    })
     expect(updated.json().silence.comment).toBe('narrower')
     expect((await call('GET', '/api/alerts')).json().alerts[0].silenced).toBe(false)
 
     const expired = await call('DELETE', `/api/silences/${silence.id}`)
     expect(expired.json().silence.status).toBe('expired')
-    expect((await call('GET', '/api/silences?status=expired')).json().silences.map((s: { id: string }) => s.id)).toContain(silence.id)
-    expect((await call('GET', '/api/silences?status=active')).json().silences.map((s: { id: string }) => s.id)).not.toContain(silence.id)
+    expect(
+      (await call('GET', '/api/silences?status=expired')).json().silences.map((s: { id: string }) => s.id),
+    ).toContain(silence.id)
+    expect(
+      (await call('GET', '/api/silences?status=active')).json().silences.map((s: { id: string }) => s.id),
+    ).not.toContain(silence.id)
     expect((await call('GET', `/api/silences/${crypto.randomUUID()}`)).statusCode).toBe(404)
     signal.set(0, { case: 'silenced' })
     await tick()
@@ -194,27 +275,66 @@ describe.each(backends)('alerting API ($name)', (backend) => {
 
   it('keeps receiver secrets write-only', async () => {
     const secret = 'receiver-secret-value-123'
-    const created = await call('POST', '/api/alerts/receivers', { name: 'ops', url: 'https://user:pw@hooks.example.com/x?token=abc', secret, severities: ['critical'] })
+    const created = await call('POST', '/api/alerts/receivers', {
+      name: 'ops',
+      url: 'https://user:pw@hooks.example.com/x?token=abc',
+      secret,
+      severities: ['critical'],
+    })
     expect(created.statusCode).toBe(201)
     const receiver = created.json().receiver
-    expect(receiver).toMatchObject({ name: 'ops', kind: 'webhook', format: 'alertmanager', hasSecret: true, severities: ['critical'], sendResolved: true, groupBy: ['alertname'], groupWait: '0s', source: 'api' })
+    expect(receiver).toMatchObject({
+      name: 'ops',
+      kind: 'webhook',
+      format: 'alertmanager',
+      hasSecret: true,
+      severities: ['critical'],
+      sendResolved: true,
+      groupBy: ['alertname'],
+      groupWait: '0s',
+      source: 'api',
+    })
     expect(receiver.url).toBe('https://***@hooks.example.com/x?token=***')
     expect(created.body).not.toContain(secret)
     const listed = await call('GET', '/api/alerts/receivers')
     expect(listed.body).not.toContain(secret)
     expect(listed.body).not.toContain('"secret"')
 
-    const kept = await call('PUT', `/api/alerts/receivers/${receiver.id}`, { name: 'ops', url: 'https://hooks.example.com/y', groupWait: '30s' })
+    const kept = await call('PUT', `/api/alerts/receivers/${receiver.id}`, {
+      name: 'ops',
+      url: 'https://hooks.example.com/y',
+      groupWait: '30s',
+    })
     expect(kept.json().receiver).toMatchObject({ hasSecret: true, groupWait: '30s', severities: [] })
-    const cleared = await call('PUT', `/api/alerts/receivers/${receiver.id}`, { name: 'ops', url: 'https://hooks.example.com/y', secret: null })
+    const cleared = await call('PUT', `/api/alerts/receivers/${receiver.id}`, {
+      name: 'ops',
+      url: 'https://hooks.example.com/y',
+      secret: null,
+    })
     expect(cleared.json().receiver.hasSecret).toBe(false)
 
     const audit = (await call('GET', '/api/audit?limit=10&action=alert_receiver.create')).json().entries[0]
     expect(JSON.stringify(audit)).not.toContain(secret)
-    expect((await call('POST', '/api/alerts/receivers', { name: 'ops', url: 'https://a.example.com' })).statusCode).toBe(409)
-    expect((await call('POST', '/api/alerts/receivers', { name: 'x', url: 'ftp://a.example.com' })).statusCode).toBe(400)
-    expect((await call('POST', '/api/alerts/receivers', { name: 'x', kind: 'alertmanager', format: 'slack', url: 'https://a.example.com' })).statusCode).toBe(400)
-    expect((await call('POST', '/api/alerts/receivers', { name: 'x', url: 'https://a.example.com', groupWait: 'later' })).statusCode).toBe(400)
+    expect(
+      (await call('POST', '/api/alerts/receivers', { name: 'ops', url: 'https://a.example.com' })).statusCode,
+    ).toBe(409)
+    expect((await call('POST', '/api/alerts/receivers', { name: 'x', url: 'ftp://a.example.com' })).statusCode).toBe(
+      400,
+    )
+    expect(
+      (
+        await call('POST', '/api/alerts/receivers', {
+          name: 'x',
+          kind: 'alertmanager',
+          format: 'slack',
+          url: 'https://a.example.com',
+        })
+      ).statusCode,
+    ).toBe(400)
+    expect(
+      (await call('POST', '/api/alerts/receivers', { name: 'x', url: 'https://a.example.com', groupWait: 'later' }))
+        .statusCode,
+    ).toBe(400)
     expect((await call('DELETE', `/api/alerts/receivers/${receiver.id}`)).statusCode).toBe(200)
     expect((await call('GET', `/api/alerts/receivers/${receiver.id}`)).statusCode).toBe(404)
   })
@@ -226,7 +346,15 @@ describe.each(backends)('alerting API ($name)', (backend) => {
       times.push(await tick())
     }
     const res = await call('POST', '/api/alerts/rules/preview', {
-      rule: { name: 'Preview', signal: 'test_signal', matchers: { case: 'preview' }, op: '>', threshold: 1, for: '1s', severity: 'info' },
+      rule: {
+        name: 'Preview',
+        signal: 'test_signal',
+        matchers: { case: 'preview' },
+        op: '>',
+        threshold: 1,
+        for: '1s',
+        severity: 'info',
+      },
       minutes: 5,
     })
     expect(res.statusCode).toBe(200)
@@ -238,33 +366,83 @@ describe.each(backends)('alerting API ($name)', (backend) => {
     expect([new Date(firedAt).getTime(), new Date(resolvedAt).getTime()]).toEqual([times[2], times[4]])
     expect(body.transitions.map((t: { to: string }) => t.to)).toEqual(['pending', 'firing', 'resolved'])
 
-    const bad = await call('POST', '/api/alerts/rules/preview', { rule: { name: 'P', signal: 'x', op: '>', threshold: 1, severity: 'info', for: 'x' } })
+    const bad = await call('POST', '/api/alerts/rules/preview', {
+      rule: { name: 'P', signal: 'x', op: '>', threshold: 1, severity: 'info', for: 'x' },
+    })
     expect(bad.statusCode).toBe(400)
     expect(bad.json().error.message).toContain('body/rule/for must be a duration')
-    expect((await call('POST', '/api/alerts/rules/preview', { minutes: 5 })).json().error.message).toContain('body/rule is required')
+    expect((await call('POST', '/api/alerts/rules/preview', { minutes: 5 })).json().error.message).toContain(
+      'body/rule is required',
+    )
   })
 
   it('answers any malformed body or query with a 4xx, never a 500', async () => {
     const bodies = fc.oneof(
       fc.jsonValue(),
-      fc.record({ name: fc.string(), signal: fc.string(), op: fc.string(), threshold: fc.oneof(fc.double(), fc.string()), severity: fc.string(), for: fc.string() }, { requiredKeys: [] }),
-      fc.record({ matchers: fc.array(fc.record({ name: fc.string(), op: fc.constantFrom('=', '=~', '!~', 'x'), value: fc.string() })), endsAt: fc.string(), comment: fc.string() }, { requiredKeys: [] }),
-      fc.record({ name: fc.string(), url: fc.oneof(fc.webUrl(), fc.string()), secret: fc.option(fc.string()), groupWait: fc.string(), groupBy: fc.array(fc.string()) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          name: fc.string(),
+          signal: fc.string(),
+          op: fc.string(),
+          threshold: fc.oneof(fc.double(), fc.string()),
+          severity: fc.string(),
+          for: fc.string(),
+        },
+        { requiredKeys: [] },
+      ),
+      fc.record(
+        {
+          matchers: fc.array(
+            fc.record({ name: fc.string(), op: fc.constantFrom('=', '=~', '!~', 'x'), value: fc.string() }),
+          ),
+          endsAt: fc.string(),
+          comment: fc.string(),
+        },
+        { requiredKeys: [] },
+      ),
+      fc.record(
+        {
+          name: fc.string(),
+          url: fc.oneof(fc.webUrl(), fc.string()),
+          secret: fc.option(fc.string()),
+          groupWait: fc.string(),
+          groupBy: fc.array(fc.string()),
+        },
+        { requiredKeys: [] },
+      ),
     )
-    const targets = ['/api/alerts/rules', '/api/alerts/rules/preview', '/api/silences', '/api/alerts/receivers', '/api/alerts/0123456789abcdef/ack']
+    const targets = [
+      '/api/alerts/rules',
+      '/api/alerts/rules/preview',
+      '/api/silences',
+      '/api/alerts/receivers',
+      '/api/alerts/0123456789abcdef/ack',
+    ]
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...targets), bodies, async (url, body) => {
-        const res = await t.app.inject({ method: 'POST', url, headers: { ...t.auth(), 'content-type': 'application/json' }, payload: JSON.stringify(body) })
+        const res = await t.app.inject({
+          method: 'POST',
+          url,
+          headers: { ...t.auth(), 'content-type': 'application/json' },
+          payload: JSON.stringify(body),
+        })
         expect(res.statusCode, `${url} ${JSON.stringify(body)} → ${res.body}`).toBeLessThan(500)
       }),
       { numRuns: 150 },
     )
-    const queries = fc.dictionary(fc.constantFrom('limit', 'before', 'since', 'until', 'state', 'rule', 'fingerprint', 'status'), fc.string())
+    const queries = fc.dictionary(
+      fc.constantFrom('limit', 'before', 'since', 'until', 'state', 'rule', 'fingerprint', 'status'),
+      fc.string(),
+    )
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('/api/alerts/history', '/api/alerts/notifications', '/api/silences', '/api/alerts'), queries, async (path, query) => {
-        const res = await t.app.inject({ method: 'GET', url: path, query, headers: t.auth() })
-        expect(res.statusCode, `${path}?${new URLSearchParams(query)} → ${res.body}`).toBeLessThan(500)
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('/api/alerts/history', '/api/alerts/notifications', '/api/silences', '/api/alerts'),
+        queries,
+        async (path, query) => {
+          const res = await t.app.inject({ method: 'GET', url: path, query, headers: t.auth() })
+          expect(res.statusCode, `${path}?${new URLSearchParams(query)} → ${res.body}`).toBeLessThan(500)
+        },
+      ),
       { numRuns: 150 },
     )
   })

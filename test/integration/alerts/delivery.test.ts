@@ -1,7 +1,17 @@
 import { createHmac } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { controlledSignal, lead, MANUAL_TICKS, rulesFile, startReceiver, TEST_RULE, tickAndEvaluate, waitFor, type TestReceiver } from './helpers.js'
+import {
+  controlledSignal,
+  lead,
+  MANUAL_TICKS,
+  rulesFile,
+  startReceiver,
+  TEST_RULE,
+  tickAndEvaluate,
+  waitFor,
+  type TestReceiver,
+} from './helpers.js'
 
 /**
  * Delivery to a real local HTTP receiver. Each case fires the test rule for its own `case`
@@ -32,12 +42,18 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
     await Promise.all(receivers.map((r) => r.close()))
   })
 
-  const api = (method: 'GET' | 'POST', url: string, payload?: object) => t.app.inject({ method, url, headers: t.auth(), ...(payload ? { payload } : {}) })
+  const api = (method: 'GET' | 'POST', url: string, payload?: object) =>
+    t.app.inject({ method, url, headers: t.auth(), ...(payload ? { payload } : {}) })
 
   async function receiverFor(caseName: string, body: Record<string, unknown> = {}) {
     const receiver = await startReceiver()
     receivers.push(receiver)
-    const res = await api('POST', '/api/alerts/receivers', { name: caseName, url: receiver.url, matchers: [{ name: 'case', op: '=', value: caseName }], ...body })
+    const res = await api('POST', '/api/alerts/receivers', {
+      name: caseName,
+      url: receiver.url,
+      matchers: [{ name: 'case', op: '=', value: caseName }],
+      ...body,
+    })
     expect(res.statusCode).toBe(201)
     return { receiver, id: res.json().receiver.id as string }
   }
@@ -49,7 +65,9 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
   }
 
   async function notificationsOf(caseName: string) {
-    return (await api('GET', `/api/alerts/notifications?receiver=${caseName}`)).json().notifications as Array<Record<string, any>>
+    return (await api('GET', `/api/alerts/notifications?receiver=${caseName}`)).json().notifications as Array<
+      Record<string, any>
+    >
   }
 
   it('retries after 5xx until the receiver takes it, with the same body, idempotency key and a valid signature', async () => {
@@ -62,7 +80,13 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
       const list = await notificationsOf('retry')
       return list[0]?.status === 'delivered' && list
     })
-    expect(notification).toMatchObject({ status: 'delivered', attempts: 3, lastError: null, lastStatusCode: 200, reason: 'firing' })
+    expect(notification).toMatchObject({
+      status: 'delivered',
+      attempts: 3,
+      lastError: null,
+      lastStatusCode: 200,
+      reason: 'firing',
+    })
     expect(notification!.alerts).toEqual([{ fingerprint: expect.any(String), alertname: 'TestHigh', status: 'firing' }])
     expect(receiver.requests.map((r) => r.status)).toEqual([503, 503, 200])
 
@@ -72,12 +96,23 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
     expect(first!.headers['idempotency-key']).toMatch(/^[0-9a-f-]{36}$/)
     const expected = `sha256=${createHmac('sha256', secret).update(last!.body).digest('hex')}`
     expect(last!.headers['x-signature-256']).toBe(expected)
-    expect(last!.json).toMatchObject({ version: '4', status: 'firing', receiver: 'retry', groupLabels: { alertname: 'TestHigh' } })
-    expect(last!.json.alerts[0]).toMatchObject({ status: 'firing', labels: { alertname: 'TestHigh', case: 'retry', severity: 'warning' }, annotations: { summary: 'retry is at 5' }, endsAt: '0001-01-01T00:00:00Z' })
+    expect(last!.json).toMatchObject({
+      version: '4',
+      status: 'firing',
+      receiver: 'retry',
+      groupLabels: { alertname: 'TestHigh' },
+    })
+    expect(last!.json.alerts[0]).toMatchObject({
+      status: 'firing',
+      labels: { alertname: 'TestHigh', case: 'retry', severity: 'warning' },
+      annotations: { summary: 'retry is at 5' },
+      endsAt: '0001-01-01T00:00:00Z',
+    })
 
     await t.app.alerts.worker.idle()
     const counts = await t.app.metrics.alertNotificationsTotal.get()
-    const count = (status: string) => counts.values.find((v) => v.labels.receiver === 'retry' && v.labels.status === status)?.value
+    const count = (status: string) =>
+      counts.values.find((v) => v.labels.receiver === 'retry' && v.labels.status === status)?.value
     expect([count('retry'), count('delivered')]).toEqual([2, 1])
   })
 
@@ -106,7 +141,11 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
     const probe = await startReceiver()
     const port = probe.port
     await probe.close()
-    const res = await api('POST', '/api/alerts/receivers', { name: 'down', url: `http://127.0.0.1:${port}/hook`, matchers: [{ name: 'case', op: '=', value: 'down' }] })
+    const res = await api('POST', '/api/alerts/receivers', {
+      name: 'down',
+      url: `http://127.0.0.1:${port}/hook`,
+      matchers: [{ name: 'case', op: '=', value: 'down' }],
+    })
     expect(res.statusCode).toBe(201)
     await fire('down')
     const [pending] = await waitFor('a failed attempt', async () => {
@@ -118,7 +157,10 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
 
     const receiver = await startReceiver(port)
     receivers.push(receiver)
-    await waitFor('delivery once the receiver listens', async () => (await notificationsOf('down'))[0]?.status === 'delivered')
+    await waitFor(
+      'delivery once the receiver listens',
+      async () => (await notificationsOf('down'))[0]?.status === 'delivered',
+    )
     expect(receiver.requests[0]!.path).toBe('/hook')
   })
 
@@ -146,7 +188,9 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
     await fire('quiet', 0)
     await waitFor('slack firing and resolved', () => slack.receiver.requests.length >= 2)
     expect(slack.receiver.requests.map((r) => Object.keys(r.json))).toEqual([['text'], ['text']])
-    expect(slack.receiver.requests[0]!.json.text).toMatch(/^\[FIRING:1\] TestHigh\n• \[warning\] slack is at 5 \{case="slack"\}/)
+    expect(slack.receiver.requests[0]!.json.text).toMatch(
+      /^\[FIRING:1\] TestHigh\n• \[warning\] slack is at 5 \{case="slack"\}/,
+    )
     expect(slack.receiver.requests[1]!.json.text).toMatch(/^\[RESOLVED\] TestHigh/)
 
     await waitFor('alertmanager firing and resolved', () => am.receiver.requests.length >= 2)
@@ -164,16 +208,27 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
   it('with a group wait, batches the alerts of a group that arrive meanwhile into one notification', async () => {
     const receiver = await startReceiver()
     receivers.push(receiver)
-    const res = await api('POST', '/api/alerts/receivers', { name: 'batched', url: receiver.url, matchers: [{ name: 'case', op: '=~', value: 'batch-.*' }], groupWait: '2s' })
+    const res = await api('POST', '/api/alerts/receivers', {
+      name: 'batched',
+      url: receiver.url,
+      matchers: [{ name: 'case', op: '=~', value: 'batch-.*' }],
+      groupWait: '2s',
+    })
     expect(res.statusCode).toBe(201)
     signal.setMany([{ labels: { case: 'batch-a' }, value: 5 }])
     clock = Math.max(clock + 1000, Date.now())
     await tickAndEvaluate(t.app, clock)
-    signal.setMany([{ labels: { case: 'batch-a' }, value: 5 }, { labels: { case: 'batch-b' }, value: 5 }])
+    signal.setMany([
+      { labels: { case: 'batch-a' }, value: 5 },
+      { labels: { case: 'batch-b' }, value: 5 },
+    ])
     clock = Math.max(clock + 100, Date.now())
     await tickAndEvaluate(t.app, clock)
     const [request] = await waitFor('the batched notification', () => receiver.requests.length > 0 && receiver.requests)
-    expect(request!.json.alerts.map((a: { labels: { case: string } }) => a.labels.case).sort()).toEqual(['batch-a', 'batch-b'])
+    expect(request!.json.alerts.map((a: { labels: { case: string } }) => a.labels.case).sort()).toEqual([
+      'batch-a',
+      'batch-b',
+    ])
     expect(await notificationsOf('batched')).toHaveLength(1)
     signal.setMany([])
   })
@@ -182,8 +237,17 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
     const { receiver, id } = await receiverFor('tested')
     const res = await api('POST', `/api/alerts/receivers/${id}/test`)
     expect(res.statusCode).toBe(200)
-    expect(res.json().notification).toMatchObject({ status: 'delivered', attempts: 1, reason: 'test', receiver: 'tested' })
-    expect(receiver.requests[0]!.json.alerts[0].labels).toEqual({ alertname: 'TestNotification', receiver: 'tested', severity: 'info' })
+    expect(res.json().notification).toMatchObject({
+      status: 'delivered',
+      attempts: 1,
+      reason: 'test',
+      receiver: 'tested',
+    })
+    expect(receiver.requests[0]!.json.alerts[0].labels).toEqual({
+      alertname: 'TestNotification',
+      receiver: 'tested',
+      severity: 'info',
+    })
 
     receiver.respond = () => 410
     const refused = await api('POST', `/api/alerts/receivers/${id}/test`)

@@ -36,7 +36,8 @@ describe.each(backends)('alerting end to end ($name)', (backend) => {
   })
 
   it('sends a firing webhook when traffic starts and a resolved one after it stops', async () => {
-    for (let i = 0; i < 30; i++) expect((await t.app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200)
+    for (let i = 0; i < 30; i++)
+      expect((await t.app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200)
     const firing = await waitFor('the firing webhook', () => receiver.requests.find((r) => r.json?.status === 'firing'))
     expect(firing.path).toBe('/alerts')
     expect(firing.json).toMatchObject({
@@ -48,7 +49,9 @@ describe.each(backends)('alerting end to end ($name)', (backend) => {
     })
     expect(firing.json.alerts[0].annotations.summary).toMatch(/^[0-9.]+ requests per second$/)
 
-    const resolved = await waitFor('the resolved webhook', () => receiver.requests.find((r) => r.json?.status === 'resolved'))
+    const resolved = await waitFor('the resolved webhook', () =>
+      receiver.requests.find((r) => r.json?.status === 'resolved'),
+    )
     const [alert] = resolved.json.alerts
     expect(alert.fingerprint).toBe(firing.json.alerts[0].fingerprint)
     expect(Date.parse(alert.endsAt)).toBeGreaterThanOrEqual(Date.parse(alert.startsAt))
@@ -57,9 +60,20 @@ describe.each(backends)('alerting end to end ($name)', (backend) => {
     // 5 s window stay under the rule's 0.5 requests per second.)
     await t.app.alerts.worker.idle()
 
-    const history = (await t.app.inject({ method: 'GET', url: `/api/alerts/history?fingerprint=${alert.fingerprint}`, headers: t.auth() })).json().events
+    const history = (
+      await t.app.inject({
+        method: 'GET',
+        url: `/api/alerts/history?fingerprint=${alert.fingerprint}`,
+        headers: t.auth(),
+      })
+    ).json().events
     expect(history.map((e: { to: string }) => e.to)).toEqual(['resolved', 'firing'])
-    const notifications = (await t.app.inject({ method: 'GET', url: '/api/alerts/notifications', headers: t.auth() })).json().notifications
-    expect(notifications.map((n: { status: string; reason: string }) => `${n.reason}:${n.status}`)).toEqual(['resolved:delivered', 'firing:delivered'])
+    const notifications = (
+      await t.app.inject({ method: 'GET', url: '/api/alerts/notifications', headers: t.auth() })
+    ).json().notifications
+    expect(notifications.map((n: { status: string; reason: string }) => `${n.reason}:${n.status}`)).toEqual([
+      'resolved:delivered',
+      'firing:delivered',
+    ])
   })
 })

@@ -77,7 +77,11 @@ export async function startReceiver(port = 0): Promise<TestReceiver> {
 }
 
 /** Polls until `check` returns a value (not undefined/false), or fails naming what it waited for. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const value = await check()

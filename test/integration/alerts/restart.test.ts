@@ -4,7 +4,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { backends, createTestApp, uniqueName, type TestApp } from '../../helpers/app.js'
-import { controlledSignal, lead, MANUAL_TICKS, rulesFile, startReceiver, TEST_RULE, tickAndEvaluate, waitFor, type TestReceiver } from './helpers.js'
+import {
+  controlledSignal,
+  lead,
+  MANUAL_TICKS,
+  rulesFile,
+  startReceiver,
+  TEST_RULE,
+  tickAndEvaluate,
+  waitFor,
+  type TestReceiver,
+} from './helpers.js'
 
 const SECRET = 'restart-test-secret'
 
@@ -54,18 +64,33 @@ describe.each(backends)('delivery across a restart ($name)', (backend) => {
     const first = await createTestApp(backend, { env, ...store, keepData: true })
     await lead(first.app)
     const signal = controlledSignal(first.app)
-    signal.setMany([{ labels: { case: 'flap' }, value: 5 }, { labels: { case: 'steady' }, value: 5 }])
+    signal.setMany([
+      { labels: { case: 'flap' }, value: 5 },
+      { labels: { case: 'steady' }, value: 5 },
+    ])
     await tick(first.app)
-    signal.setMany([{ labels: { case: 'flap' }, value: 0 }, { labels: { case: 'steady' }, value: 5 }])
+    signal.setMany([
+      { labels: { case: 'flap' }, value: 0 },
+      { labels: { case: 'steady' }, value: 5 },
+    ])
     await tick(first.app)
     // Both firing alerts share a group (alertname): one notification, then one for the resolution.
     const before = await waitFor('two attempted notifications', async () => {
-      const list = (await first.app.inject({ method: 'GET', url: '/api/alerts/notifications', headers: first.auth() })).json().notifications
+      const list = (
+        await first.app.inject({ method: 'GET', url: '/api/alerts/notifications', headers: first.auth() })
+      ).json().notifications
       return list.length === 2 && list.every((n: { attempts: number }) => n.attempts >= 1) && list
     })
-    expect(before.every((n: { status: string; lastError: string }) => n.status === 'pending' && n.lastError.includes('ECONNREFUSED'))).toBe(true)
-    expect((await first.app.inject({ method: 'DELETE', url: '/api/alerts/rules/Extra', headers: first.auth() })).statusCode).toBe(200)
-    const steadyBefore = (await first.app.inject({ method: 'GET', url: '/api/alerts', headers: first.auth() })).json().alerts
+    expect(
+      before.every(
+        (n: { status: string; lastError: string }) => n.status === 'pending' && n.lastError.includes('ECONNREFUSED'),
+      ),
+    ).toBe(true)
+    expect(
+      (await first.app.inject({ method: 'DELETE', url: '/api/alerts/rules/Extra', headers: first.auth() })).statusCode,
+    ).toBe(200)
+    const steadyBefore = (await first.app.inject({ method: 'GET', url: '/api/alerts', headers: first.auth() })).json()
+      .alerts
     await first.close()
 
     // Back, but answering 500 at first.
@@ -74,21 +99,35 @@ describe.each(backends)('delivery across a restart ($name)', (backend) => {
     second = await createTestApp(backend, { env, ...store })
     await lead(second.app)
     const app = second.app
-    const list = async () => (await app.inject({ method: 'GET', url: '/api/alerts/notifications', headers: second!.auth() })).json().notifications
-    await waitFor('the queued notifications delivered', async () => (await list()).filter((n: { status: string }) => n.status === 'delivered').length === 2)
+    const list = async () =>
+      (await app.inject({ method: 'GET', url: '/api/alerts/notifications', headers: second!.auth() })).json()
+        .notifications
+    await waitFor(
+      'the queued notifications delivered',
+      async () => (await list()).filter((n: { status: string }) => n.status === 'delivered').length === 2,
+    )
 
     // The steady alert is still firing after the restart, with its old start, and is not announced again.
     const steadyAfter = (await app.inject({ method: 'GET', url: '/api/alerts', headers: second.auth() })).json().alerts
-    expect(steadyAfter.map((a: { fingerprint: string; since: string }) => [a.fingerprint, a.since])).toEqual(steadyBefore.map((a: { fingerprint: string; since: string }) => [a.fingerprint, a.since]))
+    expect(steadyAfter.map((a: { fingerprint: string; since: string }) => [a.fingerprint, a.since])).toEqual(
+      steadyBefore.map((a: { fingerprint: string; since: string }) => [a.fingerprint, a.since]),
+    )
     const again = controlledSignal(app)
     again.set(5, { case: 'steady' })
     await tick(app)
     again.set(0, { case: 'steady' })
     await tick(app)
-    await waitFor('the steady alert resolved', async () => (await list()).filter((n: { status: string }) => n.status === 'delivered').length === 3)
+    await waitFor(
+      'the steady alert resolved',
+      async () => (await list()).filter((n: { status: string }) => n.status === 'delivered').length === 3,
+    )
 
     const delivered = receiver.requests.filter((r) => r.status === 200)
-    const seen = delivered.flatMap((r) => r.json.alerts.map((a: { labels: { case: string }; status: string }) => `${a.labels.case}:${a.status}`)).sort()
+    const seen = delivered
+      .flatMap((r) =>
+        r.json.alerts.map((a: { labels: { case: string }; status: string }) => `${a.labels.case}:${a.status}`),
+      )
+      .sort()
     expect(seen).toEqual(['flap:firing', 'flap:resolved', 'steady:firing', 'steady:resolved'])
     for (const r of receiver.requests) {
       expect(r.path).toBe('/hook')
@@ -99,9 +138,12 @@ describe.each(backends)('delivery across a restart ($name)', (backend) => {
     expect(keys).toContain(receiver.requests[0]!.headers['idempotency-key'])
 
     // Rules are seeded once: the one deleted before the restart stays deleted.
-    const ruleNames = (await app.inject({ method: 'GET', url: '/api/alerts/rules', headers: second.auth() })).json().rules.map((r: { name: string }) => r.name)
+    const ruleNames = (await app.inject({ method: 'GET', url: '/api/alerts/rules', headers: second.auth() }))
+      .json()
+      .rules.map((r: { name: string }) => r.name)
     expect(ruleNames).toEqual(['TestHigh'])
-    const [webhook] = (await app.inject({ method: 'GET', url: '/api/alerts/receivers', headers: second.auth() })).json().receivers
+    const [webhook] = (await app.inject({ method: 'GET', url: '/api/alerts/receivers', headers: second.auth() })).json()
+      .receivers
     expect(webhook).toMatchObject({ name: 'webhook', source: 'env', hasSecret: true })
   }, 120_000)
 })

@@ -30,10 +30,18 @@ describe.each(cases)('cache admin API ($name)', (backend) => {
 
   const clear = (payload?: object, token = t.adminToken) =>
     t.app.inject({ method: 'POST', url: '/api/cache/clear', headers: t.auth(token), ...(payload ? { payload } : {}) })
-  const ask = (content: string) => t.app.inject({ method: 'POST', url: '/v1/chat/completions', headers: t.auth(chat), payload: { messages: [{ role: 'user', content }] } })
+  const ask = (content: string) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: t.auth(chat),
+      payload: { messages: [{ role: 'user', content }] },
+    })
 
   it('shows stats to viewers and admins only', async () => {
-    expect((await t.app.inject({ method: 'GET', url: '/api/cache/stats', headers: t.auth(viewer) })).statusCode).toBe(200)
+    expect((await t.app.inject({ method: 'GET', url: '/api/cache/stats', headers: t.auth(viewer) })).statusCode).toBe(
+      200,
+    )
     expect((await t.app.inject({ method: 'GET', url: '/api/cache/stats', headers: t.auth(chat) })).statusCode).toBe(403)
     expect((await t.app.inject({ method: 'GET', url: '/api/cache/stats' })).statusCode).toBe(401)
   })
@@ -57,7 +65,12 @@ describe.each(cases)('cache admin API ($name)', (backend) => {
     expect((await ask('cached before the clear')).headers['x-cache']).toBe('MISS')
 
     const audit = await t.app.inject({ method: 'GET', url: '/api/audit?action=cache.clear&limit=1', headers: t.auth() })
-    expect(audit.json().entries[0]).toMatchObject({ action: 'cache.clear', target: 'ai_response', result: 'ok', params: { namespace: 'ai_response' } })
+    expect(audit.json().entries[0]).toMatchObject({
+      action: 'cache.clear',
+      target: 'ai_response',
+      result: 'ok',
+      params: { namespace: 'ai_response' },
+    })
 
     // No body at all: every namespace.
     const all = await clear()
@@ -65,29 +78,30 @@ describe.each(cases)('cache admin API ($name)', (backend) => {
     expect(all.json().namespace).toBeNull()
   })
 
-  if (backend.redisUrl) it('deletes only cache keys under our prefix: foreign keys and our other features’ keys survive', async () => {
-    const redis = new Redis(backend.redisUrl!)
-    const foreign = `someone-else:${randomBytes(6).toString('hex')}`
-    const ours = `${t.config.cachePrefix}ratelimit:${randomBytes(6).toString('hex')}`
-    try {
-      await redis.set(foreign, 'keep me')
-      await redis.set(ours, 'not a cache entry')
-      await ask('a cache entry to clear')
-      const res = await clear()
-      expect(res.json().deleted.l2).toBeGreaterThan(0)
-      expect(await redis.get(foreign)).toBe('keep me')
-      expect(await redis.get(ours)).toBe('not a cache entry')
-      let cursor = '0'
-      const left: string[] = []
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${t.config.cachePrefix}ai_response:*`, 'COUNT', 500)
-        cursor = next
-        left.push(...keys)
-      } while (cursor !== '0')
-      expect(left).toEqual([])
-    } finally {
-      await redis.del(foreign, ours)
-      redis.disconnect()
-    }
-  })
+  if (backend.redisUrl)
+    it('deletes only cache keys under our prefix: foreign keys and our other features’ keys survive', async () => {
+      const redis = new Redis(backend.redisUrl!)
+      const foreign = `someone-else:${randomBytes(6).toString('hex')}`
+      const ours = `${t.config.cachePrefix}ratelimit:${randomBytes(6).toString('hex')}`
+      try {
+        await redis.set(foreign, 'keep me')
+        await redis.set(ours, 'not a cache entry')
+        await ask('a cache entry to clear')
+        const res = await clear()
+        expect(res.json().deleted.l2).toBeGreaterThan(0)
+        expect(await redis.get(foreign)).toBe('keep me')
+        expect(await redis.get(ours)).toBe('not a cache entry')
+        let cursor = '0'
+        const left: string[] = []
+        do {
+          const [next, keys] = await redis.scan(cursor, 'MATCH', `${t.config.cachePrefix}ai_response:*`, 'COUNT', 500)
+          cursor = next
+          left.push(...keys)
+        } while (cursor !== '0')
+        expect(left).toEqual([])
+      } finally {
+        await redis.del(foreign, ours)
+        redis.disconnect()
+      }
+    })
 })

@@ -35,7 +35,12 @@ describe.runIf(cases.length > 0).each(cases)('two instances on one Redis ($name)
   })
 
   const ask = (t: TestApp, content: string, stream = false) =>
-    t.app.inject({ method: 'POST', url: '/v1/chat/completions', headers: t.auth(token), payload: { messages: [{ role: 'user', content }], stream } })
+    t.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: t.auth(token),
+      payload: { messages: [{ role: 'user', content }], stream },
+    })
 
   it('answers on one instance what the other computed, from L2', async () => {
     const first = await ask(a, 'shared question')
@@ -53,9 +58,17 @@ describe.runIf(cases.length > 0).each(cases)('two instances on one Redis ($name)
     await ask(a, 'cleared everywhere')
     await ask(b, 'cleared everywhere')
     expect((await b.app.cache.stats()).l1.entries).toBeGreaterThan(0)
-    const res = await a.app.inject({ method: 'POST', url: '/api/cache/clear', headers: a.auth(token), payload: { namespace: 'ai_response' } })
+    const res = await a.app.inject({
+      method: 'POST',
+      url: '/api/cache/clear',
+      headers: a.auth(token),
+      payload: { namespace: 'ai_response' },
+    })
     expect(res.statusCode).toBe(200)
-    await vi.waitFor(async () => expect((await b.app.cache.stats()).l1.entries).toBe(0), { timeout: 5_000, interval: 50 })
+    await vi.waitFor(async () => expect((await b.app.cache.stats()).l1.entries).toBe(0), {
+      timeout: 5_000,
+      interval: 50,
+    })
     expect((await ask(b, 'cleared everywhere')).headers['x-cache']).toBe('MISS')
   })
 })

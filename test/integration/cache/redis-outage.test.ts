@@ -14,7 +14,10 @@ describe.runIf(hasRedisServer)('a Redis outage mid-run', () => {
   let probe: Redis
   beforeAll(async () => {
     server = await DisposableRedis.start()
-    t = await createTestApp({ ...embedded, name: 'embedded + own redis-server', redisUrl: server.url }, { env: { ...FAST_SIM, REDIS_COMMAND_TIMEOUT_MS: '200' } })
+    t = await createTestApp(
+      { ...embedded, name: 'embedded + own redis-server', redisUrl: server.url },
+      { env: { ...FAST_SIM, REDIS_COMMAND_TIMEOUT_MS: '200' } },
+    )
     probe = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 200 })
     probe.on('error', () => {})
   })
@@ -26,7 +29,12 @@ describe.runIf(hasRedisServer)('a Redis outage mid-run', () => {
   })
 
   const ask = (content: string, extra: Record<string, unknown> = {}) =>
-    t.app.inject({ method: 'POST', url: '/v1/chat/completions', headers: t.auth(), payload: { messages: [{ role: 'user', content }], ...extra } })
+    t.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: t.auth(),
+      payload: { messages: [{ role: 'user', content }], ...extra },
+    })
 
   it('fails no chat request, degrades to L1, and reconnects by itself', async () => {
     const before = await ask('asked before the outage')
@@ -47,7 +55,12 @@ describe.runIf(hasRedisServer)('a Redis outage mid-run', () => {
     expect(during.map((r) => r.statusCode)).toEqual([200, 200, 200, 200])
     expect(during[0]!.headers['x-cache']).toBe('HIT') // from L1
     const { conversationId } = await newConversation(t)
-    const message = await t.app.inject({ method: 'POST', url: `/api/conversations/${conversationId}/messages`, headers: t.auth(), payload: { content: 'still there?' } })
+    const message = await t.app.inject({
+      method: 'POST',
+      url: `/api/conversations/${conversationId}/messages`,
+      headers: t.auth(),
+      payload: { content: 'still there?' },
+    })
     expect(message.statusCode).toBe(201)
     expect((await ask('asked during the outage')).headers['x-cache']).toBe('HIT') // L1 still works
 

@@ -54,7 +54,9 @@ describe.each(backends)('tiered cache ($name)', (backend) => {
       await sleep(100)
       return { answer: 42 }
     }
-    const outcomes = await Promise.all(Array.from({ length: 20 }, () => t.app.cache.getOrCompute('conversation', 'stampede', compute)))
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () => t.app.cache.getOrCompute('conversation', 'stampede', compute)),
+    )
     expect(calls).toBe(1)
     expect(outcomes.filter((o) => o.source === 'computed')).toHaveLength(1)
     expect(outcomes.filter((o) => o.source === 'shared')).toHaveLength(19)
@@ -70,7 +72,9 @@ describe.each(backends)('tiered cache ($name)', (backend) => {
       await sleep(50)
       throw new Error('source down')
     }
-    const results = await Promise.allSettled(Array.from({ length: 5 }, () => t.app.cache.getOrCompute('conversation', 'failing', failing)))
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, () => t.app.cache.getOrCompute('conversation', 'failing', failing)),
+    )
     expect(results.every((r) => r.status === 'rejected')).toBe(true)
     expect(calls).toBe(1)
     const recovered = await t.app.cache.getOrCompute('conversation', 'failing', async () => 'back')
@@ -80,9 +84,14 @@ describe.each(backends)('tiered cache ($name)', (backend) => {
   it('skips the lookup on noCache and the write on noStore', async () => {
     const { cache } = t.app
     await cache.set('conversation', 'controlled', 'old')
-    expect(await cache.getOrCompute('conversation', 'controlled', async () => 'new', { noCache: true })).toMatchObject({ source: 'computed', value: 'new' })
+    expect(await cache.getOrCompute('conversation', 'controlled', async () => 'new', { noCache: true })).toMatchObject({
+      source: 'computed',
+      value: 'new',
+    })
     expect(await cache.get('conversation', 'controlled')).toBe('new')
-    expect(await cache.getOrCompute('conversation', 'unstored', async () => 'v', { noStore: true })).toMatchObject({ source: 'computed' })
+    expect(await cache.getOrCompute('conversation', 'unstored', async () => 'v', { noStore: true })).toMatchObject({
+      source: 'computed',
+    })
     expect(await cache.get('conversation', 'unstored')).toBeUndefined()
   })
 
@@ -102,21 +111,22 @@ describe.each(backends)('tiered cache ($name)', (backend) => {
     expect(await cache.get('models', 'c')).toBeUndefined()
   })
 
-  if (backend.redisUrl) it('reads L2 into L1 for the rest of the entry’s TTL, and ignores values it cannot parse', async () => {
-    const { cache, redis } = t.app
-    await cache.clear()
-    const key = cache.key('search', 'written elsewhere')
-    await redis!.set(key, JSON.stringify({ from: 'another instance' }), 'PX', 60_000)
-    const before = (await stats()).namespaces.search
-    expect(await cache.get('search', 'written elsewhere')).toEqual({ from: 'another instance' })
-    expect(await cache.get('search', 'written elsewhere')).toEqual({ from: 'another instance' })
-    const after = (await stats()).namespaces.search
-    expect(after.l2_hits - before.l2_hits).toBe(1)
-    expect(after.l1_hits - before.l1_hits).toBe(1)
+  if (backend.redisUrl)
+    it('reads L2 into L1 for the rest of the entry’s TTL, and ignores values it cannot parse', async () => {
+      const { cache, redis } = t.app
+      await cache.clear()
+      const key = cache.key('search', 'written elsewhere')
+      await redis!.set(key, JSON.stringify({ from: 'another instance' }), 'PX', 60_000)
+      const before = (await stats()).namespaces.search
+      expect(await cache.get('search', 'written elsewhere')).toEqual({ from: 'another instance' })
+      expect(await cache.get('search', 'written elsewhere')).toEqual({ from: 'another instance' })
+      const after = (await stats()).namespaces.search
+      expect(after.l2_hits - before.l2_hits).toBe(1)
+      expect(after.l1_hits - before.l1_hits).toBe(1)
 
-    await redis!.set(cache.key('search', 'garbage'), 'not json {', 'PX', 60_000)
-    expect(await cache.get('search', 'garbage')).toBeUndefined()
-  })
+      await redis!.set(cache.key('search', 'garbage'), 'not json {', 'PX', 60_000)
+      expect(await cache.get('search', 'garbage')).toBeUndefined()
+    })
 
   it('reports layers, per-namespace hit rates, L1 size and, with Redis, its figures and our key count', async () => {
     const { cache } = t.app

@@ -11,7 +11,12 @@ describe.each(backends)('chat analytics, metrics, warming and retention ($name)'
   afterAll(async () => t?.close())
 
   const complete = (content: string, extra: Record<string, unknown> = {}) =>
-    t.app.inject({ method: 'POST', url: '/v1/chat/completions', headers: t.auth(), payload: { model: 'm', messages: [{ role: 'user', content }], ...extra } })
+    t.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: t.auth(),
+      payload: { model: 'm', messages: [{ role: 'user', content }], ...extra },
+    })
 
   it('writes one analytics event per chat request with model, cached, latency, tokens and the prompt', async () => {
     const miss = await complete('Analytics  please ')
@@ -19,7 +24,12 @@ describe.each(backends)('chat analytics, metrics, warming and retention ($name)'
     expect(hit.headers['x-cache']).toBe('HIT')
     // Events are written behind the request, in batches: flush to read this instance's own.
     await t.app.chat.repos.analytics.flush()
-    const rows = await t.app.db.selectFrom('analytics_events').selectAll().where('type', '=', 'chat_completion').orderBy('id').execute()
+    const rows = await t.app.db
+      .selectFrom('analytics_events')
+      .selectAll()
+      .where('type', '=', 'chat_completion')
+      .orderBy('id')
+      .execute()
     const [first, second] = rows.slice(-2).map((r) => r.data as Record<string, any>)
     const hash = String(miss.headers['x-cache-key']).split(':').at(-1)
     expect(first).toMatchObject({
@@ -38,9 +48,18 @@ describe.each(backends)('chat analytics, metrics, warming and retention ($name)'
     expect(second).toMatchObject({ cached: true, stream: true, prompt_hash: hash })
 
     const { sessionId, conversationId } = await newConversation(t)
-    await t.app.inject({ method: 'POST', url: `/api/conversations/${conversationId}/messages`, headers: t.auth(), payload: { content: 'in a conversation' } })
+    await t.app.inject({
+      method: 'POST',
+      url: `/api/conversations/${conversationId}/messages`,
+      headers: t.auth(),
+      payload: { content: 'in a conversation' },
+    })
     await t.app.chat.repos.analytics.flush()
-    const event = await t.app.db.selectFrom('analytics_events').selectAll().orderBy('id', 'desc').executeTakeFirstOrThrow()
+    const event = await t.app.db
+      .selectFrom('analytics_events')
+      .selectAll()
+      .orderBy('id', 'desc')
+      .executeTakeFirstOrThrow()
     expect(event).toMatchObject({ session_id: sessionId, conversation_id: conversationId })
     expect(event.data).toMatchObject({ api: 'conversation' })
   })
@@ -48,11 +67,20 @@ describe.each(backends)('chat analytics, metrics, warming and retention ($name)'
   it('records failures too, with their error code', async () => {
     const failing = await createTestApp(backend, { env: { ...FAST_SIM, SIM_ERROR_RATE: '1' } })
     try {
-      const res = await failing.app.inject({ method: 'POST', url: '/v1/chat/completions', headers: failing.auth(), payload: { messages: [{ role: 'user', content: 'fail' }] } })
+      const res = await failing.app.inject({
+        method: 'POST',
+        url: '/v1/chat/completions',
+        headers: failing.auth(),
+        payload: { messages: [{ role: 'user', content: 'fail' }] },
+      })
       expect(res.statusCode).toBe(502)
       expect(res.json().error.message).toMatch(/SIM_ERROR_RATE/)
       await failing.app.chat.repos.analytics.flush()
-      const event = await failing.app.db.selectFrom('analytics_events').selectAll().orderBy('id', 'desc').executeTakeFirstOrThrow()
+      const event = await failing.app.db
+        .selectFrom('analytics_events')
+        .selectAll()
+        .orderBy('id', 'desc')
+        .executeTakeFirstOrThrow()
       expect(event.data).toMatchObject({ status: 'error', error_code: 'upstream_error', cached: false })
       const requests = await failing.app.metrics.chatRequestsTotal.get()
       expect(requests.values.find((v) => v.labels.status === 'error')?.value).toBe(1)
@@ -66,7 +94,8 @@ describe.each(backends)('chat analytics, metrics, warming and retention ($name)'
     await complete('metrics one')
     const { metrics } = t.app
     const requests = (await metrics.chatRequestsTotal.get()).values
-    const find = (cached: string) => requests.find((v) => v.labels.cached === cached && v.labels.status === 'ok')?.value ?? 0
+    const find = (cached: string) =>
+      requests.find((v) => v.labels.cached === cached && v.labels.status === 'ok')?.value ?? 0
     expect(find('false')).toBeGreaterThan(0)
     expect(find('true')).toBeGreaterThan(0)
     expect((await metrics.chatCompletionDuration.get()).values.length).toBeGreaterThan(0)
@@ -75,7 +104,10 @@ describe.each(backends)('chat analytics, metrics, warming and retention ($name)'
     expect(tokens.find((v) => v.labels.direction === 'input')?.value).toBeGreaterThan(0)
     expect(tokens.find((v) => v.labels.direction === 'output')?.value).toBeGreaterThan(0)
     const lookups = (await metrics.cacheRequestsTotal.get()).values
-    const lookup = (layer: string, result: string) => lookups.find((v) => v.labels.cache_type === 'ai_response' && v.labels.layer === layer && v.labels.result === result)?.value ?? 0
+    const lookup = (layer: string, result: string) =>
+      lookups.find(
+        (v) => v.labels.cache_type === 'ai_response' && v.labels.layer === layer && v.labels.result === result,
+      )?.value ?? 0
     expect(lookup('l1', 'hit')).toBeGreaterThan(0)
     expect(lookup('l1', 'miss')).toBeGreaterThan(0)
     if (backend.redisUrl) expect(lookup('l2', 'miss')).toBeGreaterThan(0)
@@ -88,7 +120,12 @@ describe.each(backends)('chat analytics, metrics, warming and retention ($name)'
     await complete('Rare question')
     await complete(`Long ${'x'.repeat(5_000)}`)
     const top = await t.app.chat.repos.analytics.topPrompts(since, 10)
-    expect(top[0]).toMatchObject({ count: 3, model: 'simulated-no-llm', messages: [{ role: 'user', content: 'Popular question' }], params: { temperature: 0.5 } })
+    expect(top[0]).toMatchObject({
+      count: 3,
+      model: 'simulated-no-llm',
+      messages: [{ role: 'user', content: 'Popular question' }],
+      params: { temperature: 0.5 },
+    })
     expect(top.map((p) => p.messages[0]!.content)).toContain('Rare question')
     expect(top.some((p) => p.messages[0]!.content.startsWith('Long'))).toBe(false)
     expect(await t.app.chat.repos.analytics.topPrompts(new Date(Date.now() + 60_000), 10)).toEqual([])
@@ -102,7 +139,11 @@ describe.each(backends)('chat analytics, metrics, warming and retention ($name)'
     expect(res.headers['x-cache-key']).toBe(warmed.cacheKey)
     expect((await t.app.chat.warm(top[0]!.messages, top[0]!.model, top[0]!.params)).warmed).toBe(false)
     await t.app.chat.repos.analytics.flush()
-    const warmEvents = await t.app.db.selectFrom('analytics_events').select('id').where(sql<boolean>`data->>'api' = 'warm'`).execute()
+    const warmEvents = await t.app.db
+      .selectFrom('analytics_events')
+      .select('id')
+      .where(sql<boolean>`data->>'api' = 'warm'`)
+      .execute()
     expect(warmEvents).toEqual([])
   })
 
@@ -116,11 +157,28 @@ describe.each(backends)('chat analytics, metrics, warming and retention ($name)'
       .insertInto('analytics_events')
       .values(Array.from({ length: 3 }, () => ({ type: 'chat_completion', data: '{}', created_at: old })))
       .execute()
-    const eventsBefore = Number((await t.app.db.selectFrom('analytics_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n)
+    const eventsBefore = Number(
+      (
+        await t.app.db
+          .selectFrom('analytics_events')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    )
 
-    const purged = await t.app.chat.repos.maintenance.purgeOlderThan(now, { analyticsEventsMaxAgeMs: 30 * 86_400_000, idleSessionMaxAgeMs: 30 * 86_400_000 })
+    const purged = await t.app.chat.repos.maintenance.purgeOlderThan(now, {
+      analyticsEventsMaxAgeMs: 30 * 86_400_000,
+      idleSessionMaxAgeMs: 30 * 86_400_000,
+    })
     expect(purged).toEqual({ analytics_events: 3, sessions: 1 })
-    const eventsAfter = Number((await t.app.db.selectFrom('analytics_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n)
+    const eventsAfter = Number(
+      (
+        await t.app.db
+          .selectFrom('analytics_events')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    )
     expect(eventsAfter).toBe(eventsBefore - 3)
     expect(await t.app.chat.repos.sessions.findById(oldSession)).toBeUndefined()
     expect(await t.app.chat.repos.conversations.findById(oldConversation)).toBeUndefined()

@@ -17,7 +17,12 @@ describe.each(backends)('conversation API ($name)', (backend) => {
   afterAll(async () => t?.close())
 
   const call = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: unknown, token = chatToken) =>
-    t.app.inject({ method, url, headers: t.auth(token), ...(payload === undefined ? {} : { payload: payload as object }) })
+    t.app.inject({
+      method,
+      url,
+      headers: t.auth(token),
+      ...(payload === undefined ? {} : { payload: payload as object }),
+    })
 
   it('creates sessions and conversations, and 404s on unknown ids', async () => {
     const session = await call('POST', '/api/sessions', { user_ref: 'user-1', metadata: { plan: 'free' } })
@@ -25,7 +30,11 @@ describe.each(backends)('conversation API ($name)', (backend) => {
     expect(session.json().session).toMatchObject({ user_ref: 'user-1', metadata: { plan: 'free' } })
     expect((await call('POST', '/api/sessions')).statusCode).toBe(201)
 
-    const created = await call('POST', '/api/conversations', { session_id: session.json().session.id, title: 'First', model: 'whatever' })
+    const created = await call('POST', '/api/conversations', {
+      session_id: session.json().session.id,
+      title: 'First',
+      model: 'whatever',
+    })
     expect(created.statusCode).toBe(201)
     const conversation = created.json().conversation
     expect(conversation).toMatchObject({ title: 'First', model: 'whatever', session_id: session.json().session.id })
@@ -43,7 +52,10 @@ describe.each(backends)('conversation API ($name)', (backend) => {
 
   it('reads, renames and deletes a conversation', async () => {
     const { conversationId } = await newConversation(t)
-    const renamed = await call('PATCH', `/api/conversations/${conversationId}`, { title: 'Renamed', metadata: { tag: 'a' } })
+    const renamed = await call('PATCH', `/api/conversations/${conversationId}`, {
+      title: 'Renamed',
+      metadata: { tag: 'a' },
+    })
     expect(renamed.statusCode).toBe(200)
     expect(renamed.json().conversation).toMatchObject({ title: 'Renamed', metadata: { tag: 'a' } })
     expect((await call('GET', `/api/conversations/${conversationId}`)).json().conversation.title).toBe('Renamed')
@@ -64,7 +76,10 @@ describe.each(backends)('conversation API ($name)', (backend) => {
     const seen: string[] = []
     let cursor: string | null = null
     do {
-      const page = await call('GET', `/api/conversations?session_id=${sessionId}&limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+      const page = await call(
+        'GET',
+        `/api/conversations?session_id=${sessionId}&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+      )
       expect(page.statusCode).toBe(200)
       seen.push(...page.json().conversations.map((c: { id: string }) => c.id))
       cursor = page.json().next_cursor
@@ -80,7 +95,9 @@ describe.each(backends)('conversation API ($name)', (backend) => {
 
   it('answers a message, stores both with model, tokens, latency and the cached flag, and caches the reply', async () => {
     const first = await newConversation(t)
-    const res = await call('POST', `/api/conversations/${first.conversationId}/messages`, { content: 'What is a tiered cache?' })
+    const res = await call('POST', `/api/conversations/${first.conversationId}/messages`, {
+      content: 'What is a tiered cache?',
+    })
     expect(res.statusCode).toBe(201)
     expect(res.headers['x-cache']).toBe('MISS')
     expect(res.headers['x-cache-key']).toMatch(new RegExp(`^${t.config.cachePrefix}ai_response:[0-9a-f]{64}$`))
@@ -95,13 +112,17 @@ describe.each(backends)('conversation API ($name)', (backend) => {
 
     // The same opening message in another conversation has the same history: a HIT.
     const second = await newConversation(t)
-    const again = await call('POST', `/api/conversations/${second.conversationId}/messages`, { content: '  What is a   tiered cache? ' })
+    const again = await call('POST', `/api/conversations/${second.conversationId}/messages`, {
+      content: '  What is a   tiered cache? ',
+    })
     expect(again.headers['x-cache']).toBe('HIT')
     expect(again.headers['x-cache-key']).toBe(res.headers['x-cache-key'])
     expect(again.json().reply).toMatchObject({ cached: true, content: body.reply.content })
 
     // A follow-up carries the history, so it is a different prompt.
-    const followUp = await call('POST', `/api/conversations/${first.conversationId}/messages`, { content: 'What is a tiered cache?' })
+    const followUp = await call('POST', `/api/conversations/${first.conversationId}/messages`, {
+      content: 'What is a tiered cache?',
+    })
     expect(followUp.headers['x-cache']).toBe('MISS')
 
     const listed = (await call('GET', `/api/conversations/${first.conversationId}/messages`)).json().messages
@@ -111,14 +132,21 @@ describe.each(backends)('conversation API ($name)', (backend) => {
   it('honours per-request cache control: no-cache, no-store, ttl', async () => {
     const post = async (payload: Record<string, unknown>, headers: Record<string, string> = {}) => {
       const { conversationId } = await newConversation(t)
-      return t.app.inject({ method: 'POST', url: `/api/conversations/${conversationId}/messages`, headers: { ...t.auth(chatToken), ...headers }, payload })
+      return t.app.inject({
+        method: 'POST',
+        url: `/api/conversations/${conversationId}/messages`,
+        headers: { ...t.auth(chatToken), ...headers },
+        payload,
+      })
     }
     expect((await post({ content: 'never stored', cache: { 'no-store': true } })).headers['x-cache']).toBe('MISS')
     expect((await post({ content: 'never stored' })).headers['x-cache']).toBe('MISS')
     expect((await post({ content: 'never stored' })).headers['x-cache']).toBe('HIT')
     expect((await post({ content: 'never stored' }, { 'cache-control': 'no-cache' })).headers['x-cache']).toBe('MISS')
     expect((await post({ content: 'never stored', cache: { 'no-cache': true } })).headers['x-cache']).toBe('MISS')
-    expect((await post({ content: 'header no-store' }, { 'cache-control': 'no-store' })).headers['x-cache']).toBe('MISS')
+    expect((await post({ content: 'header no-store' }, { 'cache-control': 'no-store' })).headers['x-cache']).toBe(
+      'MISS',
+    )
     expect((await post({ content: 'header no-store' })).headers['x-cache']).toBe('MISS')
     expect((await post({ content: 'x', cache: { ttl: 0 } })).statusCode).toBe(400)
     expect((await post({ content: 'x', cache: { unknown: true } })).statusCode).toBe(400)
@@ -127,7 +155,10 @@ describe.each(backends)('conversation API ($name)', (backend) => {
   it('streams a reply as token events, then complete; a cached reply streams the same way', async () => {
     const streamOnce = async () => {
       const { conversationId } = await newConversation(t)
-      const res = await call('POST', `/api/conversations/${conversationId}/messages`, { content: 'Stream me a story', stream: true })
+      const res = await call('POST', `/api/conversations/${conversationId}/messages`, {
+        content: 'Stream me a story',
+        stream: true,
+      })
       expect(res.statusCode).toBe(200)
       expect(res.headers['content-type']).toMatch(/^text\/event-stream/)
       const events = parseSse(res.body)
@@ -164,7 +195,10 @@ describe.each(backends)('conversation API ($name)', (backend) => {
 
   it('pages through messages newest first with a keyset on id', async () => {
     const { conversationId } = await newConversation(t)
-    const messages = Array.from({ length: 250 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: `message ${i}` }))
+    const messages = Array.from({ length: 250 }, (_, i) => ({
+      role: i % 2 ? 'assistant' : 'user',
+      content: `message ${i}`,
+    }))
     const imported = await call('POST', `/api/conversations/${conversationId}/messages/batch`, { messages })
     expect(imported.statusCode).toBe(201)
     expect(imported.json().inserted).toBe(250)
@@ -173,7 +207,10 @@ describe.each(backends)('conversation API ($name)', (backend) => {
     const sizes: number[] = []
     let before: string | null = null
     do {
-      const page = await call('GET', `/api/conversations/${conversationId}/messages?limit=100${before ? `&before=${before}` : ''}`)
+      const page = await call(
+        'GET',
+        `/api/conversations/${conversationId}/messages?limit=100${before ? `&before=${before}` : ''}`,
+      )
       const rows = page.json().messages as Array<{ id: string; content: string }>
       sizes.push(rows.length)
       ids.push(...rows.map((m) => Number(m.id)))
@@ -190,12 +227,19 @@ describe.each(backends)('conversation API ($name)', (backend) => {
   it('imports at most 1,000 messages per batch and validates each', async () => {
     const { conversationId } = await newConversation(t)
     const url = `/api/conversations/${conversationId}/messages/batch`
-    const ok = await call('POST', url, { messages: Array.from({ length: 1000 }, () => ({ role: 'user', content: 'x' })) })
+    const ok = await call('POST', url, {
+      messages: Array.from({ length: 1000 }, () => ({ role: 'user', content: 'x' })),
+    })
     expect(ok.statusCode).toBe(201)
     expect(ok.json().inserted).toBe(1000)
-    expect((await call('POST', url, { messages: Array.from({ length: 1001 }, () => ({ role: 'user', content: 'x' })) })).statusCode).toBe(400)
+    expect(
+      (await call('POST', url, { messages: Array.from({ length: 1001 }, () => ({ role: 'user', content: 'x' })) }))
+        .statusCode,
+    ).toBe(400)
     expect((await call('POST', url, { messages: [{ role: 'tool', content: 'x' }] })).statusCode).toBe(400)
-    expect((await call('POST', url, { messages: [{ role: 'user', content: 'x'.repeat(MAX_CHARS + 1) }] })).statusCode).toBe(400)
+    expect(
+      (await call('POST', url, { messages: [{ role: 'user', content: 'x'.repeat(MAX_CHARS + 1) }] })).statusCode,
+    ).toBe(400)
     expect((await call('POST', url, { messages: [] })).statusCode).toBe(400)
   })
 
@@ -205,7 +249,12 @@ describe.each(backends)('conversation API ($name)', (backend) => {
     const tooLong = await call('POST', url, { content: 'x'.repeat(MAX_CHARS + 1) })
     expect(tooLong.statusCode).toBe(400)
     expect(tooLong.json().error.message).toMatch(/content/)
-    const malformed = await t.app.inject({ method: 'POST', url, headers: { ...t.auth(chatToken), 'content-type': 'application/json' }, payload: '{"content": ' })
+    const malformed = await t.app.inject({
+      method: 'POST',
+      url,
+      headers: { ...t.auth(chatToken), 'content-type': 'application/json' },
+      payload: '{"content": ',
+    })
     expect(malformed.statusCode).toBe(400)
     expect(malformed.json().error.code).toBe('invalid_json')
     expect((await call('POST', url, { content: 'hi', role: 'system' })).statusCode).toBe(400)
@@ -213,7 +262,12 @@ describe.each(backends)('conversation API ($name)', (backend) => {
 
     await fc.assert(
       fc.asyncProperty(fc.jsonValue(), async (payload) => {
-        const res = await t.app.inject({ method: 'POST', url, headers: { ...t.auth(chatToken), 'content-type': 'application/json' }, payload: JSON.stringify(payload) })
+        const res = await t.app.inject({
+          method: 'POST',
+          url,
+          headers: { ...t.auth(chatToken), 'content-type': 'application/json' },
+          payload: JSON.stringify(payload),
+        })
         expect(res.statusCode).toBeLessThan(500)
       }),
       { numRuns: 40 },

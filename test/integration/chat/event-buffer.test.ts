@@ -3,7 +3,12 @@ import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { Database } from '../../../server/db/schema.js'
-import { AnalyticsEventBuffer, DEFAULT_EVENT_BUFFER, type EventBufferOptions, type NewAnalyticsEvent } from '../../../server/chat/repositories/event-buffer.js'
+import {
+  AnalyticsEventBuffer,
+  DEFAULT_EVENT_BUFFER,
+  type EventBufferOptions,
+  type NewAnalyticsEvent,
+} from '../../../server/chat/repositories/event-buffer.js'
 import { backends, createTestApp, real, type TestApp } from '../../helpers/app.js'
 
 /** The write-behind buffer of analytics events, on the app's own database (and schema). */
@@ -32,7 +37,13 @@ describe.each(backends)('analytics event buffer ($name)', (backend) => {
     created_at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
     ...extra,
   })
-  const stored = (type: string) => t.app.db.selectFrom('analytics_events').select(['id', 'data', 'created_at', 'session_id']).where('type', '=', type).orderBy('id').execute()
+  const stored = (type: string) =>
+    t.app.db
+      .selectFrom('analytics_events')
+      .select(['id', 'data', 'created_at', 'session_id'])
+      .where('type', '=', type)
+      .orderBy('id')
+      .execute()
 
   it('keeps events in memory until flushed, then writes them in order with their own timestamps', async () => {
     const type = `buffer-${randomUUID()}`
@@ -45,7 +56,9 @@ describe.each(backends)('analytics event buffer ($name)', (backend) => {
     expect(b.pending).toBe(0)
     const rows = await stored(type)
     expect(rows.map((r) => r.data)).toEqual([0, 1, 2, 3, 4].map((i) => event(type, i).data))
-    expect(rows.map((r) => r.created_at.toISOString())).toEqual([0, 1, 2, 3, 4].map((i) => event(type, i).created_at.toISOString()))
+    expect(rows.map((r) => r.created_at.toISOString())).toEqual(
+      [0, 1, 2, 3, 4].map((i) => event(type, i).created_at.toISOString()),
+    )
   })
 
   it('writes a full batch at once, without waiting for the interval', async () => {
@@ -80,7 +93,12 @@ describe.each(backends)('analytics event buffer ($name)', (backend) => {
   })
 
   it('makes what this instance recorded readable at once through the repository', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/v1/chat/completions', headers: t.auth(), payload: { messages: [{ role: 'user', content: 'read after write' }] } })
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: t.auth(),
+      payload: { messages: [{ role: 'user', content: 'read after write' }] },
+    })
     expect(res.statusCode).toBe(200)
     const top = await t.app.chat.repos.analytics.topPrompts(new Date(Date.now() - 60_000), 50)
     expect(top.map((p) => p.messages[0]?.content)).toContain('read after write')
@@ -100,7 +118,12 @@ describe.runIf(real?.databaseUrl)('analytics event buffer while the database ref
   let locker: pg.Client
   beforeAll(async () => {
     t = await createTestApp(real!)
-    const pool = new pg.Pool({ connectionString: real!.databaseUrl, max: 2, statement_timeout: 300, options: `-c search_path=${t.app.database.schema}` })
+    const pool = new pg.Pool({
+      connectionString: real!.databaseUrl,
+      max: 2,
+      statement_timeout: 300,
+      options: `-c search_path=${t.app.database.schema}`,
+    })
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
     locker = new pg.Client({ connectionString: real!.databaseUrl })
     await locker.connect()
@@ -113,22 +136,34 @@ describe.runIf(real?.databaseUrl)('analytics event buffer while the database ref
 
   it('keeps the events of a failed write, oldest first, bounded, and writes them once the database takes them', async () => {
     const type = `outage-${randomUUID()}`
-    const b = new AnalyticsEventBuffer(db, t.app.log, { ...DEFAULT_EVENT_BUFFER, flushIntervalMs: 600_000, maxBufferedRows: 6, closeTimeoutMs: 200 })
+    const b = new AnalyticsEventBuffer(db, t.app.log, {
+      ...DEFAULT_EVENT_BUFFER,
+      flushIntervalMs: 600_000,
+      maxBufferedRows: 6,
+      closeTimeoutMs: 200,
+    })
     await locker.query('begin')
     await locker.query(`lock table "${t.app.database.schema}".analytics_events in access exclusive mode`)
     try {
-      for (let i = 0; i < 4; i++) b.add({ type, session_id: null, conversation_id: null, data: { i }, created_at: new Date() })
+      for (let i = 0; i < 4; i++)
+        b.add({ type, session_id: null, conversation_id: null, data: { i }, created_at: new Date() })
       await expect(b.flush()).rejects.toThrow(/statement timeout/)
       expect(b.pending).toBe(4)
       // Room for six: the two oldest make way for newer ones, and are counted.
-      for (let i = 4; i < 8; i++) b.add({ type, session_id: null, conversation_id: null, data: { i }, created_at: new Date() })
+      for (let i = 4; i < 8; i++)
+        b.add({ type, session_id: null, conversation_id: null, data: { i }, created_at: new Date() })
       expect(b.pending).toBe(6)
       expect(b.dropped).toBe(2)
     } finally {
       await locker.query('rollback')
     }
     await b.flush()
-    const rows = await t.app.db.selectFrom('analytics_events').select('data').where('type', '=', type).orderBy('id').execute()
+    const rows = await t.app.db
+      .selectFrom('analytics_events')
+      .select('data')
+      .where('type', '=', type)
+      .orderBy('id')
+      .execute()
     expect(rows.map((r) => (r.data as { i: number }).i)).toEqual([2, 3, 4, 5, 6, 7])
     await b.close()
   })

@@ -55,9 +55,13 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     if (req.method === 'GET' && req.url === '/v1/models') {
       state.modelsCalls++
       if (state.modelsStatus !== 200) return json(res, state.modelsStatus, { error: { message: 'models unavailable' } })
-      return json(res, 200, { object: 'list', data: [{ id: 'fake-model-1', object: 'model', created: 1700000000, owned_by: 'fake' }] })
+      return json(res, 200, {
+        object: 'list',
+        data: [{ id: 'fake-model-1', object: 'model', created: 1700000000, owned_by: 'fake' }],
+      })
     }
-    if (req.method !== 'POST' || req.url !== '/v1/chat/completions') return json(res, 404, { error: { message: 'no such route' } })
+    if (req.method !== 'POST' || req.url !== '/v1/chat/completions')
+      return json(res, 404, { error: { message: 'no such route' } })
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, any>
@@ -66,12 +70,28 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     state.authorizations.push(req.headers.authorization)
     if (state.delayMs) await sleep(state.delayMs)
     const scripted = state.script.shift()
-    if (scripted) return json(res, scripted.status, scripted.body ?? { error: { message: `scripted ${scripted.status}` } }, scripted.headers)
+    if (scripted)
+      return json(
+        res,
+        scripted.status,
+        scripted.body ?? { error: { message: `scripted ${scripted.status}` } },
+        scripted.headers,
+      )
     const words = upstreamReply(body.messages).match(/\S+\s*/g) ?? []
     const usage = { prompt_tokens: 11, completion_tokens: words.length, total_tokens: 11 + words.length }
-    const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1700000000, model: `${body.model}-2026` }
+    const base = {
+      id: 'chatcmpl-fake',
+      object: 'chat.completion.chunk',
+      created: 1700000000,
+      model: `${body.model}-2026`,
+    }
     if (!body.stream) {
-      return json(res, 200, { ...base, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: words.join('') }, finish_reason: 'stop' }], usage })
+      return json(res, 200, {
+        ...base,
+        object: 'chat.completion',
+        choices: [{ index: 0, message: { role: 'assistant', content: words.join('') }, finish_reason: 'stop' }],
+        usage,
+      })
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' })
     const send = (data: unknown) => res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`)

@@ -16,8 +16,13 @@ describe.each(backends)('OpenAI-compatible API with the official client ($name)'
   })
   afterAll(async () => t?.close())
 
-  const streamed = async (params: Omit<OpenAI.ChatCompletionCreateParamsStreaming, 'stream'>, options?: OpenAI.RequestOptions) => {
-    const { data: stream, response } = await client.chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }, options).withResponse()
+  const streamed = async (
+    params: Omit<OpenAI.ChatCompletionCreateParamsStreaming, 'stream'>,
+    options?: OpenAI.RequestOptions,
+  ) => {
+    const { data: stream, response } = await client.chat.completions
+      .create({ ...params, stream: true, stream_options: { include_usage: true } }, options)
+      .withResponse()
     let content = ''
     let finishReason: string | null = null
     let usage: OpenAI.CompletionUsage | undefined
@@ -32,7 +37,13 @@ describe.each(backends)('OpenAI-compatible API with the official client ($name)'
       finishReason = choice.finish_reason ?? finishReason
     }
     expect(ids.size).toBe(1)
-    return { content, finishReason, usage, cache: response.headers.get('x-cache'), key: response.headers.get('x-cache-key') }
+    return {
+      content,
+      finishReason,
+      usage,
+      cache: response.headers.get('x-cache'),
+      key: response.headers.get('x-cache-key'),
+    }
   }
 
   const plain = async (params: OpenAI.ChatCompletionCreateParamsNonStreaming, options?: OpenAI.RequestOptions) => {
@@ -54,7 +65,11 @@ describe.each(backends)('OpenAI-compatible API with the official client ($name)'
     expect(first.cache).toBe('MISS')
     expect(first.completion).toMatchObject({ object: 'chat.completion', model: 'simulated-no-llm' })
     expect(first.completion.id).toMatch(/^chatcmpl-/)
-    expect(first.completion.choices[0]).toMatchObject({ index: 0, finish_reason: 'stop', message: { role: 'assistant' } })
+    expect(first.completion.choices[0]).toMatchObject({
+      index: 0,
+      finish_reason: 'stop',
+      message: { role: 'assistant' },
+    })
     const text = first.completion.choices[0]!.message.content!
     expect(text.length).toBeGreaterThan(20)
 
@@ -74,7 +89,10 @@ describe.each(backends)('OpenAI-compatible API with the official client ($name)'
     expect(plainSecond.completion.usage).toEqual(streamFirst.usage)
 
     // Without the cache, the provider answers the same (it is deterministic).
-    const fresh = await streamed({ model: 'simulated-no-llm', messages: other }, { headers: { 'cache-control': 'no-cache' } })
+    const fresh = await streamed(
+      { model: 'simulated-no-llm', messages: other },
+      { headers: { 'cache-control': 'no-cache' } },
+    )
     expect(fresh.cache).toBe('MISS')
     expect(fresh.content).toBe(streamFirst.content)
   })
@@ -96,19 +114,30 @@ describe.each(backends)('OpenAI-compatible API with the official client ($name)'
   })
 
   it('takes content as text parts and the developer role', async () => {
-    const parts = await plain({ model: 'x', messages: [{ role: 'developer', content: 'Be brief.' }, { role: 'user', content: [{ type: 'text', text: 'Parts work?' }] }] })
+    const parts = await plain({
+      model: 'x',
+      messages: [
+        { role: 'developer', content: 'Be brief.' },
+        { role: 'user', content: [{ type: 'text', text: 'Parts work?' }] },
+      ],
+    })
     expect(parts.completion.choices[0]!.message.content).toContain('Parts work?')
   })
 
   it('honours max_tokens with finish_reason length', async () => {
-    const { completion } = await plain({ model: 'x', messages: [{ role: 'user', content: 'Cut me short' }], max_tokens: 3 })
+    const { completion } = await plain({
+      model: 'x',
+      messages: [{ role: 'user', content: 'Cut me short' }],
+      max_tokens: 3,
+    })
     expect(completion.choices[0]!.finish_reason).toBe('length')
     expect(completion.usage!.completion_tokens).toBe(3)
   })
 
   it('keeps a request’s cache namespace apart', async () => {
     const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'namespaced' }]
-    const body = (cache: object) => ({ model: 'x', messages, cache }) as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming
+    const body = (cache: object) =>
+      ({ model: 'x', messages, cache }) as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming
     const a = await plain(body({ namespace: 'team-a' }))
     expect(a.key).toMatch(new RegExp(`^${t.config.cachePrefix}ai_response:team-a:[0-9a-f]{64}$`))
     expect(a.cache).toBe('MISS')
@@ -119,12 +148,20 @@ describe.each(backends)('OpenAI-compatible API with the official client ($name)'
   it('answers errors in a shape the client understands', async () => {
     await expect(client.chat.completions.create({ model: 'x', messages: [] })).rejects.toMatchObject({ status: 400 })
     await expect(
-      client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'hi' }], tools: [{ type: 'function', function: { name: 'f' } }] }),
+      client.chat.completions.create({
+        model: 'x',
+        messages: [{ role: 'user', content: 'hi' }],
+        tools: [{ type: 'function', function: { name: 'f' } }],
+      }),
     ).rejects.toMatchObject({ status: 400, message: expect.stringContaining('tools') })
-    await expect(client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'hi' }], n: 2 })).rejects.toMatchObject({ status: 400 })
+    await expect(
+      client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'hi' }], n: 2 }),
+    ).rejects.toMatchObject({ status: 400 })
     const stranger = new OpenAI({ apiKey: 'ccp_not-a-real-token-at-all-0000000000000', baseURL, maxRetries: 0 })
     await expect(stranger.models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError)
     const viewer = new OpenAI({ apiKey: await createToken(t, 'viewer'), baseURL, maxRetries: 0 })
-    await expect(viewer.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'hi' }] })).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError)
+    await expect(
+      viewer.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'hi' }] }),
+    ).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError)
   })
 })

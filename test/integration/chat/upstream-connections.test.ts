@@ -20,8 +20,11 @@ async function startUpstream(options: { dropSecondRequestOnAConnection?: boolean
     req.resume()
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' })
-      const chunk = (delta: object, finish: string | null) => `data: ${JSON.stringify({ model: 'm-1', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
-      res.end(`${chunk({ content: 'hello ' }, null)}${chunk({ content: 'there' }, null)}${chunk({}, 'stop')}data: [DONE]\n\n`)
+      const chunk = (delta: object, finish: string | null) =>
+        `data: ${JSON.stringify({ model: 'm-1', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
+      res.end(
+        `${chunk({ content: 'hello ' }, null)}${chunk({ content: 'there' }, null)}${chunk({}, 'stop')}data: [DONE]\n\n`,
+      )
     })
   })
   server.on('connection', () => counts.connections++)
@@ -49,7 +52,11 @@ describe('openai provider connections to the upstream', () => {
     cleanups.push(() => p.close())
     return p
   }
-  const complete = (p: OpenAIProvider) => p.complete({ model: 'm', messages: [{ role: 'user', content: 'hi' }], params: {} }, { signal: new AbortController().signal, onToken: () => {} })
+  const complete = (p: OpenAIProvider) =>
+    p.complete(
+      { model: 'm', messages: [{ role: 'user', content: 'hi' }], params: {} },
+      { signal: new AbortController().signal, onToken: () => {} },
+    )
 
   it('keeps connections alive across completions instead of opening one per call', async () => {
     const upstream = await startUpstream()

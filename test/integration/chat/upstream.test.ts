@@ -12,7 +12,14 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
   beforeAll(async () => {
     upstream = await startFakeUpstream()
     t = await createTestApp(backend, {
-      env: { CHAT_PROVIDER: 'openai', OPENAI_BASE_URL: upstream.url, OPENAI_API_KEY: 'upstream-key', OPENAI_MODEL: 'fake-model', OPENAI_TIMEOUT_MS: String(TIMEOUT_MS), CHAT_HISTORY_MESSAGES: '3' },
+      env: {
+        CHAT_PROVIDER: 'openai',
+        OPENAI_BASE_URL: upstream.url,
+        OPENAI_API_KEY: 'upstream-key',
+        OPENAI_MODEL: 'fake-model',
+        OPENAI_TIMEOUT_MS: String(TIMEOUT_MS),
+        CHAT_HISTORY_MESSAGES: '3',
+      },
     })
   })
   afterAll(async () => {
@@ -26,7 +33,12 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
   let prompts = 0
   const uniquePrompt = () => `prompt ${++prompts} ${Date.now()}`
   const complete = (content: string, extra: Record<string, unknown> = {}) =>
-    t.app.inject({ method: 'POST', url: '/v1/chat/completions', headers: t.auth(), payload: { messages: [{ role: 'user', content }], ...extra } })
+    t.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: t.auth(),
+      payload: { messages: [{ role: 'user', content }], ...extra },
+    })
 
   it('passes requests upstream with its key and streaming on, and answers in both shapes', async () => {
     const prompt = uniquePrompt()
@@ -37,13 +49,20 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
     expect(body.model).toBe('fake-model-2026')
     expect(body.usage.prompt_tokens).toBe(11)
     const sent = upstream.requests.at(-1)!
-    expect(sent).toMatchObject({ model: 'fake-model', stream: true, stream_options: { include_usage: true }, temperature: 0.3 })
+    expect(sent).toMatchObject({
+      model: 'fake-model',
+      stream: true,
+      stream_options: { include_usage: true },
+      temperature: 0.3,
+    })
     expect(upstream.authorizations.at(-1)).toBe('Bearer upstream-key')
 
     const other = uniquePrompt()
     upstream.tokenDelayMs = 5
     const streamed = await complete(other, { stream: true })
-    const chunks = parseSse(streamed.body).slice(0, -1).map((e) => JSON.parse(e.data))
+    const chunks = parseSse(streamed.body)
+      .slice(0, -1)
+      .map((e) => JSON.parse(e.data))
     expect(parseSse(streamed.body).at(-1)!.data).toBe('[DONE]')
     expect(chunks.map((c) => c.choices[0].delta.content ?? '').join('')).toBe(upstreamReply([{ content: other }]))
   })
@@ -52,7 +71,9 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
     const prompt = uniquePrompt()
     upstream.delayMs = 500
     const before = upstream.completionCalls
-    const responses = await Promise.all(Array.from({ length: 20 }, (_, i) => complete(prompt, i % 2 ? { stream: true } : {})))
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => complete(prompt, i % 2 ? { stream: true } : {})),
+    )
     expect(upstream.completionCalls - before).toBe(1)
     expect(responses.every((r) => r.statusCode === 200)).toBe(true)
     expect(responses.filter((r) => r.headers['x-cache'] === 'MISS')).toHaveLength(1)
@@ -78,7 +99,11 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
   })
 
   it('gives up after OPENAI_MAX_RETRIES with a 502 that says why', async () => {
-    upstream.script = [{ status: 500 }, { status: 500 }, { status: 500, body: { error: { message: 'the GPU caught fire' } } }]
+    upstream.script = [
+      { status: 500 },
+      { status: 500 },
+      { status: 500, body: { error: { message: 'the GPU caught fire' } } },
+    ]
     const before = upstream.completionCalls
     const res = await complete(uniquePrompt())
     expect(res.statusCode).toBe(502)
@@ -91,7 +116,10 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
     const before = upstream.completionCalls
     const res = await complete(uniquePrompt())
     expect(res.statusCode).toBe(502)
-    expect(res.json().error).toMatchObject({ code: 'upstream_error', message: expect.stringContaining('Incorrect API key provided') })
+    expect(res.json().error).toMatchObject({
+      code: 'upstream_error',
+      message: expect.stringContaining('Incorrect API key provided'),
+    })
     expect(upstream.completionCalls - before).toBe(1)
   })
 
@@ -106,12 +134,20 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
     upstream.failMidStream = true
     const before = upstream.completionCalls
     const { conversationId } = await newConversation(t)
-    const res = await t.app.inject({ method: 'POST', url: `/api/conversations/${conversationId}/messages`, headers: t.auth(), payload: { content: uniquePrompt(), stream: true } })
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/conversations/${conversationId}/messages`,
+      headers: t.auth(),
+      payload: { content: uniquePrompt(), stream: true },
+    })
     expect(res.statusCode).toBe(200)
     const events = parseSse(res.body)
     expect(events.filter((e) => e.event === 'token').length).toBeGreaterThan(0)
     expect(events.at(-1)!.event).toBe('error')
-    expect(JSON.parse(events.at(-1)!.data)).toMatchObject({ code: 'upstream_error', message: expect.stringMatching(/mid-stream/) })
+    expect(JSON.parse(events.at(-1)!.data)).toMatchObject({
+      code: 'upstream_error',
+      message: expect.stringMatching(/mid-stream/),
+    })
     expect(upstream.completionCalls - before).toBe(1)
 
     const openAi = await complete(uniquePrompt(), { stream: true })
@@ -122,26 +158,40 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
   it('sends the conversation’s last CHAT_HISTORY_MESSAGES messages', async () => {
     const { conversationId } = await newConversation(t)
     for (const content of ['one', 'two', 'three']) {
-      const res = await t.app.inject({ method: 'POST', url: `/api/conversations/${conversationId}/messages`, headers: t.auth(), payload: { content } })
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/api/conversations/${conversationId}/messages`,
+        headers: t.auth(),
+        payload: { content },
+      })
       expect(res.statusCode).toBe(201)
     }
     const sent = upstream.requests.at(-1)!.messages as Array<{ role: string; content: string }>
     expect(sent.map((m) => m.role)).toEqual(['user', 'assistant', 'user'])
-    expect(sent.map((m) => m.content)).toEqual(['two', upstreamReply([{ content: 'two' }]).replace('1 messages', '3 messages'), 'three'])
+    expect(sent.map((m) => m.content)).toEqual([
+      'two',
+      upstreamReply([{ content: 'two' }]).replace('1 messages', '3 messages'),
+      'three',
+    ])
   })
 
   it('lists the upstream’s models through the models cache', async () => {
     const before = upstream.modelsCalls
     for (let i = 0; i < 2; i++) {
       const res = await t.app.inject({ method: 'GET', url: '/v1/models', headers: t.auth() })
-      expect(res.json()).toEqual({ object: 'list', data: [{ id: 'fake-model-1', object: 'model', created: 1700000000, owned_by: 'fake' }] })
+      expect(res.json()).toEqual({
+        object: 'list',
+        data: [{ id: 'fake-model-1', object: 'model', created: 1700000000, owned_by: 'fake' }],
+      })
     }
     expect(upstream.modelsCalls - before).toBe(1)
   })
 
   it('reports the provider up or down from GET /models', async () => {
     const health = async () =>
-      (await t.app.inject({ method: 'GET', url: '/api/health', headers: t.auth() })).json().components.find((c: { component: string }) => c.component === 'provider')
+      (await t.app.inject({ method: 'GET', url: '/api/health', headers: t.auth() }))
+        .json()
+        .components.find((c: { component: string }) => c.component === 'provider')
     expect(await health()).toMatchObject({ up: true })
     upstream.modelsStatus = 500
     expect(await health()).toMatchObject({ up: false, error: expect.stringContaining('500') })
@@ -152,15 +202,24 @@ describe('openai provider with nothing listening upstream', () => {
   let t: TestApp
   beforeAll(async () => {
     const port = await freePort()
-    t = await createTestApp(backends[0]!, { env: { CHAT_PROVIDER: 'openai', OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, OPENAI_MAX_RETRIES: '1' } })
+    t = await createTestApp(backends[0]!, {
+      env: { CHAT_PROVIDER: 'openai', OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, OPENAI_MAX_RETRIES: '1' },
+    })
   })
   afterAll(async () => t?.close())
 
   it('answers 502 saying the upstream cannot be reached, and reports the provider down', async () => {
-    const res = await t.app.inject({ method: 'POST', url: '/v1/chat/completions', headers: t.auth(), payload: { messages: [{ role: 'user', content: 'anyone?' }] } })
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: t.auth(),
+      payload: { messages: [{ role: 'user', content: 'anyone?' }] },
+    })
     expect(res.statusCode).toBe(502)
     expect(res.json().error.message).toMatch(/could not reach the upstream/)
     const health = (await t.app.inject({ method: 'GET', url: '/api/health', headers: t.auth() })).json()
-    expect(health.components.find((c: { component: string }) => c.component === 'provider')).toMatchObject({ up: false })
+    expect(health.components.find((c: { component: string }) => c.component === 'provider')).toMatchObject({
+      up: false,
+    })
   })
 })

@@ -9,7 +9,8 @@ import type { ReceivedRequest } from '../alerts/helpers.js'
  */
 
 /** GitHub-style `sha256=<hex>` HMAC of the body, computed here independently of the service's code. */
-export const expectedSignature = (body: string, secret: string) => `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`
+export const expectedSignature = (body: string, secret: string) =>
+  `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`
 
 /** One alert as it travels in an Alertmanager webhook v4 body. */
 export interface WebhookAlert {
@@ -20,7 +21,9 @@ export interface WebhookAlert {
 }
 
 /** Every alert of the requests the receiver acknowledged with a 2xx, one entry per alert per request. */
-export function acknowledgedAlerts(requests: readonly ReceivedRequest[]): Array<WebhookAlert & { idempotencyKey: string }> {
+export function acknowledgedAlerts(
+  requests: readonly ReceivedRequest[],
+): Array<WebhookAlert & { idempotencyKey: string }> {
   return requests
     .filter((r) => typeof r.status === 'number' && r.status >= 200 && r.status < 300)
     .flatMap((r) => (r.json.alerts as WebhookAlert[]).map((a) => ({ ...a, idempotencyKey: r.idempotencyKey })))
@@ -45,7 +48,10 @@ export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<s
 
 /** A bearer-authenticated JSON GET against a service process; throws with the body on a non-2xx. */
 export async function apiGet<T = any>(service: ServiceProcess, token: string, path: string): Promise<T> {
-  const res = await fetch(`${service.url}${path}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) })
+  const res = await fetch(`${service.url}${path}`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(10_000),
+  })
   const text = await res.text()
   if (!res.ok) throw new Error(`GET ${path} answered ${res.status}: ${text}`)
   return JSON.parse(text) as T
@@ -59,7 +65,11 @@ export async function startTracked(started: ServiceProcess[], env: Record<string
 }
 
 /** Sends the signal and waits for the process to exit; returns its exit code (null when killed by a signal). */
-export async function stopService(service: ServiceProcess, signal: 'SIGTERM' | 'SIGKILL', timeoutMs = 20_000): Promise<number | null> {
+export async function stopService(
+  service: ServiceProcess,
+  signal: 'SIGTERM' | 'SIGKILL',
+  timeoutMs = 20_000,
+): Promise<number | null> {
   if (service.child.exitCode !== null || service.child.signalCode !== null) return service.exited
   service.child.kill(signal)
   const timeout = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), timeoutMs).unref())
@@ -73,7 +83,9 @@ export async function stopService(service: ServiceProcess, signal: 'SIGTERM' | '
 
 /** SIGTERM, then SIGKILL after a grace period, for every process still running (afterAll). */
 export async function stopAll(services: readonly ServiceProcess[]): Promise<void> {
-  await Promise.all(services.map((s) => stopService(s, 'SIGTERM', 10_000).catch(() => stopService(s, 'SIGKILL').catch(() => {}))))
+  await Promise.all(
+    services.map((s) => stopService(s, 'SIGTERM', 10_000).catch(() => stopService(s, 'SIGKILL').catch(() => {}))),
+  )
 }
 
 /** The last lines a process wrote, for failure messages. */
@@ -83,11 +95,21 @@ export function tail(service: ServiceProcess, lines = 30): string {
 
 /** The last lines of every process, for a failing test's output (they say what the service did). */
 export function processLogs(services: readonly ServiceProcess[], lines = 40): string {
-  return services.map((s, i) => `--- process ${i + 1} (port ${s.port}, exit ${s.child.exitCode ?? s.child.signalCode ?? 'running'}) ---\n${tail(s, lines)}`).join('\n')
+  return services
+    .map(
+      (s, i) =>
+        `--- process ${i + 1} (port ${s.port}, exit ${s.child.exitCode ?? s.child.signalCode ?? 'running'}) ---\n${tail(s, lines)}`,
+    )
+    .join('\n')
 }
 
 /** Polls `check` every `everyMs` until it returns a value (not undefined/false); fails naming what it waited for. */
-export async function poll<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 50): Promise<T> {
+export async function poll<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   let lastError: unknown
   for (;;) {
@@ -98,7 +120,10 @@ export async function poll<T>(what: string, check: () => T | undefined | false |
       // A request to a process that is starting or busy may fail; keep polling until the deadline.
       lastError = err
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`)
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`,
+      )
     await new Promise((r) => setTimeout(r, everyMs))
   }
 }

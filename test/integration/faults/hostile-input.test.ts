@@ -23,7 +23,9 @@ interface Operation {
   queryFields: string[]
 }
 
-function operations(doc: { paths: Record<string, Record<string, { requestBody?: any; parameters?: any[] }>> }): Operation[] {
+function operations(doc: {
+  paths: Record<string, Record<string, { requestBody?: any; parameters?: any[] }>>
+}): Operation[] {
   const ops: Operation[] = []
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const method of METHODS) {
@@ -34,7 +36,9 @@ function operations(doc: { paths: Record<string, Record<string, { requestBody?: 
         method,
         path,
         bodyFields: Object.keys(schema?.properties ?? {}),
-        queryFields: (op.parameters ?? []).filter((p: { in: string }) => p.in === 'query').map((p: { name: string }) => p.name),
+        queryFields: (op.parameters ?? [])
+          .filter((p: { in: string }) => p.in === 'query')
+          .map((p: { name: string }) => p.name),
       })
     }
   }
@@ -43,25 +47,77 @@ function operations(doc: { paths: Record<string, Record<string, { requestBody?: 
 
 const junkString = fc.oneof(
   fc.string({ maxLength: 40 }),
-  fc.constantFrom('', ' ', '..', '../../etc/passwd', '%00', 'null', 'undefined', "' or 1=1 --", '"; drop table api_tokens; --', '😀', '-1', '1e309', 'NaN'),
+  fc.constantFrom(
+    '',
+    ' ',
+    '..',
+    '../../etc/passwd',
+    '%00',
+    'null',
+    'undefined',
+    "' or 1=1 --",
+    '"; drop table api_tokens; --',
+    '😀',
+    '-1',
+    '1e309',
+    'NaN',
+  ),
   fc.uuid(),
   fc.integer().map(String),
   fc.string({ minLength: 1000, maxLength: 5000 }),
 )
-const junkValue = fc.oneof(junkString, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.anything(), { maxLength: 5 }), fc.object({ maxDepth: 2 }))
+const junkValue = fc.oneof(
+  junkString,
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.anything(), { maxLength: 5 }),
+  fc.object({ maxDepth: 2 }),
+)
 
 function requestArbitrary(op: Operation) {
   const params = fc.array(junkString, { minLength: 4, maxLength: 4 })
-  const queryKeys = fc.oneof(fc.constantFrom(...(op.queryFields.length ? op.queryFields : ['q'])), fc.string({ maxLength: 10 }))
+  const queryKeys = fc.oneof(
+    fc.constantFrom(...(op.queryFields.length ? op.queryFields : ['q'])),
+    fc.string({ maxLength: 10 }),
+  )
   const query = fc.dictionary(queryKeys, junkString, { maxKeys: 4 })
-  const fieldKeys = fc.oneof(fc.constantFrom(...(op.bodyFields.length ? op.bodyFields : ['x'])), fc.string({ maxLength: 10 }))
+  const fieldKeys = fc.oneof(
+    fc.constantFrom(...(op.bodyFields.length ? op.bodyFields : ['x'])),
+    fc.string({ maxLength: 10 }),
+  )
   const body = fc.oneof(
-    fc.dictionary(fieldKeys, junkValue, { maxKeys: 6 }).map((o) => ({ raw: JSON.stringify(o), type: 'application/json' })),
+    fc
+      .dictionary(fieldKeys, junkValue, { maxKeys: 6 })
+      .map((o) => ({ raw: JSON.stringify(o), type: 'application/json' })),
     fc.jsonValue().map((v) => ({ raw: JSON.stringify(v), type: 'application/json' })),
     junkString.map((s) => ({ raw: s, type: 'application/json' })),
-    fc.record({ raw: junkString, type: fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data', 'application/xml', 'application/json; charset=utf-16', '*/*') }),
+    fc.record({
+      raw: junkString,
+      type: fc.constantFrom(
+        'text/plain',
+        'application/x-www-form-urlencoded',
+        'multipart/form-data',
+        'application/xml',
+        'application/json; charset=utf-16',
+        '*/*',
+      ),
+    }),
   )
-  const headers = fc.dictionary(fc.constantFrom('cache-control', 'accept', 'accept-encoding', 'x-request-id', 'range', 'if-none-match', 'last-event-id'), junkString.map((s) => s.replace(/[^\t\x20-\x7e]/g, '')), { maxKeys: 3 })
+  const headers = fc.dictionary(
+    fc.constantFrom(
+      'cache-control',
+      'accept',
+      'accept-encoding',
+      'x-request-id',
+      'range',
+      'if-none-match',
+      'last-event-id',
+    ),
+    junkString.map((s) => s.replace(/[^\t\x20-\x7e]/g, '')),
+    { maxKeys: 3 },
+  )
   return fc.record({ params, query, body, headers })
 }
 
@@ -88,8 +144,16 @@ async function fingerprint(t: TestApp): Promise<Record<string, string>> {
     // last_used_at moves whenever a token is used (that is its job); everything else must not.
     const row =
       table_name === 'api_tokens'
-        ? await sql<{ f: string }>`select count(*) || ':' || md5(coalesce(string_agg(id::text || name || role || coalesce(revoked_at::text, ''), ',' order by id), '')) as f from api_tokens`.execute(db)
-        : await sql<{ f: string }>`select count(*) || ':' || md5(coalesce(string_agg(t::text, ',' order by t::text), '')) as f from ${sql.table(table_name)} as t`.execute(db)
+        ? await sql<{
+            f: string
+          }>`select count(*) || ':' || md5(coalesce(string_agg(id::text || name || role || coalesce(revoked_at::text, ''), ',' order by id), '')) as f from api_tokens`.execute(
+            db,
+          )
+        : await sql<{
+            f: string
+          }>`select count(*) || ':' || md5(coalesce(string_agg(t::text, ',' order by t::text), '')) as f from ${sql.table(table_name)} as t`.execute(
+            db,
+          )
     result[table_name] = row.rows[0]!.f
   }
   return result
@@ -123,29 +187,36 @@ describe(`hostile input on every documented route (seed ${SEED}, ${RUNS_PER_ROUT
     for (const op of ops) {
       const before = await fingerprint(t)
       let accepted = 0
-      await fc.assert(
-        fc.asyncProperty(requestArbitrary(op), async (input) => {
-          const url = concretePath(op.path, input.params)
-          const res = await t.app.inject({
-            method: op.method.toUpperCase() as 'GET',
-            url,
-            query: input.query,
-            headers: { ...input.headers, ...t.auth(), ...(op.method === 'get' || op.method === 'delete' ? {} : { 'content-type': input.body.type }) },
-            ...(op.method === 'get' ? {} : { payload: input.body.raw }),
-          })
-          if (res.statusCode < 400) accepted++
-          if (res.statusCode >= 500) {
-            serverErrors.push(`${op.method.toUpperCase()} ${url} → ${res.statusCode} ${res.body.slice(0, 200)}`)
-            return false
-          }
-          return true
-        }),
-        { seed: SEED, numRuns: RUNS_PER_ROUTE, endOnFailure: true },
-      ).catch(() => {})
+      await fc
+        .assert(
+          fc.asyncProperty(requestArbitrary(op), async (input) => {
+            const url = concretePath(op.path, input.params)
+            const res = await t.app.inject({
+              method: op.method.toUpperCase() as 'GET',
+              url,
+              query: input.query,
+              headers: {
+                ...input.headers,
+                ...t.auth(),
+                ...(op.method === 'get' || op.method === 'delete' ? {} : { 'content-type': input.body.type }),
+              },
+              ...(op.method === 'get' ? {} : { payload: input.body.raw }),
+            })
+            if (res.statusCode < 400) accepted++
+            if (res.statusCode >= 500) {
+              serverErrors.push(`${op.method.toUpperCase()} ${url} → ${res.statusCode} ${res.body.slice(0, 200)}`)
+              return false
+            }
+            return true
+          }),
+          { seed: SEED, numRuns: RUNS_PER_ROUTE, endOnFailure: true },
+        )
+        .catch(() => {})
       if (accepted === 0) {
         const after = await fingerprint(t)
         const changed = Object.keys({ ...before, ...after }).filter((table) => before[table] !== after[table])
-        if (changed.length) changedWhileRejecting.push(`${op.method.toUpperCase()} ${op.path} changed ${changed.join(', ')}`)
+        if (changed.length)
+          changedWhileRejecting.push(`${op.method.toUpperCase()} ${op.path} changed ${changed.join(', ')}`)
       }
     }
     expect(serverErrors).toEqual([])

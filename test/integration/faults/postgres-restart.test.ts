@@ -58,7 +58,13 @@ interface LogLine {
 }
 
 const duration = (o: Outcome) => o.end - o.start
-const summary = (o: Outcome) => ({ op: o.op, status: o.status, ms: Math.round(duration(o)), body: o.body, error: o.error })
+const summary = (o: Outcome) => ({
+  op: o.op,
+  status: o.status,
+  ms: Math.round(duration(o)),
+  body: o.body,
+  error: o.error,
+})
 
 describe('Postgres stopped and started under load', () => {
   const schema = uniqueName('pgrestart')
@@ -73,13 +79,22 @@ describe('Postgres stopped and started under load', () => {
   /** Phase boundaries, performance.now() in this process. */
   const t = { stopBegin: 0, stopped: 0, startBegin: 0, started: 0, recovered: 0 }
 
-  async function call(op: Op, method: string, path: string, body?: unknown, extra: Partial<Outcome> = {}): Promise<Outcome> {
+  async function call(
+    op: Op,
+    method: string,
+    path: string,
+    body?: unknown,
+    extra: Partial<Outcome> = {},
+  ): Promise<Outcome> {
     const start = performance.now()
     let outcome: Outcome
     try {
       const res = await fetch(`${service!.url}${path}`, {
         method,
-        headers: { authorization: `Bearer ${adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization: `Bearer ${adminToken}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(HANG_MS),
       })
@@ -90,9 +105,26 @@ describe('Postgres stopped and started under load', () => {
       } catch {
         // kept as text: the assertions report it
       }
-      outcome = { op, status: res.status, retryAfter: res.headers.get('retry-after'), body: parsed, start, end: performance.now(), ...extra }
+      outcome = {
+        op,
+        status: res.status,
+        retryAfter: res.headers.get('retry-after'),
+        body: parsed,
+        start,
+        end: performance.now(),
+        ...extra,
+      }
     } catch (err) {
-      outcome = { op, status: 0, error: String(err), retryAfter: null, body: null, start, end: performance.now(), ...extra }
+      outcome = {
+        op,
+        status: 0,
+        error: String(err),
+        retryAfter: null,
+        body: null,
+        start,
+        end: performance.now(),
+        ...extra,
+      }
     }
     outcomes.push(outcome)
     return outcome
@@ -105,13 +137,22 @@ describe('Postgres stopped and started under load', () => {
   async function writer(index: number, sessionId: string, conversations: string[]): Promise<void> {
     for (let n = 0; loadRunning; n++) {
       if (n % 5 === 0) {
-        const res = await call('create-conversation', 'POST', '/api/conversations', { session_id: sessionId, title: `w${index}-${n}` })
+        const res = await call('create-conversation', 'POST', '/api/conversations', {
+          session_id: sessionId,
+          title: `w${index}-${n}`,
+        })
         if (res.status === 201) conversations.push(res.body.conversation.id)
       } else {
         const conversationId = conversations[n % conversations.length]!
         // Unique content, so every stored user message can be traced to the request that wrote it.
         const content = `writer ${index} message ${messageCounter++}`
-        await call('post-message', 'POST', `/api/conversations/${conversationId}/messages`, { content }, { conversationId, content })
+        await call(
+          'post-message',
+          'POST',
+          `/api/conversations/${conversationId}/messages`,
+          { content },
+          { conversationId, content },
+        )
       }
       await sleep(PAUSE_MS)
     }
@@ -156,10 +197,13 @@ describe('Postgres stopped and started under load', () => {
     }
     const workers = [
       ...owned.map((o, i) => writer(i, o.sessionId, o.conversations)),
-      ...Array.from({ length: READERS }, (_, i) => reader(owned[i % WRITERS]!.sessionId, owned[i % WRITERS]!.conversations)),
+      ...Array.from({ length: READERS }, (_, i) =>
+        reader(owned[i % WRITERS]!.sessionId, owned[i % WRITERS]!.conversations),
+      ),
     ]
     try {
-      const acked = (after = 0) => outcomes.filter((o) => o.op === 'post-message' && o.status === 201 && o.start >= after).length
+      const acked = (after = 0) =>
+        outcomes.filter((o) => o.op === 'post-message' && o.status === 201 && o.start >= after).length
       await vi.waitFor(() => expect(acked()).toBeGreaterThanOrEqual(20), { timeout: 30_000, interval: 50 })
 
       t.stopBegin = performance.now()
@@ -173,9 +217,17 @@ describe('Postgres stopped and started under load', () => {
       // Recovered: a write and a readiness check, both sent after the start, succeed.
       await vi.waitFor(
         () => {
-          const ok = outcomes.filter((o) => o.start >= t.started && ((o.op === 'post-message' && o.status === 201) || (o.op === 'ready' && o.status === 200)))
+          const ok = outcomes.filter(
+            (o) =>
+              o.start >= t.started &&
+              ((o.op === 'post-message' && o.status === 201) || (o.op === 'ready' && o.status === 200)),
+          )
           expect(new Set(ok.map((o) => o.op)).size).toBe(2)
-          t.recovered = Math.max(...(['post-message', 'ready'] as const).map((op) => Math.min(...ok.filter((o) => o.op === op).map((o) => o.end))))
+          t.recovered = Math.max(
+            ...(['post-message', 'ready'] as const).map((op) =>
+              Math.min(...ok.filter((o) => o.op === op).map((o) => o.end)),
+            ),
+          )
         },
         { timeout: 30_000, interval: 50 },
       )
@@ -190,7 +242,10 @@ describe('Postgres stopped and started under load', () => {
     loadRunning = false
     if (service && service.child.exitCode === null) {
       service.child.kill('SIGTERM')
-      const exited = await Promise.race([service.exited.then(() => true), sleep(10_000, undefined, { ref: false }).then(() => false)])
+      const exited = await Promise.race([
+        service.exited.then(() => true),
+        sleep(10_000, undefined, { ref: false }).then(() => false),
+      ])
       if (!exited) service.child.kill('SIGKILL')
     }
     await cluster?.destroy()
@@ -216,14 +271,21 @@ describe('Postgres stopped and started under load', () => {
   it('fails fast with 503, Retry-After and a JSON error while the database is down, and is not ready', () => {
     const down = outcomes.filter((o) => o.start >= t.stopped && o.end <= t.startBegin)
     // Every kind of request was tried while the database was down.
-    expect(new Set(down.map((o) => o.op))).toEqual(new Set<Op>(['create-conversation', 'post-message', 'list-conversations', 'list-messages', 'ready']))
+    expect(new Set(down.map((o) => o.op))).toEqual(
+      new Set<Op>(['create-conversation', 'post-message', 'list-conversations', 'list-messages', 'ready']),
+    )
     const wrong = down.filter((o) => o.status !== 503 || !/^[1-9][0-9]*$/.test(o.retryAfter ?? ''))
     expect(wrong.map(summary)).toEqual([])
     for (const o of down) {
       if (o.op === 'ready') {
-        expect(o.body).toMatchObject({ status: 'unavailable', components: expect.arrayContaining([expect.objectContaining({ component: 'database', up: false })]) })
+        expect(o.body).toMatchObject({
+          status: 'unavailable',
+          components: expect.arrayContaining([expect.objectContaining({ component: 'database', up: false })]),
+        })
       } else {
-        expect(o.body).toEqual({ error: { code: 'database_unavailable', message: expect.stringMatching(/database is unavailable/i) } })
+        expect(o.body).toEqual({
+          error: { code: 'database_unavailable', message: expect.stringMatching(/database is unavailable/i) },
+        })
       }
     }
     // Refused connections are noticed at once: no request waits out a timeout to say so.
@@ -235,14 +297,24 @@ describe('Postgres stopped and started under load', () => {
     const client = new pg.Client({ connectionString: cluster!.url })
     await client.connect()
     try {
-      const { rows: conversations } = await client.query<{ id: string; session_id: string }>(`select id, session_id from "${schema}".conversations`)
-      const { rows: messages } = await client.query<{ id: string; conversation_id: string; role: string; content: string }>(
-        `select id::text, conversation_id, role, content from "${schema}".messages order by messages.id`,
+      const { rows: conversations } = await client.query<{ id: string; session_id: string }>(
+        `select id, session_id from "${schema}".conversations`,
       )
+      const { rows: messages } = await client.query<{
+        id: string
+        conversation_id: string
+        role: string
+        content: string
+      }>(`select id::text, conversation_id, role, content from "${schema}".messages order by messages.id`)
       const stored = new Map(conversations.map((c) => [c.id, c.session_id]))
 
-      const createdConversations = outcomes.filter((o) => o.op === 'create-conversation' && o.status === 201 && o.body.conversation)
-      for (const o of createdConversations) expect(stored.get(o.body.conversation.id), `conversation ${o.body.conversation.id}`).toBe(o.body.conversation.session_id)
+      const createdConversations = outcomes.filter(
+        (o) => o.op === 'create-conversation' && o.status === 201 && o.body.conversation,
+      )
+      for (const o of createdConversations)
+        expect(stored.get(o.body.conversation.id), `conversation ${o.body.conversation.id}`).toBe(
+          o.body.conversation.session_id,
+        )
 
       // Each conversation gets one post at a time (one writer owns it), so its rows must read, in
       // id order, as the posts in the order they were sent: an acknowledged post is exactly its
@@ -250,7 +322,8 @@ describe('Postgres stopped and started under load', () => {
       // commit happened but the answer was cut off) — never a reply without its user message.
       const posts = outcomes.filter((o) => o.op === 'post-message').sort((a, b) => a.start - b.start)
       const byConversation = new Map<string, typeof messages>()
-      for (const m of messages) byConversation.set(m.conversation_id, [...(byConversation.get(m.conversation_id) ?? []), m])
+      for (const m of messages)
+        byConversation.set(m.conversation_id, [...(byConversation.get(m.conversation_id) ?? []), m])
       const counts = { acknowledged: 0, failedWithNothing: 0, failedWithUserMessage: 0, failedWithBoth: 0 }
       for (const [conversationId, rows] of byConversation) {
         const queue = [...rows]
@@ -280,11 +353,15 @@ describe('Postgres stopped and started under load', () => {
       expect(counts.acknowledged).toBe(posts.filter((p) => p.status === 201).length)
       const ackedBefore = posts.filter((p) => p.status === 201 && p.end <= t.stopBegin).length
       const ackedAfter = posts.filter((p) => p.status === 201 && p.start >= t.started).length
-      const ackedAcrossStopOrStart = posts.filter((p) => p.status === 201 && p.end > t.stopBegin && p.start < t.started).length
+      const ackedAcrossStopOrStart = posts.filter(
+        (p) => p.status === 201 && p.end > t.stopBegin && p.start < t.started,
+      ).length
       expect(ackedBefore).toBeGreaterThanOrEqual(20)
       expect(ackedAfter).toBeGreaterThanOrEqual(20)
       expect(posts.some((p) => p.status === 503)).toBe(true)
-      console.info(`postgres-restart: message posts ${JSON.stringify(counts)}; acknowledged before the stop ${ackedBefore}, across the stop or start ${ackedAcrossStopOrStart}, after the start ${ackedAfter}; conversations created ${createdConversations.length}`)
+      console.info(
+        `postgres-restart: message posts ${JSON.stringify(counts)}; acknowledged before the stop ${ackedBefore}, across the stop or start ${ackedAcrossStopOrStart}, after the start ${ackedAfter}; conversations created ${createdConversations.length}`,
+      )
     } finally {
       await client.end()
     }
@@ -301,12 +378,17 @@ describe('Postgres stopped and started under load', () => {
     const ready = await fetch(`${service!.url}/health/ready`)
     expect(ready.status).toBe(200)
     // The instance id defaults to <hostname>-<pid>: the process answering is the one started.
-    const instances = await fetch(`${service!.url}/api/instances`, { headers: { authorization: `Bearer ${adminToken}` } })
+    const instances = await fetch(`${service!.url}/api/instances`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    })
     expect(instances.status).toBe(200)
     const { instances: list } = (await instances.json()) as { instances: Array<{ id: string; self: boolean }> }
     expect(list.find((i) => i.self)?.id).toMatch(new RegExp(`-${pid}$`))
 
-    const lines = service!.output().split('\n').filter((line) => line.trim())
+    const lines = service!
+      .output()
+      .split('\n')
+      .filter((line) => line.trim())
     const logs = lines.map((line): LogLine => {
       try {
         return JSON.parse(line) as LogLine

@@ -34,7 +34,9 @@ function cacheDownRuleOnly(): string {
 }
 
 function serviceLog(service: ServiceProcess | undefined): string {
-  const lines = (service?.output() ?? '').split('\n').filter((l) => !/"msg":"(incoming request|request completed)"/.test(l))
+  const lines = (service?.output() ?? '')
+    .split('\n')
+    .filter((l) => !/"msg":"(incoming request|request completed)"/.test(l))
   return lines.slice(-80).join('\n')
 }
 
@@ -98,9 +100,14 @@ describe('Redis killed under chat load', () => {
       const res = await fetch(`${base}${path}`, { headers: auth })
       return { status: res.status, json: (await res.json()) as any }
     }
-    const cacheDownAlert = async () => (await get('/api/alerts')).json.alerts.find((a: { rule: string }) => a.rule === 'CacheDown')
+    const cacheDownAlert = async () =>
+      (await get('/api/alerts')).json.alerts.find((a: { rule: string }) => a.rule === 'CacheDown')
     const webhooks = (status: 'firing' | 'resolved') =>
-      receiver!.requests.filter((r) => r.json?.status === status && r.json.alerts.some((a: { labels: { alertname: string } }) => a.labels.alertname === 'CacheDown'))
+      receiver!.requests.filter(
+        (r) =>
+          r.json?.status === status &&
+          r.json.alerts.some((a: { labels: { alertname: string } }) => a.labels.alertname === 'CacheDown'),
+      )
 
     // Alerting runs on the fleet leader: wait until this instance holds the lease.
     await waitFor('the instance to lead alerting', async () => (await get('/api/instances')).json.leaderId !== null)
@@ -114,17 +121,25 @@ describe('Redis killed under chat load', () => {
       pauseMs: 20,
       next: (loop, seq) => {
         // Half repeated prompts (cache hits once answered), half new ones; every third streamed.
-        const content = seq % 2 === 0 ? REPEATED_PROMPTS[(loop + seq) % REPEATED_PROMPTS.length]! : `a new question #${fresh++} (${phase})`
+        const content =
+          seq % 2 === 0
+            ? REPEATED_PROMPTS[(loop + seq) % REPEATED_PROMPTS.length]!
+            : `a new question #${fresh++} (${phase})`
         const stream = seq % 3 === 0
         return {
           kind: stream ? 'stream' : 'json',
           tag: phase,
           url: `${base}/v1/chat/completions`,
-          init: { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content }], stream }) },
+          init: {
+            method: 'POST',
+            headers: { ...auth, 'content-type': 'application/json' },
+            body: JSON.stringify({ messages: [{ role: 'user', content }], stream }),
+          },
         }
       },
     })
-    const countIn = (which: string, records: LoadRecord[] = load!.records) => records.filter((r) => r.endedAt !== null && r.tag === which).length
+    const countIn = (which: string, records: LoadRecord[] = load!.records) =>
+      records.filter((r) => r.endedAt !== null && r.tag === which).length
 
     await waitFor('chat load before the outage', () => countIn('before') >= 30)
 
@@ -142,9 +157,16 @@ describe('Redis killed under chat load', () => {
       30_000,
     )
     expect(firing).toMatchObject({ severity: 'critical', labels: { alertname: 'CacheDown', component: 'redis' } })
-    const [hook] = await waitFor('a firing CacheDown webhook', () => webhooks('firing').length > 0 && webhooks('firing'))
+    const [hook] = await waitFor(
+      'a firing CacheDown webhook',
+      () => webhooks('firing').length > 0 && webhooks('firing'),
+    )
     expect(hook!.path).toBe('/hook')
-    expect(hook!.json).toMatchObject({ version: '4', status: 'firing', commonLabels: { alertname: 'CacheDown', severity: 'critical' } })
+    expect(hook!.json).toMatchObject({
+      version: '4',
+      status: 'firing',
+      commonLabels: { alertname: 'CacheDown', severity: 'critical' },
+    })
     const firedAfterMs = Date.now() - killedAt
     // Redis is down for every instance: alerting moves to the database lock within two lease
     // TTLs, then the rule needs a health check, two snapshots and a delivery (generous margin).
@@ -183,7 +205,9 @@ describe('Redis killed under chat load', () => {
 
     // Not one chat request failed, before, during or after the outage.
     const failures = records.filter((r) => r.status !== 200 || r.error !== null)
-    expect(failures.map((r) => ({ kind: r.kind, status: r.status, error: r.error, body: r.body?.slice(0, 200) }))).toEqual([])
+    expect(
+      failures.map((r) => ({ kind: r.kind, status: r.status, error: r.error, body: r.body?.slice(0, 200) })),
+    ).toEqual([])
     for (const r of records) {
       if (r.kind === 'json') {
         expect(JSON.parse(r.body!).choices[0].message.content).toMatch(/^Simulated reply/)

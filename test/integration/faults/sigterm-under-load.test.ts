@@ -37,7 +37,17 @@ const CONNECTION_ERRORS = ['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'EPIP
 
 type Kind = 'chat' | 'chat-stream' | 'message' | 'message-stream' | 'conversation'
 /** One kind per loop: two of each chat and message kind, so several are in flight at once. */
-const LOOPS: Kind[] = ['chat', 'chat', 'chat-stream', 'chat-stream', 'message', 'message', 'message-stream', 'message-stream', 'conversation']
+const LOOPS: Kind[] = [
+  'chat',
+  'chat',
+  'chat-stream',
+  'chat-stream',
+  'message',
+  'message',
+  'message-stream',
+  'message-stream',
+  'conversation',
+]
 
 /** What loop `loop` sends as its `seq`th message (unique, so that no reply comes from the cache). */
 const contentOf = (loop: number, seq: number) => `loop ${loop} message ${seq}: tell me something new`
@@ -95,7 +105,9 @@ describe('SIGTERM under load', () => {
 
   it('finishes what it accepted, refuses the rest, exits 0, and loses nothing it acknowledged', async () => {
     onTestFailed(() => {
-      const lines = (first?.output() ?? '').split('\n').filter((l) => !/"msg":"(incoming request|request completed)"/.test(l))
+      const lines = (first?.output() ?? '')
+        .split('\n')
+        .filter((l) => !/"msg":"(incoming request|request completed)"/.test(l))
       console.error(`service log (without per-request lines):\n${lines.slice(-80).join('\n')}`)
     })
     first = await startService(env)
@@ -108,7 +120,11 @@ describe('SIGTERM under load', () => {
     const sessionId: string = (await post('/api/sessions', {})).session.id
     const conversationOfLoop = new Map<number, string>()
     for (const [loop, kind] of LOOPS.entries()) {
-      if (kind.startsWith('message')) conversationOfLoop.set(loop, (await post('/api/conversations', { session_id: sessionId, title: `loop ${loop}` })).conversation.id)
+      if (kind.startsWith('message'))
+        conversationOfLoop.set(
+          loop,
+          (await post('/api/conversations', { session_id: sessionId, title: `loop ${loop}` })).conversation.id,
+        )
     }
 
     load = startLoad({
@@ -121,12 +137,32 @@ describe('SIGTERM under load', () => {
         const content = contentOf(loop, seq)
         const stream = kind.endsWith('stream')
         if (kind === 'conversation') {
-          return { kind, url: `${service.url}/api/conversations`, init: { method: 'POST', headers: json, body: JSON.stringify({ session_id: sessionId, title: `created by request ${seq}` }) } }
+          return {
+            kind,
+            url: `${service.url}/api/conversations`,
+            init: {
+              method: 'POST',
+              headers: json,
+              body: JSON.stringify({ session_id: sessionId, title: `created by request ${seq}` }),
+            },
+          }
         }
         if (kind.startsWith('message')) {
-          return { kind, url: `${service.url}/api/conversations/${conversationOfLoop.get(loop)}/messages`, init: { method: 'POST', headers: json, body: JSON.stringify({ content, stream }) } }
+          return {
+            kind,
+            url: `${service.url}/api/conversations/${conversationOfLoop.get(loop)}/messages`,
+            init: { method: 'POST', headers: json, body: JSON.stringify({ content, stream }) },
+          }
         }
-        return { kind, url: `${service.url}/v1/chat/completions`, init: { method: 'POST', headers: json, body: JSON.stringify({ messages: [{ role: 'user', content }], stream }) } }
+        return {
+          kind,
+          url: `${service.url}/v1/chat/completions`,
+          init: {
+            method: 'POST',
+            headers: json,
+            body: JSON.stringify({ messages: [{ role: 'user', content }], stream }),
+          },
+        }
       },
     })
 
@@ -137,7 +173,15 @@ describe('SIGTERM under load', () => {
       () => {
         const now = Date.now()
         const busy = (kind: Kind) =>
-          load!.inFlight().some((r) => r.kind === kind && now - r.startedAt > 200 && now - r.startedAt < 800 && (!kind.endsWith('stream') || r.headersAt !== null))
+          load!
+            .inFlight()
+            .some(
+              (r) =>
+                r.kind === kind &&
+                now - r.startedAt > 200 &&
+                now - r.startedAt < 800 &&
+                (!kind.endsWith('stream') || r.headersAt !== null),
+            )
         const done = (kind: Kind) => load!.records.filter((r) => r.kind === kind && r.endedAt !== null).length >= 2
         return (['chat', 'chat-stream', 'message', 'message-stream'] as const).every((kind) => done(kind) && busy(kind))
       },
@@ -148,7 +192,10 @@ describe('SIGTERM under load', () => {
     const exitCode = await service.exited
     const exitedAt = Date.now()
     // A little more load against the closed port, then stop.
-    await waitFor('requests after the exit', () => load!.records.filter((r) => r.startedAt > exitedAt && r.endedAt !== null).length >= LOOPS.length)
+    await waitFor(
+      'requests after the exit',
+      () => load!.records.filter((r) => r.startedAt > exitedAt && r.endedAt !== null).length >= LOOPS.length,
+    )
     const records = await load.stop()
     load = undefined
 
@@ -170,7 +217,8 @@ describe('SIGTERM under load', () => {
       } else if (accepted.has(r.requestId)) {
         const outcome = acceptedOutcome(r)
         if (outcome === 'acknowledged') acknowledged.push(r)
-        else if (outcome !== 'ended by shutdown') problems.push(`${what}: accepted but ${outcome}: ${r.body?.slice(-300)}`)
+        else if (outcome !== 'ended by shutdown')
+          problems.push(`${what}: accepted but ${outcome}: ${r.body?.slice(-300)}`)
       } else if (refused.has(r.requestId)) {
         if (r.status !== 503 || r.error) problems.push(`${what}: refused while closing, but not with a 503`)
       } else if (r.status !== null || !CONNECTION_ERRORS.includes(r.error?.code ?? '')) {
@@ -180,17 +228,28 @@ describe('SIGTERM under load', () => {
     expect(problems).toEqual([])
 
     // The cases that matter were really exercised.
-    const inFlightAtSigterm = records.filter((r) => accepted.has(r.requestId) && r.startedAt < sigtermAt && r.endedAt! > shutdownAt)
+    const inFlightAtSigterm = records.filter(
+      (r) => accepted.has(r.requestId) && r.startedAt < sigtermAt && r.endedAt! > shutdownAt,
+    )
     for (const kind of ['chat', 'message'] as const) {
       // Non-streamed requests in flight at SIGTERM got their full answer.
-      expect(inFlightAtSigterm.filter((r) => r.kind === kind && acknowledged.includes(r)).length, kind).toBeGreaterThan(0)
+      expect(inFlightAtSigterm.filter((r) => r.kind === kind && acknowledged.includes(r)).length, kind).toBeGreaterThan(
+        0,
+      )
     }
     for (const kind of ['chat-stream', 'message-stream'] as const) {
       // Streams going at SIGTERM ended with an error event rather than hanging or being cut.
-      expect(inFlightAtSigterm.filter((r) => r.kind === kind && r.headersAt! < sigtermAt && acceptedOutcome(r) === 'ended by shutdown').length, kind).toBeGreaterThan(0)
+      expect(
+        inFlightAtSigterm.filter(
+          (r) => r.kind === kind && r.headersAt! < sigtermAt && acceptedOutcome(r) === 'ended by shutdown',
+        ).length,
+        kind,
+      ).toBeGreaterThan(0)
     }
     const afterSigterm = records.filter((r) => r.startedAt > shutdownAt)
-    expect(afterSigterm.filter((r) => r.status === 503 || CONNECTION_ERRORS.includes(r.error?.code ?? '')).length).toBeGreaterThan(0)
+    expect(
+      afterSigterm.filter((r) => r.status === 503 || CONNECTION_ERRORS.includes(r.error?.code ?? '')).length,
+    ).toBeGreaterThan(0)
 
     // Nothing acknowledged is lost: the same database, read by a new process.
     second = await startService(env)
@@ -205,7 +264,9 @@ describe('SIGTERM under load', () => {
         const byId = new Map<string, string>()
         let before: string | null = null
         do {
-          const page = await get(`/api/conversations/${conversationId}/messages?limit=100${before ? `&before=${before}` : ''}`)
+          const page = await get(
+            `/api/conversations/${conversationId}/messages?limit=100${before ? `&before=${before}` : ''}`,
+          )
           expect(page.status).toBe(200)
           for (const m of page.body.messages) byId.set(m.id, m.content)
           before = page.body.next_before
@@ -261,13 +322,18 @@ function acceptedOutcome(r: LoadRecord): string {
   const kind = r.kind as Kind
   const stream = kind.endsWith('stream')
   if (r.status === 503 && stream) {
-    return JSON.parse(r.body!).error?.code === 'service_unavailable' ? 'ended by shutdown' : 'a 503 without service_unavailable'
+    return JSON.parse(r.body!).error?.code === 'service_unavailable'
+      ? 'ended by shutdown'
+      : 'a 503 without service_unavailable'
   }
   if (!stream) {
     const expected = kind === 'chat' ? 200 : 201
     if (r.status !== expected) return `answered ${r.status}`
     const body = JSON.parse(r.body!)
-    if (kind === 'chat') return body.choices?.[0]?.finish_reason === 'stop' && body.choices[0].message.content ? 'acknowledged' : 'an incomplete answer'
+    if (kind === 'chat')
+      return body.choices?.[0]?.finish_reason === 'stop' && body.choices[0].message.content
+        ? 'acknowledged'
+        : 'an incomplete answer'
     if (kind === 'message') return body.message?.id && body.reply?.content ? 'acknowledged' : 'an incomplete answer'
     return body.conversation?.id ? 'acknowledged' : 'an incomplete answer'
   }

@@ -78,14 +78,19 @@ describe('three instances sharing one Postgres and one Redis', () => {
 
   /** Opens one live client on each running instance (the alert's condition holds wherever the leader is). */
   const openDashboards = async () => {
-    for (const [id, service] of running()) live.set(id, await connectLive(service.url, { authorization: `Bearer ${adminToken}` }))
+    for (const [id, service] of running())
+      live.set(id, await connectLive(service.url, { authorization: `Bearer ${adminToken}` }))
   }
   const closeDashboards = async () => {
     await Promise.all([...live.values()].map((c) => c.close()))
     live.clear()
   }
   const delivered = (status: 'firing' | 'resolved', count: number) =>
-    poll(`${count} acknowledged '${status}' notifications`, () => acknowledgedAlerts(receiver.requests).filter((a) => a.status === status).length >= count, 30_000)
+    poll(
+      `${count} acknowledged '${status}' notifications`,
+      () => acknowledgedAlerts(receiver.requests).filter((a) => a.status === status).length >= count,
+      30_000,
+    )
 
   beforeAll(async () => {
     ownPostgres = process.env.DATABASE_URL ? undefined : await DisposablePostgres.create()
@@ -184,7 +189,11 @@ describe('three instances sharing one Postgres and one Redis', () => {
     // receiver's 2xx and recording it would rightly resend under the same key, which is not
     // what this test is about.
     await poll('the outbox settled', async () => {
-      const { notifications } = await apiGet<{ notifications: Array<{ status: string }> }>(survivorCheck, adminToken, '/api/alerts/notifications')
+      const { notifications } = await apiGet<{ notifications: Array<{ status: string }> }>(
+        survivorCheck,
+        adminToken,
+        '/api/alerts/notifications',
+      )
       return notifications.length === 3 && notifications.every((n) => n.status === 'delivered')
     })
     // Away from a cache-warm occurrence, so the victim holds no job lock (its 30 s lease would skip the next runs).
@@ -219,7 +228,11 @@ describe('three instances sharing one Postgres and one Redis', () => {
     for (const [id, service] of running()) {
       await poll(`${id} to list only the two survivors`, async () => {
         const view = await instancesView(service)
-        return view.instances.length === 2 && view.leaderId === newLeader.id && view.instances.every((i) => i.id !== oldLeader)
+        return (
+          view.instances.length === 2 &&
+          view.leaderId === newLeader.id &&
+          view.instances.every((i) => i.id !== oldLeader)
+        )
       })
     }
 
@@ -241,8 +254,15 @@ describe('three instances sharing one Postgres and one Redis', () => {
     }
     const alerts = acknowledgedAlerts(requests)
     const counts = countBy(alerts, transitionKey)
-    expect(Object.values(counts).every((n) => n === 1), JSON.stringify(counts, null, 1)).toBe(true)
-    const startsAt = (status: string) => alerts.filter((a) => a.status === status).map((a) => a.startsAt).sort()
+    expect(
+      Object.values(counts).every((n) => n === 1),
+      JSON.stringify(counts, null, 1),
+    ).toBe(true)
+    const startsAt = (status: string) =>
+      alerts
+        .filter((a) => a.status === status)
+        .map((a) => a.startsAt)
+        .sort()
     expect(startsAt('firing')).toHaveLength(3)
     expect(new Set(startsAt('firing')).size).toBe(3)
     expect(startsAt('resolved')).toEqual(startsAt('firing'))
@@ -261,7 +281,11 @@ describe('three instances sharing one Postgres and one Redis', () => {
     let rows: Run[]
     try {
       const scheduledRuns = async () =>
-        (await client.query<Run>(`select occurrence_key, instance, status from "${schema}".job_runs where job = 'cache-warm' and trigger = 'schedule'`)).rows
+        (
+          await client.query<Run>(
+            `select occurrence_key, instance, status from "${schema}".job_runs where job = 'cache-warm' and trigger = 'schedule'`,
+          )
+        ).rows
       // A window of several occurrences, a few of them after the kill.
       rows = await poll(
         'several cache-warm occurrences, three of them after the kill',

@@ -109,7 +109,8 @@ describe(`alert delivery across service restarts while the receiver is down (${d
       MAX_EVENT_LOOP_DELAY_MS: '0',
     }
     const notifications = async (service: ServiceProcess) =>
-      (await apiGet<{ notifications: NotificationView[] }>(service, adminToken, '/api/alerts/notifications?limit=500')).notifications
+      (await apiGet<{ notifications: NotificationView[] }>(service, adminToken, '/api/alerts/notifications?limit=500'))
+        .notifications
     // Waits until the outbox holds `count` notifications, each attempted at least once (so: refused).
     const outboxHolds = (service: ServiceProcess, count: number, what: string) =>
       poll(
@@ -125,7 +126,8 @@ describe(`alert delivery across service restarts while the receiver is down (${d
       clients.push(client)
       return client
     }
-    const describeOutbox = (list: NotificationView[]) => list.map((n) => `${n.alerts.map((a) => `${a.alertname}:${a.status}`).join('+')}`).sort()
+    const describeOutbox = (list: NotificationView[]) =>
+      list.map((n) => `${n.alerts.map((a) => `${a.alertname}:${a.status}`).join('+')}`).sort()
 
     // Phase 1: both alerts fire and resolve, then LiveViewer fires again and is still firing at the clean stop.
     const first = await startTracked(started, env)
@@ -136,8 +138,17 @@ describe(`alert delivery across service restarts while the receiver is down (${d
     await outboxHolds(first, 4, 'both resolved')
     const viewer3 = await openViewer(first)
     const phase1 = await outboxHolds(first, 5, 'LiveViewer firing again')
-    expect(describeOutbox(phase1)).toEqual(['LiveCrowd:firing', 'LiveCrowd:resolved', 'LiveViewer:firing', 'LiveViewer:firing', 'LiveViewer:resolved'])
-    expect(phase1.every((n) => n.status === 'pending' && /ECONNREFUSED/.test(n.lastError ?? '')), JSON.stringify(phase1)).toBe(true)
+    expect(describeOutbox(phase1)).toEqual([
+      'LiveCrowd:firing',
+      'LiveCrowd:resolved',
+      'LiveViewer:firing',
+      'LiveViewer:firing',
+      'LiveViewer:resolved',
+    ])
+    expect(
+      phase1.every((n) => n.status === 'pending' && /ECONNREFUSED/.test(n.lastError ?? '')),
+      JSON.stringify(phase1),
+    ).toBe(true)
     expect(await stopService(first, 'SIGTERM'), tail(first)).toBe(0)
     await viewer3.closed
 
@@ -146,7 +157,10 @@ describe(`alert delivery across service restarts while the receiver is down (${d
     await outboxHolds(second, 6, 'LiveViewer resolved after the restart')
     await openViewer(second)
     const beforeCrash = await outboxHolds(second, 7, 'LiveViewer firing a third time')
-    expect(beforeCrash.every((n) => n.status === 'pending'), JSON.stringify(beforeCrash)).toBe(true)
+    expect(
+      beforeCrash.every((n) => n.status === 'pending'),
+      JSON.stringify(beforeCrash),
+    ).toBe(true)
     expect(await stopService(second, 'SIGKILL')).toBeNull()
 
     // Phase 3: after the crash, the outbox is intact and the third firing resolves.
@@ -162,7 +176,10 @@ describe(`alert delivery across service restarts while the receiver is down (${d
       'LiveViewer:resolved',
       'LiveViewer:resolved',
     ])
-    expect(queued.every((n) => n.status === 'pending' && n.deliveredAt === null), JSON.stringify(queued)).toBe(true)
+    expect(
+      queued.every((n) => n.status === 'pending' && n.deliveredAt === null),
+      JSON.stringify(queued),
+    ).toBe(true)
 
     // The receiver comes up: 500 to each notification's first request, then a connection cut
     // after reading the body for every other notification, then 200.
@@ -197,7 +214,10 @@ describe(`alert delivery across service restarts while the receiver is down (${d
       expect(key).toMatch(/^[0-9a-f-]{36}$/)
       expect(new Set(attempts.map((a) => a.body)).size, `bodies under key ${key}`).toBe(1)
       expect(attempts[0]!.status, `first answer under key ${key}`).toBe(500)
-      expect(attempts.filter((a) => a.status === 200), `2xx answers under key ${key}`).toHaveLength(1)
+      expect(
+        attempts.filter((a) => a.status === 200),
+        `2xx answers under key ${key}`,
+      ).toHaveLength(1)
       expect(attempts.at(-1)!.status).toBe(200)
     }
     expect(new Set([...byKey.values()].map((attempts) => attempts[0]!.body)).size).toBe(8)
@@ -206,8 +226,15 @@ describe(`alert delivery across service restarts while the receiver is down (${d
     // Every transition acknowledged exactly once: three firings and resolutions of LiveViewer, one of LiveCrowd.
     const alerts = acknowledgedAlerts(requests)
     const counts = countBy(alerts, transitionKey)
-    expect(Object.values(counts).every((n) => n === 1), JSON.stringify(counts)).toBe(true)
-    const byRule = (name: string, status: string) => alerts.filter((a) => a.labels.alertname === name && a.status === status).map((a) => a.startsAt).sort()
+    expect(
+      Object.values(counts).every((n) => n === 1),
+      JSON.stringify(counts),
+    ).toBe(true)
+    const byRule = (name: string, status: string) =>
+      alerts
+        .filter((a) => a.labels.alertname === name && a.status === status)
+        .map((a) => a.startsAt)
+        .sort()
     expect(byRule('LiveViewer', 'firing')).toHaveLength(3)
     expect(new Set(byRule('LiveViewer', 'firing')).size).toBe(3)
     expect(byRule('LiveViewer', 'resolved')).toEqual(byRule('LiveViewer', 'firing'))

@@ -14,7 +14,9 @@ describe('a single instance without Redis', () => {
     const body = res.json()
     expect(body.redis).toBe(false)
     expect(body.leaderId).toBe('solo-1')
-    expect(body.instances).toEqual([expect.objectContaining({ id: 'solo-1', self: true, leader: true, version: expect.any(String) })])
+    expect(body.instances).toEqual([
+      expect.objectContaining({ id: 'solo-1', self: true, leader: true, version: expect.any(String) }),
+    ])
   })
 })
 
@@ -52,7 +54,9 @@ if (real?.redisUrl) {
       expect(body.instances.map((i: { id: string }) => i.id).sort()).toEqual(['node-a', 'node-b', 'node-c'])
       const leaderId = [a, b, c].find((t) => t.app.fleet.isLeader())!.config.instanceId
       expect(body.leaderId).toBe(leaderId)
-      expect(body.instances.filter((i: { leader: boolean }) => i.leader).map((i: { id: string }) => i.id)).toEqual([leaderId])
+      expect(body.instances.filter((i: { leader: boolean }) => i.leader).map((i: { id: string }) => i.id)).toEqual([
+        leaderId,
+      ])
       expect(body.instances.find((i: { id: string }) => i.id === 'node-b').self).toBe(true)
     })
 
@@ -80,7 +84,8 @@ if (real?.redisUrl) {
       expect(await follower.app.fleet.leader.currentLeader()).toBe(leader.config.instanceId)
       expect(await follower.app.fleet.leader.attempt()).toBe(false)
       let attempts = 0
-      while (!(await follower.app.fleet.leader.attempt()) && attempts++ < 200) await new Promise((r) => setTimeout(r, 100))
+      while (!(await follower.app.fleet.leader.attempt()) && attempts++ < 200)
+        await new Promise((r) => setTimeout(r, 100))
       expect(follower.app.fleet.isLeader()).toBe(true)
       expect(await follower.app.fleet.leader.currentLeader()).toBe(follower.config.instanceId)
     })

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import type { IndexStats } from '../../../server/insights/catalog.js'
-import { estimateBtreeBloat, findDuplicateIndexes, isConcurrentReindexLeftover, isUnused } from '../../../server/insights/index-findings.js'
+import {
+  estimateBtreeBloat,
+  findDuplicateIndexes,
+  isConcurrentReindexLeftover,
+  isUnused,
+} from '../../../server/insights/index-findings.js'
 import { evaluateOverview, type OverviewMeasurements } from '../../../server/insights/overview.js'
 
 function index(overrides: Partial<IndexStats>): IndexStats {
@@ -50,23 +55,37 @@ describe('b-tree bloat estimate', () => {
 
 describe('duplicate indexes', () => {
   it('calls an index whose columns lead another one a duplicate', () => {
-    const found = findDuplicateIndexes([index({ name: 'a', columns: [1] }), index({ name: 'ab', columns: [1, 2], opclasses: '1978 1978' })])
+    const found = findDuplicateIndexes([
+      index({ name: 'a', columns: [1] }),
+      index({ name: 'ab', columns: [1, 2], opclasses: '1978 1978' }),
+    ])
     expect([...found]).toEqual([['a', 'ab']])
   })
 
   it('never calls a unique index a duplicate, and of two identical ones only the later name', () => {
-    const found = findDuplicateIndexes([index({ name: 'b_copy' }), index({ name: 'a_first' }), index({ name: 'u', unique: true })])
+    const found = findDuplicateIndexes([
+      index({ name: 'b_copy' }),
+      index({ name: 'a_first' }),
+      index({ name: 'u', unique: true }),
+    ])
     expect(found.get('u')).toBeUndefined()
     expect(found.get('a_first')).toBe('u')
     expect(found.get('b_copy')).toBe('u')
-    expect(findDuplicateIndexes([index({ name: 'b_copy' }), index({ name: 'a_first' })])).toEqual(new Map([['b_copy', 'a_first']]))
+    expect(findDuplicateIndexes([index({ name: 'b_copy' }), index({ name: 'a_first' })])).toEqual(
+      new Map([['b_copy', 'a_first']]),
+    )
   })
 
   it('tells apart other tables, predicates, operator classes and column orders', () => {
     expect(findDuplicateIndexes([index({ name: 'a' }), index({ name: 'b', table: 'other' })]).size).toBe(0)
     expect(findDuplicateIndexes([index({ name: 'a' }), index({ name: 'b', predicate: '(x > 1)' })]).size).toBe(0)
     expect(findDuplicateIndexes([index({ name: 'a' }), index({ name: 'b', opclasses: '3128' })]).size).toBe(0)
-    expect(findDuplicateIndexes([index({ name: 'a', columns: [2] }), index({ name: 'b', columns: [1, 2], opclasses: '1978 1978' })]).size).toBe(0)
+    expect(
+      findDuplicateIndexes([
+        index({ name: 'a', columns: [2] }),
+        index({ name: 'b', columns: [1, 2], opclasses: '1978 1978' }),
+      ]).size,
+    ).toBe(0)
   })
 })
 
@@ -96,7 +115,8 @@ describe('overview checks', () => {
     longRunning: 0,
     idleInTransaction: 0,
   }
-  const statuses = (m: OverviewMeasurements) => Object.fromEntries(evaluateOverview(m, 60).map((c) => [c.name, c.status]))
+  const statuses = (m: OverviewMeasurements) =>
+    Object.fromEntries(evaluateOverview(m, 60).map((c) => [c.name, c.status]))
 
   it('is all ok on a healthy database', () => {
     expect(new Set(Object.values(statuses(healthy)))).toEqual(new Set(['ok']))

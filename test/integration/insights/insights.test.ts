@@ -26,7 +26,13 @@ describe.each(backends)('Postgres insights ($name)', (backend) => {
     expect(body.database.databaseBytes).toBeGreaterThan(0)
     expect(body.database.schemaBytes).toBeGreaterThan(0)
     expect(body.database.maxConnections).toBeGreaterThan(0)
-    expect(body.checks.map((c: { name: string }) => c.name)).toEqual(['connections', 'cache_hit_rate', 'wraparound', 'long_running_queries', 'idle_in_transaction'])
+    expect(body.checks.map((c: { name: string }) => c.name)).toEqual([
+      'connections',
+      'cache_hit_rate',
+      'wraparound',
+      'long_running_queries',
+      'idle_in_transaction',
+    ])
     for (const check of body.checks) expect(['ok', 'warn', 'critical']).toContain(check.status)
     expect(['ok', 'warn', 'critical']).toContain(body.status)
   })
@@ -48,12 +54,20 @@ describe.each(backends)('Postgres insights ($name)', (backend) => {
     await sql`create index ${sql.id('wide_label_idx')} on ${table('wide')} (label)`.execute(t.app.db)
     await sql`create table ${table('dupes')} (code int)`.execute(t.app.db)
     await sql`insert into ${table('dupes')} values (1), (1)`.execute(t.app.db)
-    await expect(sql`create unique index concurrently ${sql.id('dupes_code_key')} on ${table('dupes')} (code)`.execute(t.app.db)).rejects.toThrow()
+    await expect(
+      sql`create unique index concurrently ${sql.id('dupes_code_key')} on ${table('dupes')} (code)`.execute(t.app.db),
+    ).rejects.toThrow()
 
     const res = await get('/api/db/indexes')
     expect(res.statusCode).toBe(200)
     const indexes = res.json().indexes as Array<Record<string, unknown>>
-    expect(indexes.find((i) => i.name === 'wide_label_idx')).toMatchObject({ table: 'wide', unused: true, valid: true, scans: 0, unique: false })
+    expect(indexes.find((i) => i.name === 'wide_label_idx')).toMatchObject({
+      table: 'wide',
+      unused: true,
+      valid: true,
+      scans: 0,
+      unique: false,
+    })
     // The primary key is never "unused": it enforces a constraint.
     expect(indexes.find((i) => i.name === 'wide_pkey')).toMatchObject({ unused: false, primary: true })
     expect(indexes.find((i) => i.name === 'dupes_code_key')).toMatchObject({ valid: false, building: false })
@@ -83,16 +97,25 @@ describe.each(backends)('Postgres insights ($name)', (backend) => {
     const res = await get('/api/db/activity')
     expect(res.statusCode).toBe(200)
     expect(res.json()).toMatchObject({ longQuerySeconds: 60 })
-    for (const key of ['running', 'longRunning', 'blocked', 'idleInTransaction']) expect(Array.isArray(res.json()[key])).toBe(true)
+    for (const key of ['running', 'longRunning', 'blocked', 'idleInTransaction'])
+      expect(Array.isArray(res.json()[key])).toBe(true)
 
     const unknown = await t.app.inject({ method: 'POST', url: '/api/db/activity/2147483000/cancel', headers: t.auth() })
     expect(unknown.statusCode).toBe(404)
-    expect((await t.app.inject({ method: 'POST', url: '/api/db/activity/abc/cancel', headers: t.auth() })).statusCode).toBe(400)
-    expect((await t.app.inject({ method: 'POST', url: '/api/db/activity/1/cancel', headers: viewer })).statusCode).toBe(403)
+    expect(
+      (await t.app.inject({ method: 'POST', url: '/api/db/activity/abc/cancel', headers: t.auth() })).statusCode,
+    ).toBe(400)
+    expect((await t.app.inject({ method: 'POST', url: '/api/db/activity/1/cancel', headers: viewer })).statusCode).toBe(
+      403,
+    )
     if (!backend.databaseUrl) {
       // PGlite has one session: the service's own.
       const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(t.app.db)
-      const self = await t.app.inject({ method: 'POST', url: `/api/db/activity/${rows[0]!.pid}/cancel`, headers: t.auth() })
+      const self = await t.app.inject({
+        method: 'POST',
+        url: `/api/db/activity/${rows[0]!.pid}/cancel`,
+        headers: t.auth(),
+      })
       expect(self.statusCode).toBe(409)
     }
   })
@@ -111,13 +134,21 @@ describe.each(backends)('Postgres insights ($name)', (backend) => {
     expect(res.json()).toMatchObject({ job: 'vacuum-analyze', status: 'running' })
     const run = await finishedRun(t.app, 'vacuum-analyze', res.json().runId)
     expect(run).toMatchObject({ status: 'success', trigger: 'manual', params: { repairInvalidIndexes: true } })
-    const churn = (run.output!.vacuumed as Array<{ table: string; deadTuplesBefore: number; deadTuplesAfter: number }>).find((v) => v.table === 'churn')!
+    const churn = (
+      run.output!.vacuumed as Array<{ table: string; deadTuplesBefore: number; deadTuplesAfter: number }>
+    ).find((v) => v.table === 'churn')!
     expect(churn.deadTuplesBefore).toBeGreaterThanOrEqual(2_000)
     expect(churn.deadTuplesAfter).toBeLessThan(churn.deadTuplesBefore)
-    expect(run.output!.indexes).toMatchObject({ repaired: [expect.objectContaining({ index: 'dupes_code_key', error: null })] })
+    expect(run.output!.indexes).toMatchObject({
+      repaired: [expect.objectContaining({ index: 'dupes_code_key', error: null })],
+    })
     const audit = await t.app.inject({ method: 'GET', url: '/api/audit?action=db.optimize', headers: t.auth() })
     expect(audit.json().entries[0]).toMatchObject({ action: 'db.optimize', detail: { runId: run.id } })
-    const tables = (await get('/api/db/tables')).json().tables as Array<{ name: string; deadTuples: number; lastVacuum: string | null }>
+    const tables = (await get('/api/db/tables')).json().tables as Array<{
+      name: string
+      deadTuples: number
+      lastVacuum: string | null
+    }>
     expect(tables.find((r) => r.name === 'churn')).toMatchObject({ deadTuples: churn.deadTuplesAfter })
     expect(tables.find((r) => r.name === 'churn')!.lastVacuum).not.toBeNull()
   })
@@ -136,7 +167,10 @@ describe.each(backends.filter((b) => b.databaseUrl))('cancelling queries ($name)
 
   it('cancels a long query of ours, audited, and refuses one on another database', async () => {
     const sleeper = new pg.Client({ connectionString: backend.databaseUrl, application_name: 'insights-test-sleeper' })
-    const elsewhere = new pg.Client({ connectionString: backend.databaseUrl!.replace(/\/[^/]+$/, '/postgres'), application_name: 'insights-test-elsewhere' })
+    const elsewhere = new pg.Client({
+      connectionString: backend.databaseUrl!.replace(/\/[^/]+$/, '/postgres'),
+      application_name: 'insights-test-elsewhere',
+    })
     await sleeper.connect()
     await elsewhere.connect()
     try {
@@ -146,14 +180,24 @@ describe.each(backends.filter((b) => b.databaseUrl))('cancelling queries ($name)
       sleeping.catch(() => undefined)
       await eventually(async () => {
         const res = await t.app.inject({ method: 'GET', url: '/api/db/activity', headers: t.auth() })
-        return res.json().running.find((b: { pid: number; query: string }) => b.pid === sleeperPid && b.query.includes('pg_sleep'))
+        return res
+          .json()
+          .running.find((b: { pid: number; query: string }) => b.pid === sleeperPid && b.query.includes('pg_sleep'))
       }, 'the sleeping query to show as running')
 
-      const refused = await t.app.inject({ method: 'POST', url: `/api/db/activity/${elsewherePid}/cancel`, headers: t.auth() })
+      const refused = await t.app.inject({
+        method: 'POST',
+        url: `/api/db/activity/${elsewherePid}/cancel`,
+        headers: t.auth(),
+      })
       expect(refused.statusCode).toBe(403)
       expect(refused.json().error.message).toMatch(/not connected to this service's database/)
 
-      const res = await t.app.inject({ method: 'POST', url: `/api/db/activity/${sleeperPid}/cancel`, headers: t.auth() })
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/api/db/activity/${sleeperPid}/cancel`,
+        headers: t.auth(),
+      })
       expect(res.statusCode).toBe(200)
       expect(res.json()).toEqual({ pid: sleeperPid, cancelled: true })
       await expect(sleeping).rejects.toThrow(/canceling statement due to user request/)

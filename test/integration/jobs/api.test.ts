@@ -25,19 +25,33 @@ describe.each(backends)('jobs API ($name)', (backend) => {
       expect(job.paused).toBe(false)
     }
     const retention = jobs.find((j) => j.name === 'retention')!
-    expect(retention).toMatchObject({ schedule: '0 45 4 * * *', scheduleSource: 'env', scheduleDescription: 'At 04:45' })
+    expect(retention).toMatchObject({
+      schedule: '0 45 4 * * *',
+      scheduleSource: 'env',
+      scheduleDescription: 'At 04:45',
+    })
     expect(jobs.find((j) => j.name === 'health-check')).toMatchObject({ scope: 'instance', scheduleSource: 'default' })
   })
 
   it('runs a job on demand: 202 with the run id, then a recorded success with its report, audited', async () => {
     const run = await runThroughApi(t.app, t.auth(), 'health-check')
-    expect(run).toMatchObject({ job: 'health-check', trigger: 'manual', status: 'success', attempt: 1, instance: t.config.instanceId })
+    expect(run).toMatchObject({
+      job: 'health-check',
+      trigger: 'manual',
+      status: 'success',
+      attempt: 1,
+      instance: t.config.instanceId,
+    })
     const components = run.output!.components as Array<{ component: string; up: boolean }>
     expect(components.map((c) => c.component)).toEqual(expect.arrayContaining(['database', 'disk', 'event_loop']))
     // The event loop's verdict depends on the machine's load; the stores must answer.
     expect(components.filter((c) => c.component !== 'event_loop').every((c) => c.up)).toBe(true)
     const audit = await t.app.inject({ method: 'GET', url: '/api/audit?action=job.run', headers: t.auth() })
-    expect(audit.json().entries[0]).toMatchObject({ action: 'job.run', target: 'health-check', detail: { runId: run.id } })
+    expect(audit.json().entries[0]).toMatchObject({
+      action: 'job.run',
+      target: 'health-check',
+      detail: { runId: run.id },
+    })
 
     const history = await t.app.inject({ method: 'GET', url: '/api/jobs/health-check/runs?limit=5', headers: viewer })
     expect(history.statusCode).toBe(200)
@@ -56,12 +70,18 @@ describe.each(backends)('jobs API ($name)', (backend) => {
   })
 
   it('keeps mutations for admins and answers unknown jobs with 404', async () => {
-    expect((await t.app.inject({ method: 'POST', url: '/api/jobs/health-check/run', headers: viewer })).statusCode).toBe(403)
-    expect((await t.app.inject({ method: 'POST', url: '/api/jobs/health-check/pause', headers: viewer })).statusCode).toBe(403)
+    expect(
+      (await t.app.inject({ method: 'POST', url: '/api/jobs/health-check/run', headers: viewer })).statusCode,
+    ).toBe(403)
+    expect(
+      (await t.app.inject({ method: 'POST', url: '/api/jobs/health-check/pause', headers: viewer })).statusCode,
+    ).toBe(403)
     const missing = await t.app.inject({ method: 'POST', url: '/api/jobs/no-such-job/run', headers: t.auth() })
     expect(missing.statusCode).toBe(404)
     expect(missing.json().error.message).toMatch(/no-such-job/)
-    expect((await t.app.inject({ method: 'GET', url: '/api/jobs/Bad%20Name/runs', headers: viewer })).statusCode).toBe(400)
+    expect((await t.app.inject({ method: 'GET', url: '/api/jobs/Bad%20Name/runs', headers: viewer })).statusCode).toBe(
+      400,
+    )
   })
 
   it('pauses and resumes: no next run while paused, audited', async () => {
@@ -76,15 +96,30 @@ describe.each(backends)('jobs API ($name)', (backend) => {
   })
 
   it('changes a schedule through the API, rejects an invalid one with a clear 400, and goes back with null', async () => {
-    const bad = await t.app.inject({ method: 'PUT', url: '/api/jobs/vacuum-analyze/schedule', headers: t.auth(), payload: { schedule: '0 0 25 * * *' } })
+    const bad = await t.app.inject({
+      method: 'PUT',
+      url: '/api/jobs/vacuum-analyze/schedule',
+      headers: t.auth(),
+      payload: { schedule: '0 0 25 * * *' },
+    })
     expect(bad.statusCode).toBe(400)
     expect(bad.json().error).toMatchObject({ code: 'invalid_schedule' })
     expect(bad.json().error.message).toMatch(/hour/)
-    const set = await t.app.inject({ method: 'PUT', url: '/api/jobs/vacuum-analyze/schedule', headers: t.auth(), payload: { schedule: '0 0 4 * * *' } })
+    const set = await t.app.inject({
+      method: 'PUT',
+      url: '/api/jobs/vacuum-analyze/schedule',
+      headers: t.auth(),
+      payload: { schedule: '0 0 4 * * *' },
+    })
     expect(set.statusCode).toBe(200)
     expect(set.json().job).toMatchObject({ schedule: '0 0 4 * * *', scheduleSource: 'api' })
     expect(new Date(set.json().job.nextRunAt).getHours()).toBe(4)
-    const reset = await t.app.inject({ method: 'PUT', url: '/api/jobs/vacuum-analyze/schedule', headers: t.auth(), payload: { schedule: null } })
+    const reset = await t.app.inject({
+      method: 'PUT',
+      url: '/api/jobs/vacuum-analyze/schedule',
+      headers: t.auth(),
+      payload: { schedule: null },
+    })
     expect(reset.json().job).toMatchObject({ schedule: '0 15 * * * *', scheduleSource: 'default' })
   })
 

@@ -10,7 +10,12 @@ describe.each(backends)('cache-warm ($name)', (backend) => {
   afterAll(async () => t?.close())
 
   async function ask(content: string) {
-    const res = await t.app.inject({ method: 'POST', url: '/v1/chat/completions', headers: t.auth(), payload: { messages: [{ role: 'user', content }] } })
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: t.auth(),
+      payload: { messages: [{ role: 'user', content }] },
+    })
     expect(res.statusCode).toBe(200)
   }
 
@@ -18,10 +23,23 @@ describe.each(backends)('cache-warm ($name)', (backend) => {
     await ask('how do I reset my password?')
     await ask('how do I reset my password?')
     await ask('what are your opening hours?')
-    const session = (await t.app.inject({ method: 'POST', url: '/api/sessions', headers: t.auth(), payload: {} })).json().session
-    const conversation = (await t.app.inject({ method: 'POST', url: '/api/conversations', headers: t.auth(), payload: { session_id: session.id } })).json()
-      .conversation
-    const posted = await t.app.inject({ method: 'POST', url: `/api/conversations/${conversation.id}/messages`, headers: t.auth(), payload: { content: 'hello' } })
+    const session = (
+      await t.app.inject({ method: 'POST', url: '/api/sessions', headers: t.auth(), payload: {} })
+    ).json().session
+    const conversation = (
+      await t.app.inject({
+        method: 'POST',
+        url: '/api/conversations',
+        headers: t.auth(),
+        payload: { session_id: session.id },
+      })
+    ).json().conversation
+    const posted = await t.app.inject({
+      method: 'POST',
+      url: `/api/conversations/${conversation.id}/messages`,
+      headers: t.auth(),
+      payload: { content: 'hello' },
+    })
     expect(posted.statusCode).toBe(201)
 
     // Everything asked is cached already: nothing to compute.
@@ -33,13 +51,21 @@ describe.each(backends)('cache-warm ($name)', (backend) => {
     expect((warm.output!.replies as { alreadyCached: number }).alreadyCached).toBe(candidates)
     expect(warm.output!.models as number).toBeGreaterThan(0)
     expect(warm.output!.conversationsPreloaded).toBe(1)
-    expect(await t.app.cache.get('conversation', conversation.id)).toMatchObject({ conversation: { id: conversation.id }, messages: [{ content: 'hello' }, { role: 'assistant' }] })
+    expect(await t.app.cache.get('conversation', conversation.id)).toMatchObject({
+      conversation: { id: conversation.id },
+      messages: [{ content: 'hello' }, { role: 'assistant' }],
+    })
 
     // After a cache clear the same prompts are computed again, ahead of the next user.
     await t.app.cache.clear({ namespace: 'ai_response' })
     const cold = await runThroughApi(t.app, t.auth(), 'cache-warm')
     expect(cold.output).toMatchObject({ replies: { candidates, warmed: candidates, alreadyCached: 0 } })
-    const again = await t.app.inject({ method: 'POST', url: '/v1/chat/completions', headers: t.auth(), payload: { messages: [{ role: 'user', content: 'what are your opening hours?' }] } })
+    const again = await t.app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: t.auth(),
+      payload: { messages: [{ role: 'user', content: 'what are your opening hours?' }] },
+    })
     expect(again.headers['x-cache']).toMatch(/hit/i)
   })
 })

@@ -14,9 +14,14 @@ describe.each(backends)('job locks ($name)', (backend) => {
   /** The store the app picks, plus advisory locks whenever a real Postgres is there. */
   function stores(): Array<[string, () => LockStore]> {
     const { app } = t
-    const picked = (): LockStore => createLockStore({ redis: app.redis, database: app.database, prefix: app.config.cachePrefix, log: app.log })
+    const picked = (): LockStore =>
+      createLockStore({ redis: app.redis, database: app.database, prefix: app.config.cachePrefix, log: app.log })
     const list: Array<[string, () => LockStore]> = [[picked().kind, picked]]
-    if (app.database.kind === 'postgres' && app.redis) list.push(['postgres', () => new AdvisoryLockStore(app.db, `${app.config.cachePrefix}${app.database.schema}:`, app.log)])
+    if (app.database.kind === 'postgres' && app.redis)
+      list.push([
+        'postgres',
+        () => new AdvisoryLockStore(app.db, `${app.config.cachePrefix}${app.database.schema}:`, app.log),
+      ])
     return list
   }
 
@@ -62,7 +67,10 @@ describe.each(backends.filter((b) => b.redisUrl))('Redis job lock leases ($name)
     const slow = new RedisLockStore(t.app.redis!, t.config.cachePrefix, t.app.log, 150, 600)
     const other = new RedisLockStore(t.app.redis!, t.config.cachePrefix, t.app.log)
     const stale = (await slow.tryAcquire('contended'))!
-    const current = await eventually(() => other.tryAcquire('contended').then((l) => l ?? undefined), 'the lease to lapse')
+    const current = await eventually(
+      () => other.tryAcquire('contended').then((l) => l ?? undefined),
+      'the lease to lapse',
+    )
     await eventually(() => (stale.lost.aborted ? true : undefined), 'the old holder to learn it lost the lock')
     await stale.release()
     expect(await other.tryAcquire('contended')).toBeNull()

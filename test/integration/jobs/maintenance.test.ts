@@ -31,7 +31,11 @@ describe.each(backends)('maintenance jobs ($name)', (backend) => {
   }
 
   async function deadTuples(name: string): Promise<number> {
-    const { rows } = await sql<{ dead: string }>`select n_dead_tup as dead from pg_stat_user_tables where schemaname = ${t.app.database.schema} and relname = ${name}`.execute(t.app.db)
+    const { rows } = await sql<{
+      dead: string
+    }>`select n_dead_tup as dead from pg_stat_user_tables where schemaname = ${t.app.database.schema} and relname = ${name}`.execute(
+      t.app.db,
+    )
     return Number(rows[0]?.dead ?? -1)
   }
 
@@ -41,7 +45,12 @@ describe.each(backends)('maintenance jobs ($name)', (backend) => {
     expect(await deadTuples('bloated')).toBeGreaterThanOrEqual(2_000)
     const run = await runThroughApi(t.app, t.auth(), 'vacuum-analyze')
     expect(run.status).toBe('success')
-    const vacuumed = run.output!.vacuumed as Array<{ table: string; deadTuplesBefore: number; deadTuplesAfter: number; error: null }>
+    const vacuumed = run.output!.vacuumed as Array<{
+      table: string
+      deadTuplesBefore: number
+      deadTuplesAfter: number
+      error: null
+    }>
     for (const name of ['bloated', ODD_TABLE]) {
       const entry = vacuumed.find((v) => v.table === name)
       expect(entry, name).toBeDefined()
@@ -56,10 +65,16 @@ describe.each(backends)('maintenance jobs ($name)', (backend) => {
     await sql`create table ${table('dupes')} (id int, code int)`.execute(t.app.db)
     await sql`insert into ${table('dupes')} select g, g % 10 from generate_series(1, 100) g`.execute(t.app.db)
     // A unique index built concurrently over duplicates fails and stays behind, invalid.
-    await expect(sql`create unique index concurrently ${sql.id(ODD_INDEX)} on ${table('dupes')} (code)`.execute(t.app.db)).rejects.toThrow()
+    await expect(
+      sql`create unique index concurrently ${sql.id(ODD_INDEX)} on ${table('dupes')} (code)`.execute(t.app.db),
+    ).rejects.toThrow()
     const validity = async () => {
-      const { rows } = await sql<{ valid: boolean }>`select x.indisvalid as valid from pg_index x join pg_class c on c.oid = x.indexrelid
-        join pg_namespace n on n.oid = c.relnamespace where n.nspname = ${t.app.database.schema} and c.relname = ${ODD_INDEX}`.execute(t.app.db)
+      const { rows } = await sql<{
+        valid: boolean
+      }>`select x.indisvalid as valid from pg_index x join pg_class c on c.oid = x.indexrelid
+        join pg_namespace n on n.oid = c.relnamespace where n.nspname = ${t.app.database.schema} and c.relname = ${ODD_INDEX}`.execute(
+        t.app.db,
+      )
       return rows[0]?.valid
     }
     expect(await validity()).toBe(false)
@@ -82,13 +97,26 @@ describe.each(backends)('maintenance jobs ($name)', (backend) => {
 
   it('index-maintenance recreates a missing required index and reports unused and duplicate ones without dropping them', async () => {
     await sql`drop index ${sql.id(t.app.database.schema, 'analytics_events_type_created_idx')}`.execute(t.app.db)
-    await sql`create index ${sql.id('analytics_events_type_idx')} on ${table('analytics_events')} (type)`.execute(t.app.db)
+    await sql`create index ${sql.id('analytics_events_type_idx')} on ${table('analytics_events')} (type)`.execute(
+      t.app.db,
+    )
     const run = await runThroughApi(t.app, t.auth(), 'index-maintenance')
     expect(run.status).toBe('success')
-    expect(run.output!.created).toContainEqual(expect.objectContaining({ index: 'analytics_events_type_created_idx', error: null }))
-    expect(run.output!.duplicates).toContainEqual({ index: 'analytics_events_type_idx', coveredBy: 'analytics_events_type_created_idx' })
-    const { rows } = await sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = ${t.app.database.schema} and tablename = 'analytics_events'`.execute(t.app.db)
-    expect(rows.map((r) => r.name)).toEqual(expect.arrayContaining(['analytics_events_type_created_idx', 'analytics_events_type_idx']))
+    expect(run.output!.created).toContainEqual(
+      expect.objectContaining({ index: 'analytics_events_type_created_idx', error: null }),
+    )
+    expect(run.output!.duplicates).toContainEqual({
+      index: 'analytics_events_type_idx',
+      coveredBy: 'analytics_events_type_created_idx',
+    })
+    const { rows } = await sql<{
+      name: string
+    }>`select indexname as name from pg_indexes where schemaname = ${t.app.database.schema} and tablename = 'analytics_events'`.execute(
+      t.app.db,
+    )
+    expect(rows.map((r) => r.name)).toEqual(
+      expect.arrayContaining(['analytics_events_type_created_idx', 'analytics_events_type_idx']),
+    )
   })
 
   it('index-maintenance rebuilds a b-tree index bloated past the thresholds', async () => {
@@ -99,20 +127,31 @@ describe.each(backends)('maintenance jobs ($name)', (backend) => {
       await sql`vacuum (analyze) ${table('shrunk')}`.execute(conn)
     })
     const pages = async () => {
-      const { rows } = await sql<{ pages: number }>`select c.relpages as pages from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      const { rows } = await sql<{
+        pages: number
+      }>`select c.relpages as pages from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where n.nspname = ${t.app.database.schema} and c.relname = 'shrunk_pkey'`.execute(t.app.db)
       return Number(rows[0]!.pages)
     }
     const before = await pages()
     const job = indexMaintenanceJob({
       database: t.app.database,
-      maintenance: { ...t.config.maintenance, indexes: { bloatRatio: 0.5, bloatMinBytes: 8192 * 10, unusedMinBytes: t.config.maintenance.indexes.unusedMinBytes } },
+      maintenance: {
+        ...t.config.maintenance,
+        indexes: {
+          bloatRatio: 0.5,
+          bloatMinBytes: 8192 * 10,
+          unusedMinBytes: t.config.maintenance.indexes.unusedMinBytes,
+        },
+      },
     })
     const started = (await t.app.jobs.runner.start({ ...job, name: 'index-maintenance-bloat' }, { trigger: 'manual' }))!
     await started.done
     const run = (await t.app.jobs.repo.get('index-maintenance-bloat', started.runId))!
     expect(run.status).toBe('success')
-    expect(run.output!.bloated).toContainEqual(expect.objectContaining({ index: 'shrunk_pkey', action: 'reindex', error: null }))
+    expect(run.output!.bloated).toContainEqual(
+      expect.objectContaining({ index: 'shrunk_pkey', action: 'reindex', error: null }),
+    )
     expect(await pages()).toBeLessThan(before)
   })
 
@@ -121,19 +160,42 @@ describe.each(backends)('maintenance jobs ($name)', (backend) => {
     const day = 86_400_000
     await sql`insert into ${table('analytics_events')} (type, created_at)
       select 'old', ${new Date(now - 40 * day)}::timestamptz from generate_series(1, 25)`.execute(t.app.db)
-    await t.app.db.insertInto('analytics_events').values({ type: 'recent', data: '{}', created_at: new Date(now - day) }).execute()
+    await t.app.db
+      .insertInto('analytics_events')
+      .values({ type: 'recent', data: '{}', created_at: new Date(now - day) })
+      .execute()
     await t.app.db
       .insertInto('job_runs')
       .values([
-        { job: 'history', trigger: 'manual', instance: 'x', status: 'success', params: '{}', started_at: new Date(now - 40 * day) },
-        { job: 'history', trigger: 'manual', instance: 'x', status: 'running', params: '{}', started_at: new Date(now - 40 * day) },
+        {
+          job: 'history',
+          trigger: 'manual',
+          instance: 'x',
+          status: 'success',
+          params: '{}',
+          started_at: new Date(now - 40 * day),
+        },
+        {
+          job: 'history',
+          trigger: 'manual',
+          instance: 'x',
+          status: 'running',
+          params: '{}',
+          started_at: new Date(now - 40 * day),
+        },
       ])
       .execute()
-    const alertEvent = (ageDays: number) => sql`insert into ${table('alert_events')} (at, fingerprint, rule_name, severity, from_state, to_state, labels, annotations)
+    const alertEvent = (
+      ageDays: number,
+    ) => sql`insert into ${table('alert_events')} (at, fingerprint, rule_name, severity, from_state, to_state, labels, annotations)
       values (${new Date(now - ageDays * day)}, 'f', 'Rule', 'warning', 'pending', 'firing', '{}', '{}')`
     await alertEvent(100).execute(t.app.db)
     await alertEvent(30).execute(t.app.db)
-    const outbox = (key: string, status: string, deliveredDaysAgo: number | null) => sql`insert into ${table('notification_outbox')}
+    const outbox = (
+      key: string,
+      status: string,
+      deliveredDaysAgo: number | null,
+    ) => sql`insert into ${table('notification_outbox')}
       (receiver_name, url, reason, group_key, alerts, body, idempotency_key, status, next_attempt_at, expires_at, created_at, delivered_at)
       values ('r', 'http://127.0.0.1/', 'firing', 'g', '[]', '{}', ${key}, ${status}, now(), now(), ${new Date(now - 10 * day)},
               ${deliveredDaysAgo === null ? null : new Date(now - deliveredDaysAgo * day)})`
@@ -142,7 +204,10 @@ describe.each(backends)('maintenance jobs ($name)', (backend) => {
     await outbox('failed-old', 'failed', null).execute(t.app.db)
 
     // The real job with small batches, under another name so its own history stays apart.
-    const job = retentionJob({ database: t.app.database, maintenance: { ...t.config.maintenance, retentionBatchSize: 10 } })
+    const job = retentionJob({
+      database: t.app.database,
+      maintenance: { ...t.config.maintenance, retentionBatchSize: 10 },
+    })
     const batches: unknown[] = []
     const started = (await t.app.jobs.runner.start({ ...job, name: 'retention-small-batches' }, { trigger: 'manual' }))!
     const listener = (e: JobEvent) => e.runId === started.runId && e.type === 'progress' && batches.push(e.report)
@@ -151,7 +216,11 @@ describe.each(backends)('maintenance jobs ($name)', (backend) => {
     t.app.events.off('job', listener)
     const run = (await t.app.jobs.repo.get('retention-small-batches', started.runId))!
     expect(run.status).toBe('success')
-    expect(run.output).toMatchObject({ deleted: { analytics_events: 25, job_runs: 1, alert_events: 1, notification_outbox: 1 }, skipped: [], batchSize: 10 })
+    expect(run.output).toMatchObject({
+      deleted: { analytics_events: 25, job_runs: 1, alert_events: 1, notification_outbox: 1 },
+      skipped: [],
+      batchSize: 10,
+    })
     // 25 rows in batches of 10: three statements on analytics_events.
     expect(batches.filter((b) => (b as { table: string }).table === 'analytics_events')).toHaveLength(3)
     const types = await t.app.db.selectFrom('analytics_events').select('type').distinct().execute()
@@ -159,12 +228,18 @@ describe.each(backends)('maintenance jobs ($name)', (backend) => {
     expect(types.map((r) => r.type)).toContain('recent')
     const history = await t.app.db.selectFrom('job_runs').select('status').where('job', '=', 'history').execute()
     expect(history).toEqual([{ status: 'running' }])
-    const { rows } = await sql<{ key: string }>`select idempotency_key as key from ${table('notification_outbox')} order by 1`.execute(t.app.db)
+    const { rows } = await sql<{
+      key: string
+    }>`select idempotency_key as key from ${table('notification_outbox')} order by 1`.execute(t.app.db)
     expect(rows.map((r) => r.key)).toEqual(['delivered-new', 'failed-old'])
   })
 
   it('retention skips a table that does not exist instead of failing', async () => {
-    const job = retentionJob({ database: t.app.database, maintenance: t.config.maintenance, rules: [{ table: 'not_created_yet', columns: ['at'], days: 1 }] })
+    const job = retentionJob({
+      database: t.app.database,
+      maintenance: t.config.maintenance,
+      rules: [{ table: 'not_created_yet', columns: ['at'], days: 1 }],
+    })
     const started = (await t.app.jobs.runner.start({ ...job, name: 'retention-missing-table' }, { trigger: 'manual' }))!
     await started.done
     expect(await t.app.jobs.repo.get('retention-missing-table', started.runId)).toMatchObject({

@@ -7,43 +7,76 @@ import { eventually } from './support.js'
 
 describe.each(backends)('jobs across a restart ($name)', (backend) => {
   // The same store for both lives of the app: a schema on Postgres, a directory for PGlite.
-  const store = { schema: uniqueName('test'), cachePrefix: `ccp-test:${uniqueName('p')}:`, dataDir: mkdtempSync(join(tmpdir(), 'ccp-restart-')) }
+  const store = {
+    schema: uniqueName('test'),
+    cachePrefix: `ccp-test:${uniqueName('p')}:`,
+    dataDir: mkdtempSync(join(tmpdir(), 'ccp-restart-')),
+  }
   afterAll(async () => {
     await dropTestData(backend, { schema: store.schema, cachePrefix: store.cachePrefix })
     rmSync(store.dataDir, { recursive: true, force: true })
   })
 
   // Two app starts on an on-disk PGlite: slow on a busy machine.
-  it('keeps a pause and a schedule change, and catches up a daily job missed while down', { timeout: 120_000 }, async () => {
-    const first = await createTestApp(backend, { ...store, keepData: true })
-    try {
-      expect((await first.app.inject({ method: 'POST', url: '/api/jobs/cache-warm/pause', headers: first.auth() })).statusCode).toBe(200)
-      const schedule = await first.app.inject({ method: 'PUT', url: '/api/jobs/index-maintenance/schedule', headers: first.auth(), payload: { schedule: '0 0 2 * * 0' } })
-      expect(schedule.statusCode).toBe(200)
-      // retention last succeeded three days ago: the instance was down over two of its nightly runs.
-      await first.app.db
-        .insertInto('job_runs')
-        .values({ job: 'retention', trigger: 'schedule', instance: 'before', status: 'success', params: '{}', started_at: new Date(Date.now() - 3 * 86_400_000) })
-        .execute()
-    } finally {
-      await first.close()
-    }
+  it(
+    'keeps a pause and a schedule change, and catches up a daily job missed while down',
+    { timeout: 120_000 },
+    async () => {
+      const first = await createTestApp(backend, { ...store, keepData: true })
+      try {
+        expect(
+          (await first.app.inject({ method: 'POST', url: '/api/jobs/cache-warm/pause', headers: first.auth() }))
+            .statusCode,
+        ).toBe(200)
+        const schedule = await first.app.inject({
+          method: 'PUT',
+          url: '/api/jobs/index-maintenance/schedule',
+          headers: first.auth(),
+          payload: { schedule: '0 0 2 * * 0' },
+        })
+        expect(schedule.statusCode).toBe(200)
+        // retention last succeeded three days ago: the instance was down over two of its nightly runs.
+        await first.app.db
+          .insertInto('job_runs')
+          .values({
+            job: 'retention',
+            trigger: 'schedule',
+            instance: 'before',
+            status: 'success',
+            params: '{}',
+            started_at: new Date(Date.now() - 3 * 86_400_000),
+          })
+          .execute()
+      } finally {
+        await first.close()
+      }
 
-    const second = await createTestApp(backend, { ...store, keepData: true })
-    try {
-      const jobs = (await second.app.inject({ method: 'GET', url: '/api/jobs', headers: second.auth() })).json().jobs as Array<Record<string, unknown>>
-      expect(jobs.find((j) => j.name === 'cache-warm')).toMatchObject({ paused: true, nextRunAt: null })
-      expect(jobs.find((j) => j.name === 'index-maintenance')).toMatchObject({ schedule: '0 0 2 * * 0', scheduleSource: 'api' })
-      const catchUp = await eventually(async () => {
-        const runs = (await second.app.inject({ method: 'GET', url: '/api/jobs/retention/runs', headers: second.auth() })).json().runs
-        return runs.find((r: { trigger: string; status: string }) => r.trigger === 'catch-up' && r.status !== 'running')
-      }, 'the retention catch-up run')
-      expect(catchUp).toMatchObject({ status: 'success', instance: second.config.instanceId })
-      // vacuum-analyze never ran: a fresh install waits for its schedule.
-      const vacuumRuns = (await second.app.inject({ method: 'GET', url: '/api/jobs/vacuum-analyze/runs', headers: second.auth() })).json().runs
-      expect(vacuumRuns).toEqual([])
-    } finally {
-      await second.close()
-    }
-  })
+      const second = await createTestApp(backend, { ...store, keepData: true })
+      try {
+        const jobs = (await second.app.inject({ method: 'GET', url: '/api/jobs', headers: second.auth() })).json()
+          .jobs as Array<Record<string, unknown>>
+        expect(jobs.find((j) => j.name === 'cache-warm')).toMatchObject({ paused: true, nextRunAt: null })
+        expect(jobs.find((j) => j.name === 'index-maintenance')).toMatchObject({
+          schedule: '0 0 2 * * 0',
+          scheduleSource: 'api',
+        })
+        const catchUp = await eventually(async () => {
+          const runs = (
+            await second.app.inject({ method: 'GET', url: '/api/jobs/retention/runs', headers: second.auth() })
+          ).json().runs
+          return runs.find(
+            (r: { trigger: string; status: string }) => r.trigger === 'catch-up' && r.status !== 'running',
+          )
+        }, 'the retention catch-up run')
+        expect(catchUp).toMatchObject({ status: 'success', instance: second.config.instanceId })
+        // vacuum-analyze never ran: a fresh install waits for its schedule.
+        const vacuumRuns = (
+          await second.app.inject({ method: 'GET', url: '/api/jobs/vacuum-analyze/runs', headers: second.auth() })
+        ).json().runs
+        expect(vacuumRuns).toEqual([])
+      } finally {
+        await second.close()
+      }
+    },
+  )
 })

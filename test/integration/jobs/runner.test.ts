@@ -31,7 +31,10 @@ describe.each(backends)('job runner ($name)', (backend) => {
     expect(skipped!.error).toMatch(/already in progress/)
     release()
     await first.done
-    expect(await t.app.jobs.repo.get('overlap', first.runId)).toMatchObject({ status: 'success', output: { done: true } })
+    expect(await t.app.jobs.repo.get('overlap', first.runId)).toMatchObject({
+      status: 'success',
+      output: { done: true },
+    })
   })
 
   it('aborts a run at its timeout through the AbortSignal and records the timeout', async () => {
@@ -68,14 +71,23 @@ describe.each(backends)('job runner ($name)', (backend) => {
     const started = (await t.app.jobs.run('flaky', { trigger: 'manual' }))!
     await started.done
     expect(attempts).toEqual([1, 2, 3])
-    expect(await t.app.jobs.repo.get('flaky', started.runId)).toMatchObject({ status: 'success', attempt: 3, output: { attempt: 3 }, error: null })
+    expect(await t.app.jobs.repo.get('flaky', started.runId)).toMatchObject({
+      status: 'success',
+      attempt: 3,
+      output: { attempt: 3 },
+      error: null,
+    })
   })
 
   it('gives up after the last attempt, keeps the error, and reports job_failing', async () => {
     t.app.jobs.define(testJob('broken', async () => Promise.reject(new Error('always broken')), { attempts: 2 }))
     const started = (await t.app.jobs.run('broken', { trigger: 'manual' }))!
     await started.done
-    expect(await t.app.jobs.repo.get('broken', started.runId)).toMatchObject({ status: 'failed', attempt: 2, error: 'always broken' })
+    expect(await t.app.jobs.repo.get('broken', started.runId)).toMatchObject({
+      status: 'failed',
+      attempt: 2,
+      error: 'always broken',
+    })
     const snapshot = await t.app.sampler.tick()
     const failing = snapshot.signals.filter((s) => s.name === 'job_failing')
     expect(failing.find((s) => s.labels.job === 'broken')?.value).toBe(1)
@@ -86,11 +98,20 @@ describe.each(backends)('job runner ($name)', (backend) => {
 
   it('does not retry a failure the job declares permanent', async () => {
     let calls = 0
-    t.app.jobs.define(testJob('permanent', async () => (calls++, Promise.reject(new JobFailure('duplicates in a unique index', { tried: 1 }, false)))))
+    t.app.jobs.define(
+      testJob(
+        'permanent',
+        async () => (calls++, Promise.reject(new JobFailure('duplicates in a unique index', { tried: 1 }, false))),
+      ),
+    )
     const started = (await t.app.jobs.run('permanent', { trigger: 'manual' }))!
     await started.done
     expect(calls).toBe(1)
-    expect(await t.app.jobs.repo.get('permanent', started.runId)).toMatchObject({ status: 'failed', attempt: 1, output: { tried: 1 } })
+    expect(await t.app.jobs.repo.get('permanent', started.runId)).toMatchObject({
+      status: 'failed',
+      attempt: 1,
+      output: { tried: 1 },
+    })
   })
 
   it('keeps the progress report of a run that timed out', async () => {

@@ -23,7 +23,11 @@ function secondScheduler(t: TestApp, instanceId: string): JobScheduler {
 }
 
 async function occurrenceRows(t: TestApp, job: string) {
-  return t.app.db.selectFrom('job_runs').select(['occurrence_key', 'instance', 'status', 'trigger']).where('job', '=', job).execute()
+  return t.app.db
+    .selectFrom('job_runs')
+    .select(['occurrence_key', 'instance', 'status', 'trigger'])
+    .where('job', '=', job)
+    .execute()
 }
 
 describe.each(backends)('job scheduling ($name)', (backend) => {
@@ -50,7 +54,10 @@ describe.each(backends)('job scheduling ($name)', (backend) => {
     t.app.jobs.define(job)
     await other.start(new Date())
     try {
-      await eventually(async () => ((await occurrenceRows(t, 'every-second')).length >= 3 ? true : undefined), 'three occurrences')
+      await eventually(
+        async () => ((await occurrenceRows(t, 'every-second')).length >= 3 ? true : undefined),
+        'three occurrences',
+      )
     } finally {
       await t.app.jobs.pause('every-second', 'test')
       await other.stop(5_000)
@@ -79,7 +86,14 @@ describe.each(backends)('job scheduling ($name)', (backend) => {
     const now = new Date()
     await t.app.db
       .insertInto('job_runs')
-      .values({ job: 'nightly', trigger: 'schedule', instance: 'gone', status: 'success', started_at: new Date(now.getTime() - 2 * 86_400_000), params: '{}' })
+      .values({
+        job: 'nightly',
+        trigger: 'schedule',
+        instance: 'gone',
+        status: 'success',
+        started_at: new Date(now.getTime() - 2 * 86_400_000),
+        params: '{}',
+      })
       .execute()
     // Two instances starting together: one catch-up between them.
     const first = secondScheduler(t, 'starting-1')
@@ -88,7 +102,11 @@ describe.each(backends)('job scheduling ($name)', (backend) => {
     second.define(job)
     await Promise.all([first.start(now), second.start(now)])
     try {
-      await eventually(async () => (await occurrenceRows(t, 'nightly')).find((r) => r.trigger === 'catch-up' && r.status === 'success'), 'the catch-up run')
+      await eventually(
+        async () =>
+          (await occurrenceRows(t, 'nightly')).find((r) => r.trigger === 'catch-up' && r.status === 'success'),
+        'the catch-up run',
+      )
     } finally {
       await Promise.all([first.stop(5_000), second.stop(5_000)])
     }
@@ -109,7 +127,14 @@ describe.each(backends)('job scheduling ($name)', (backend) => {
     const now = new Date()
     await t.app.db
       .insertInto('job_runs')
-      .values({ job: 'recent', trigger: 'schedule', instance: 'x', status: 'success', started_at: new Date(now.getTime() - 3_600_000), params: '{}' })
+      .values({
+        job: 'recent',
+        trigger: 'schedule',
+        instance: 'x',
+        status: 'success',
+        started_at: new Date(now.getTime() - 3_600_000),
+        params: '{}',
+      })
       .execute()
     const scheduler = secondScheduler(t, 'starting-3')
     scheduler.define(make('recent'))
@@ -120,11 +145,25 @@ describe.each(backends)('job scheduling ($name)', (backend) => {
   })
 
   it('marks runs left running by a stopped instance as failed at start', async () => {
-    const job: JobDefinition = { name: 'crashed', description: 'x', schedule: DAILY_AT_3, timeoutMs: 1_000, attempts: 1, run: async () => ({}) }
+    const job: JobDefinition = {
+      name: 'crashed',
+      description: 'x',
+      schedule: DAILY_AT_3,
+      timeoutMs: 1_000,
+      attempts: 1,
+      run: async () => ({}),
+    }
     const now = new Date()
     await t.app.db
       .insertInto('job_runs')
-      .values({ job: 'crashed', trigger: 'schedule', instance: 'dead', status: 'running', started_at: new Date(now.getTime() - 3_600_000), params: '{}' })
+      .values({
+        job: 'crashed',
+        trigger: 'schedule',
+        instance: 'dead',
+        status: 'running',
+        started_at: new Date(now.getTime() - 3_600_000),
+        params: '{}',
+      })
       .execute()
     const scheduler = secondScheduler(t, 'starting-4')
     scheduler.define(job)
@@ -142,7 +181,12 @@ describe.each(backends.filter((b) => b.databaseUrl))('two instances on one store
   let b: TestApp
   beforeAll(async () => {
     a = await createTestApp(backend)
-    b = await createTestApp(backend, { schema: a.config.database.schema, cachePrefix: a.config.cachePrefix, keepData: true, env: { INSTANCE_ID: 'instance-b' } })
+    b = await createTestApp(backend, {
+      schema: a.config.database.schema,
+      cachePrefix: a.config.cachePrefix,
+      keepData: true,
+      env: { INSTANCE_ID: 'instance-b' },
+    })
   })
   afterAll(async () => {
     await b?.close()
@@ -152,15 +196,28 @@ describe.each(backends.filter((b) => b.databaseUrl))('two instances on one store
   it('runs each scheduled occurrence on one instance only', async () => {
     const calls: string[] = []
     for (const t of [a, b]) {
-      t.app.jobs.define({ name: 'shared-tick', description: 'x', schedule: '* * * * * *', timeoutMs: 5_000, run: async (ctx) => (calls.push(ctx.runId), {}) })
+      t.app.jobs.define({
+        name: 'shared-tick',
+        description: 'x',
+        schedule: '* * * * * *',
+        timeoutMs: 5_000,
+        run: async (ctx) => (calls.push(ctx.runId), {}),
+      })
     }
     try {
-      await eventually(async () => ((await occurrenceRows(a, 'shared-tick')).length >= 3 ? true : undefined), 'three occurrences')
+      await eventually(
+        async () => ((await occurrenceRows(a, 'shared-tick')).length >= 3 ? true : undefined),
+        'three occurrences',
+      )
     } finally {
       await a.app.jobs.pause('shared-tick', 'test')
       await b.app.jobs.pause('shared-tick', 'test')
     }
-    await eventually(() => (a.app.jobs.runner.isRunning('shared-tick') || b.app.jobs.runner.isRunning('shared-tick') ? undefined : true), 'runs to end')
+    await eventually(
+      () =>
+        a.app.jobs.runner.isRunning('shared-tick') || b.app.jobs.runner.isRunning('shared-tick') ? undefined : true,
+      'runs to end',
+    )
     const rows = await occurrenceRows(a, 'shared-tick')
     expect(new Set(rows.map((r) => r.occurrence_key)).size).toBe(rows.length)
     expect(calls.length).toBe(rows.length)
@@ -169,8 +226,20 @@ describe.each(backends.filter((b) => b.databaseUrl))('two instances on one store
   it('skips a manual run on one instance while the other runs the job', async () => {
     let release!: () => void
     const gate = new Promise<void>((r) => (release = r))
-    a.app.jobs.define({ name: 'exclusive', description: 'x', schedule: '0 0 0 1 1 *', timeoutMs: 10_000, run: async () => (await gate, {}) })
-    b.app.jobs.define({ name: 'exclusive', description: 'x', schedule: '0 0 0 1 1 *', timeoutMs: 10_000, run: async () => ({}) })
+    a.app.jobs.define({
+      name: 'exclusive',
+      description: 'x',
+      schedule: '0 0 0 1 1 *',
+      timeoutMs: 10_000,
+      run: async () => (await gate, {}),
+    })
+    b.app.jobs.define({
+      name: 'exclusive',
+      description: 'x',
+      schedule: '0 0 0 1 1 *',
+      timeoutMs: 10_000,
+      run: async () => ({}),
+    })
     const onA = (await a.app.jobs.run('exclusive', { trigger: 'manual' }))!
     const res = await b.app.inject({ method: 'POST', url: '/api/jobs/exclusive/run', headers: b.auth() })
     expect(res.statusCode).toBe(202)

@@ -19,7 +19,9 @@ describe.each(backends)('live hub: who may connect ($name)', (backend) => {
 
   it('refuses the upgrade with 401 without credentials and with an unknown token', async () => {
     await expect(connectLive(baseUrl)).rejects.toThrow('upgrade refused: 401')
-    await expect(connectLive(baseUrl, { authorization: 'Bearer ccp_unknown-token-0000000000000000000000000' })).rejects.toThrow('upgrade refused: 401')
+    await expect(
+      connectLive(baseUrl, { authorization: 'Bearer ccp_unknown-token-0000000000000000000000000' }),
+    ).rejects.toThrow('upgrade refused: 401')
   })
 
   it('refuses a chat token with 403', async () => {
@@ -48,7 +50,9 @@ describe.each(backends)('live hub: who may connect ($name)', (backend) => {
   })
 
   it('refuses a tampered session cookie with 401', async () => {
-    await expect(connectLive(baseUrl, { cookie: 'ccp_session=00000000-0000-4000-8000-000000000000%7C99999999999999.forged' })).rejects.toThrow('upgrade refused: 401')
+    await expect(
+      connectLive(baseUrl, { cookie: 'ccp_session=00000000-0000-4000-8000-000000000000%7C99999999999999.forged' }),
+    ).rejects.toThrow('upgrade refused: 401')
   })
 
   it('closes an open socket with 1008 at the next heartbeat once its token is revoked', async () => {

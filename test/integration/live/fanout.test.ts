@@ -31,24 +31,39 @@ describe.each(backends)('live hub: events across instances ($name)', (backend) =
     await b?.close()
   })
 
-  it(backend.redisUrl ? 'delivers the events of another instance, tagged with it' : 'without Redis, delivers only the events of its own instance', async () => {
-    const created = await a.app.inject({ method: 'POST', url: '/api/tokens', headers: a.auth(), payload: { name: 'made on a', role: 'viewer' } })
-    expect(created.statusCode).toBe(201)
-    const onOwn = await onA.next('audit', (m) => m.data.target === created.json().token.id)
-    expect(onOwn.instance).toBe('instance-a')
+  it(
+    backend.redisUrl
+      ? 'delivers the events of another instance, tagged with it'
+      : 'without Redis, delivers only the events of its own instance',
+    async () => {
+      const created = await a.app.inject({
+        method: 'POST',
+        url: '/api/tokens',
+        headers: a.auth(),
+        payload: { name: 'made on a', role: 'viewer' },
+      })
+      expect(created.statusCode).toBe(201)
+      const onOwn = await onA.next('audit', (m) => m.data.target === created.json().token.id)
+      expect(onOwn.instance).toBe('instance-a')
 
-    // A later event on b itself: by the time it arrives, a's event has either come or never will.
-    b.app.events.emit('health', healthEvent('barrier-1'))
-    await onB.next('health', (m) => m.data.component === 'barrier-1')
-    const seenOnB = onB.messages.filter((m): m is Extract<LiveMessage, { type: 'audit' }> => m.type === 'audit' && m.data.target === created.json().token.id)
-    if (backend.redisUrl) {
-      const fromA = seenOnB.length ? seenOnB[0]! : await onB.next('audit', (m) => m.data.target === created.json().token.id)
-      expect(fromA.instance).toBe('instance-a')
-      expect(fromA.data).toMatchObject({ action: 'token.create', actor: 'ADMIN_TOKEN' })
-    } else {
-      expect(seenOnB).toEqual([])
-    }
-  })
+      // A later event on b itself: by the time it arrives, a's event has either come or never will.
+      b.app.events.emit('health', healthEvent('barrier-1'))
+      await onB.next('health', (m) => m.data.component === 'barrier-1')
+      const seenOnB = onB.messages.filter(
+        (m): m is Extract<LiveMessage, { type: 'audit' }> =>
+          m.type === 'audit' && m.data.target === created.json().token.id,
+      )
+      if (backend.redisUrl) {
+        const fromA = seenOnB.length
+          ? seenOnB[0]!
+          : await onB.next('audit', (m) => m.data.target === created.json().token.id)
+        expect(fromA.instance).toBe('instance-a')
+        expect(fromA.data).toMatchObject({ action: 'token.create', actor: 'ADMIN_TOKEN' })
+      } else {
+        expect(seenOnB).toEqual([])
+      }
+    },
+  )
 
   it('delivers each event once to the dashboards of the instance that emitted it', async () => {
     a.app.events.emit('health', healthEvent('once-1'))

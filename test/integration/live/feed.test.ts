@@ -25,7 +25,13 @@ describe.each(backends)('live hub: what a dashboard receives ($name)', (backend)
     expect(history.data.times).toEqual(expect.arrayContaining([first.at, second.at]))
     expect([...history.data.times].sort((a, b) => a - b)).toEqual(history.data.times)
     const names = new Set(history.data.lines.map((l) => l.name))
-    for (const name of ['http_requests_per_second', 'http_latency_p95_seconds', 'system_cpu_usage_ratio', 'system_memory_usage_ratio', 'process_rss_bytes']) {
+    for (const name of [
+      'http_requests_per_second',
+      'http_latency_p95_seconds',
+      'system_cpu_usage_ratio',
+      'system_memory_usage_ratio',
+      'process_rss_bytes',
+    ]) {
       expect(names).toContain(name)
     }
     for (const line of history.data.lines) expect(line.values).toHaveLength(history.data.times.length)
@@ -50,11 +56,21 @@ describe.each(backends)('live hub: what a dashboard receives ($name)', (backend)
   it('forwards audit entries of admin actions as they are written', async () => {
     const client = await connectLive(baseUrl, t.auth())
     await client.next('history')
-    const created = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: t.auth(), payload: { name: 'seen live', role: 'viewer' } })
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/tokens',
+      headers: t.auth(),
+      payload: { name: 'seen live', role: 'viewer' },
+    })
     expect(created.statusCode).toBe(201)
     const audit = await client.next('audit', (m) => m.data.target === created.json().token.id)
     expect(audit.instance).toBe(t.config.instanceId)
-    expect(audit.data).toMatchObject({ action: 'token.create', actor: 'ADMIN_TOKEN', result: 'ok', params: { name: 'seen live', role: 'viewer' } })
+    expect(audit.data).toMatchObject({
+      action: 'token.create',
+      actor: 'ADMIN_TOKEN',
+      result: 'ok',
+      params: { name: 'seen live', role: 'viewer' },
+    })
     expect(typeof audit.data.at).toBe('string')
     await client.close()
   })

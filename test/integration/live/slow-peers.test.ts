@@ -9,7 +9,11 @@ const yieldToIo = () => new Promise((resolve) => setImmediate(resolve))
 
 /** A snapshot of roughly 200 KB: many label sets, as a busy fleet with many routes would make. */
 function bulkySnapshot(at: number, instance: string): Snapshot {
-  const signals = Array.from({ length: 2000 }, (_, i) => ({ name: 'http_requests_per_second', labels: { route: `/api/route-${i}-${'x'.repeat(60)}` }, value: i }))
+  const signals = Array.from({ length: 2000 }, (_, i) => ({
+    name: 'http_requests_per_second',
+    labels: { route: `/api/route-${i}-${'x'.repeat(60)}` },
+    value: i,
+  }))
   return { at, instance, signals }
 }
 
@@ -57,7 +61,12 @@ describe.each(backends)('live hub: slow and silent peers ($name)', (backend) => 
     // Events are never skipped, so they are what can push a peer past the hard limit.
     const closedBefore = t.app.live.stats().closedSlow
     for (let i = 0; i < 400 && t.app.live.stats().closedSlow === closedBefore; i++) {
-      t.app.events.emit('health', { component: 'provider', up: i % 2 === 0, latencyMs: i, error: 'e'.repeat(256 * 1024) })
+      t.app.events.emit('health', {
+        component: 'provider',
+        up: i % 2 === 0,
+        latencyMs: i,
+        error: 'e'.repeat(256 * 1024),
+      })
       await yieldToIo()
     }
     expect(t.app.live.stats().closedSlow).toBe(closedBefore + 1)

@@ -6,7 +6,12 @@ import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
 
 const FAST_CHAT = { SIM_FIRST_TOKEN_MS: '0', SIM_TOKENS_PER_SECOND: '100000' }
 const chat = (t: TestApp, content: string) =>
-  t.app.inject({ method: 'POST', url: '/v1/chat/completions', headers: t.auth(), payload: { messages: [{ role: 'user', content }] } })
+  t.app.inject({
+    method: 'POST',
+    url: '/v1/chat/completions',
+    headers: t.auth(),
+    payload: { messages: [{ role: 'user', content }] },
+  })
 
 describe.each(backends)('metrics API ($name)', (backend) => {
   let t: TestApp
@@ -26,7 +31,11 @@ describe.each(backends)('metrics API ($name)', (backend) => {
   const get = (url: string, headers = t.auth()) => t.app.inject({ method: 'GET', url, headers })
 
   it('needs a viewer credential', async () => {
-    for (const url of ['/api/metrics/snapshot', '/api/metrics/series?signal=http_requests_per_second', '/api/performance']) {
+    for (const url of [
+      '/api/metrics/snapshot',
+      '/api/metrics/series?signal=http_requests_per_second',
+      '/api/performance',
+    ]) {
       expect((await get(url, {} as never)).statusCode, url).toBe(401)
     }
   })
@@ -38,7 +47,13 @@ describe.each(backends)('metrics API ($name)', (backend) => {
     expect(snapshot.at).toBe(start + 5000)
     expect(snapshot.instance).toBe(t.config.instanceId)
     const names = new Set(snapshot.signals.map((s) => s.name))
-    for (const name of ['http_requests_per_second', 'http_latency_p95_seconds', 'cache_hit_ratio', 'system_memory_usage_ratio', 'db_pool_waiting']) {
+    for (const name of [
+      'http_requests_per_second',
+      'http_latency_p95_seconds',
+      'cache_hit_ratio',
+      'system_memory_usage_ratio',
+      'db_pool_waiting',
+    ]) {
       expect(names.has(name), name).toBe(true)
     }
   })
@@ -55,7 +70,9 @@ describe.each(backends)('metrics API ($name)', (backend) => {
   })
 
   it('filters by labels and since', async () => {
-    const res = await get(`/api/metrics/series?signal=cache_hit_ratio&labels=cache_type=ai_response&since=${start + 4000}`)
+    const res = await get(
+      `/api/metrics/series?signal=cache_hit_ratio&labels=cache_type=ai_response&since=${start + 4000}`,
+    )
     expect(res.statusCode).toBe(200)
     const body = res.json()
     expect(body.since).toBe(start + 4000)
@@ -106,7 +123,9 @@ describe.each(backends)('performance recommendations after slow, uncached traffi
   let t: TestApp
   beforeAll(async () => {
     // Every completion waits 600 ms for its first token, and no two prompts are alike.
-    t = await createTestApp(backend, { env: { SAMPLE_INTERVAL_MS: '60000', SIM_FIRST_TOKEN_MS: '600', SIM_TOKENS_PER_SECOND: '100000' } })
+    t = await createTestApp(backend, {
+      env: { SAMPLE_INTERVAL_MS: '60000', SIM_FIRST_TOKEN_MS: '600', SIM_TOKENS_PER_SECOND: '100000' },
+    })
   })
   afterAll(async () => t?.close())
 

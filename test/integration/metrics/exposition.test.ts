@@ -21,7 +21,9 @@ function sampleLines(text: string, name: string): Array<{ labels: Record<string,
   for (const line of text.split('\n')) {
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
     if (!match || match[1] !== name) continue
-    const labels = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]))
+    const labels = Object.fromEntries(
+      [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!]),
+    )
     lines.push({ labels, value: Number(match[3]) })
   }
   return lines
@@ -60,7 +62,9 @@ describe.each(backends)('GET /metrics ($name)', (backend) => {
 
   beforeAll(async () => {
     // A long interval keeps the timer out of the way; the test ticks the sampler itself.
-    t = await createTestApp(backend, { env: { SAMPLE_INTERVAL_MS: '60000', SIM_FIRST_TOKEN_MS: '0', SIM_TOKENS_PER_SECOND: '100000' } })
+    t = await createTestApp(backend, {
+      env: { SAMPLE_INTERVAL_MS: '60000', SIM_FIRST_TOKEN_MS: '0', SIM_TOKENS_PER_SECOND: '100000' },
+    })
     const { app } = t
     await app.inject({ method: 'GET', url: '/health/live' })
     await app.inject({ method: 'GET', url: '/api/auth/me' }) // 401 from the auth hook
@@ -100,12 +104,16 @@ describe.each(backends)('GET /metrics ($name)', (backend) => {
     const routes = samples('http_requests_total').map((m) => m.labels?.route)
     expect(routes).not.toContain('/metrics')
     expect(routes.some((r) => r?.includes('123'))).toBe(false)
-    const timed = sampleLines(text, 'http_request_duration_seconds_count').find((m) => m.labels.route === '/health/live')
+    const timed = sampleLines(text, 'http_request_duration_seconds_count').find(
+      (m) => m.labels.route === '/health/live',
+    )
     expect(timed?.value).toBe(1)
   })
 
   it('times database queries by statement type and table, and shows the pool', () => {
-    const audit = sampleLines(text, 'database_query_duration_seconds_count').find((m) => m.labels.query_type === 'select' && m.labels.table === 'audit_log')
+    const audit = sampleLines(text, 'database_query_duration_seconds_count').find(
+      (m) => m.labels.query_type === 'select' && m.labels.table === 'audit_log',
+    )
     expect(audit?.value).toBeGreaterThanOrEqual(1)
     const states = Object.fromEntries(samples('db_pool_connections').map((m) => [m.labels?.state, Number(m.value)]))
     expect(Object.keys(states).sort()).toEqual(['idle', 'total', 'waiting'])
@@ -120,7 +128,9 @@ describe.each(backends)('GET /metrics ($name)', (backend) => {
     const total = (name: string) => sampleLines(text, name).reduce((n, m) => n + m.value, 0)
     expect(total('chat_completion_duration_seconds_count')).toBe(2)
     expect(total('chat_time_to_first_token_seconds_count')).toBeGreaterThanOrEqual(1)
-    expect(samples('cache_requests_total').some((m) => m.labels?.cache_type === 'ai_response' && m.labels?.result === 'hit')).toBe(true)
+    expect(
+      samples('cache_requests_total').some((m) => m.labels?.cache_type === 'ai_response' && m.labels?.result === 'hit'),
+    ).toBe(true)
     const ratio = samples('cache_hit_ratio').find((m) => m.labels?.cache_type === 'ai_response')
     expect(Number(ratio?.value)).toBeGreaterThan(0)
     expect(Number(ratio?.value)).toBeLessThanOrEqual(1)
@@ -135,14 +145,18 @@ describe.each(backends)('GET /metrics ($name)', (backend) => {
     expect(samples('system_disk_usage_ratio')[0]?.labels?.mount).toMatch(/^\//)
   })
 
-  if (existsSync('/usr/bin/promtool')) it('passes promtool check metrics without lint problems', () => {
-    const result = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })
-    expect(result.stdout + result.stderr).toBe('')
-    expect(result.status).toBe(0)
-  })
+  if (existsSync('/usr/bin/promtool'))
+    it('passes promtool check metrics without lint problems', () => {
+      const result = spawnSync('/usr/bin/promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })
+      expect(result.stdout + result.stderr).toBe('')
+      expect(result.status).toBe(0)
+    })
 
   it('never logs SQL parameters in the slow-query log', async () => {
-    const slow = await createTestApp(backend, { captureLogs: true, env: { SLOW_QUERY_MS: '1', SAMPLE_INTERVAL_MS: '60000' } })
+    const slow = await createTestApp(backend, {
+      captureLogs: true,
+      env: { SLOW_QUERY_MS: '1', SAMPLE_INTERVAL_MS: '60000' },
+    })
     try {
       await slow.app.db
         .selectFrom('audit_log')

@@ -10,7 +10,8 @@ describe.each(backends)('GET /metrics with METRICS_TOKEN set ($name)', (backend)
   })
   afterAll(async () => t?.close())
 
-  const scrape = (authorization?: string) => t.app.inject({ method: 'GET', url: '/metrics', headers: authorization ? { authorization } : {} })
+  const scrape = (authorization?: string) =>
+    t.app.inject({ method: 'GET', url: '/metrics', headers: authorization ? { authorization } : {} })
 
   it('answers 401 JSON without credentials', async () => {
     const res = await scrape()

@@ -34,7 +34,8 @@ async function exportedSeriesNames(): Promise<Set<string>> {
 }
 
 /** Metric names used as selectors in a PromQL expression (`name{...}`). */
-const selectorsIn = (expr: string) => [...expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}/g)].map((m) => ({ name: m[1]!, matchers: m[2]! }))
+const selectorsIn = (expr: string) =>
+  [...expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\{([^}]*)\}/g)].map((m) => ({ name: m[1]!, matchers: m[2]! }))
 
 /** Rows in order, each with the panels below it (rows are expanded, so panels follow by position). */
 function rows(): Array<{ title: string; panels: GrafanaPanel[] }> {
@@ -82,7 +83,11 @@ describe('grafana dashboard JSON', () => {
     expect(vars.datasource).toMatchObject({ type: 'datasource', query: 'prometheus' })
     expect(vars.job).toMatchObject({ type: 'query', datasource: { type: 'prometheus', uid: '${datasource}' } })
     expect(JSON.stringify(vars.job!.query)).toContain('label_values(')
-    expect(vars.instance).toMatchObject({ type: 'query', includeAll: true, datasource: { type: 'prometheus', uid: '${datasource}' } })
+    expect(vars.instance).toMatchObject({
+      type: 'query',
+      includeAll: true,
+      datasource: { type: 'prometheus', uid: '${datasource}' },
+    })
     // The instance list follows the chosen job.
     expect(JSON.stringify(vars.instance!.query)).toContain('job=~\\"$job\\"')
     // Grafana shows `definition` and runs `query.query`: they must be the same query.
@@ -97,7 +102,12 @@ describe('grafana dashboard JSON', () => {
 
   it('shows, in each row, the metrics that row is about', () => {
     const metricsByRow = Object.fromEntries(
-      rows().map((r) => [r.title, new Set(r.panels.flatMap((p) => (p.targets ?? []).flatMap((t) => selectorsIn(t.expr ?? '').map((s) => s.name))))]),
+      rows().map((r) => [
+        r.title,
+        new Set(
+          r.panels.flatMap((p) => (p.targets ?? []).flatMap((t) => selectorsIn(t.expr ?? '').map((s) => s.name))),
+        ),
+      ]),
     )
     const expected: Record<string, string[]> = {
       HTTP: ['http_requests_total', 'http_request_duration_seconds_bucket'],
@@ -106,9 +116,16 @@ describe('grafana dashboard JSON', () => {
       Database: ['database_query_duration_seconds_bucket', 'db_pool_connections'],
       Jobs: ['job_runs_total', 'job_duration_seconds_bucket', 'job_last_success_timestamp_seconds'],
       Alerts: ['alerts_active', 'health_check_up'],
-      System: ['system_cpu_usage_ratio', 'system_memory_usage_ratio', 'system_disk_usage_ratio', 'nodejs_eventloop_lag_p99_seconds', 'process_resident_memory_bytes'],
+      System: [
+        'system_cpu_usage_ratio',
+        'system_memory_usage_ratio',
+        'system_disk_usage_ratio',
+        'nodejs_eventloop_lag_p99_seconds',
+        'process_resident_memory_bytes',
+      ],
     }
-    for (const [row, names] of Object.entries(expected)) for (const name of names) expect([...metricsByRow[row]!], `${row} row`).toContain(name)
+    for (const [row, names] of Object.entries(expected))
+      for (const name of names) expect([...metricsByRow[row]!], `${row} row`).toContain(name)
     const http = rows().find((r) => r.title === 'HTTP')!
     const httpExprs = http.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)).join('\n')
     for (const q of ['0.5', '0.95', '0.99']) expect(httpExprs).toContain(`histogram_quantile(${q},`)
@@ -141,7 +158,9 @@ describe('grafana dashboard JSON', () => {
 
   it('only uses metrics the service exports', async () => {
     const exported = await exportedSeriesNames()
-    for (const q of queries) for (const s of selectorsIn(q.expr)) expect(exported.has(s.name), `${q.panel}: ${s.name} is not exported`).toBe(true)
+    for (const q of queries)
+      for (const s of selectorsIn(q.expr))
+        expect(exported.has(s.name), `${q.panel}: ${s.name} is not exported`).toBe(true)
   })
 
   it('lays panels out on the 24-column grid without overlaps', () => {
@@ -166,7 +185,11 @@ if (hasPromtool) {
       try {
         const rules = queries.map((q, i) => ({
           record: `dashboard:panel_${i}`,
-          expr: substituteVariables(q.expr, { job: 'chat-control-plane', instance: '127.0.0.1:3000', rateInterval: '1m' }),
+          expr: substituteVariables(q.expr, {
+            job: 'chat-control-plane',
+            instance: '127.0.0.1:3000',
+            rateInterval: '1m',
+          }),
         }))
         writeFileSync(join(dir, 'panels.yml'), stringify({ groups: [{ name: 'dashboard', rules }] }))
         const { code, stdout, stderr } = await runTool(PROMTOOL, ['check', 'rules', join(dir, 'panels.yml')])

@@ -18,7 +18,11 @@ if (hasPromtool) {
     afterAll(async () => t?.close())
 
     it('passes `promtool check metrics` with no lint problems', async () => {
-      const res = await t.app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+      const res = await t.app.inject({
+        method: 'GET',
+        url: '/metrics',
+        headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+      })
       expect(res.statusCode).toBe(200)
       expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/)
       // The exposition holds the labelled series the traffic created, so the lint saw them.
@@ -46,4 +50,3 @@ if (hasPromtool) {
     })
   })
 }
-

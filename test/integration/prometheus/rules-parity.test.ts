@@ -38,15 +38,26 @@ const SIGNAL_IN_PROMQL: Record<string, string> = {
   event_loop_delay_p99_seconds: 'nodejs_eventloop_lag_p99_seconds',
 }
 
-const engineRules = (parse(readFileSync(join(REPO_ROOT, 'alerts/rules/default.yaml'), 'utf8')) as { rules: EngineRule[] }).rules
-const groups = (parse(readFileSync(RULES_FILE, 'utf8')) as { groups: Array<{ name: string; rules: PromRule[] }> }).groups
+const engineRules = (
+  parse(readFileSync(join(REPO_ROOT, 'alerts/rules/default.yaml'), 'utf8')) as { rules: EngineRule[] }
+).rules
+const groups = (parse(readFileSync(RULES_FILE, 'utf8')) as { groups: Array<{ name: string; rules: PromRule[] }> })
+  .groups
 const mirrored = groups.find((g) => g.name === MIRRORED_GROUP)?.rules.filter((r) => r.alert) ?? []
 const promByName = new Map(mirrored.map((r) => [r.alert!, r]))
 
 /** Prometheus duration (1h30m, 30s, 0s) in milliseconds; absent means 0. */
 function durationMs(value: string | undefined): number {
   if (!value) return 0
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 }
+  const units: Record<string, number> = {
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+    d: 86_400_000,
+    w: 604_800_000,
+    y: 31_536_000_000,
+  }
   const parts = [...value.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)]
   expect(parts.map((p) => p[0]).join(''), `duration ${value}`).toBe(value)
   return parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]!]!, 0)
@@ -68,9 +79,15 @@ describe('prometheus/rules mirror alerts/rules/default.yaml', () => {
   it('have the same alert names', () => {
     expect([...promByName.keys()].sort()).toEqual(engineRules.map((r) => r.name).sort())
     // Prometheus-only alerts live in their own groups, never under an engine rule's name.
-    const extra = groups.filter((g) => PROMETHEUS_ONLY_GROUPS.includes(g.name)).flatMap((g) => g.rules.map((r) => r.alert))
+    const extra = groups
+      .filter((g) => PROMETHEUS_ONLY_GROUPS.includes(g.name))
+      .flatMap((g) => g.rules.map((r) => r.alert))
     for (const name of extra) expect(engineRules.map((r) => r.name)).not.toContain(name)
-    expect(groups.map((g) => g.name).filter((n) => n !== MIRRORED_GROUP && !PROMETHEUS_ONLY_GROUPS.includes(n) && !n.endsWith('.recording'))).toEqual([])
+    expect(
+      groups
+        .map((g) => g.name)
+        .filter((n) => n !== MIRRORED_GROUP && !PROMETHEUS_ONLY_GROUPS.includes(n) && !n.endsWith('.recording')),
+    ).toEqual([])
   })
 
   describe.each(engineRules.map((r) => [r.name, r] as const))('%s', (name, engine) => {
@@ -99,15 +116,19 @@ describe('prometheus/rules mirror alerts/rules/default.yaml', () => {
       const series = SIGNAL_IN_PROMQL[engine.signal]
       expect(series, `signal ${engine.signal} has no PromQL equivalent listed in this test`).toBeDefined()
       const expr = prom().expr
-      expect(expr).toMatch(new RegExp(`(^|[^a-zA-Z0-9_:])${series!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^a-zA-Z0-9_:]|$)`))
+      expect(expr).toMatch(
+        new RegExp(`(^|[^a-zA-Z0-9_:])${series!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^a-zA-Z0-9_:]|$)`),
+      )
       for (const [label, value] of Object.entries(engine.matchers ?? {})) expect(expr).toContain(`${label}="${value}"`)
-      if (engine.over) expect(expr).toMatch(new RegExp(`${engine.over.fn}_over_time\\(.*\\[${engine.over.window}\\]\\)`))
+      if (engine.over)
+        expect(expr).toMatch(new RegExp(`${engine.over.fn}_over_time\\(.*\\[${engine.over.window}\\]\\)`))
       else expect(expr).not.toMatch(/_over_time\(/)
     })
 
     it('carries summary, description and runbook annotations', () => {
       const annotations = prom().annotations ?? {}
-      for (const key of ['summary', 'description', 'runbook']) expect(annotations[key]?.trim(), `${name} ${key}`).toBeTruthy()
+      for (const key of ['summary', 'description', 'runbook'])
+        expect(annotations[key]?.trim(), `${name} ${key}`).toBeTruthy()
     })
   })
 })

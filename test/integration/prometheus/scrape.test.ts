@@ -31,7 +31,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  * Queries each expression until it returns at least one sample or the wait runs out; returns
  * the ones that stayed empty. A PromQL error fails at once.
  */
-async function emptyAfterWaiting(prom: RunningPrometheus, queries: Array<{ name: string; expr: string }>, waitMs = WAIT_MS): Promise<string[]> {
+async function emptyAfterWaiting(
+  prom: RunningPrometheus,
+  queries: Array<{ name: string; expr: string }>,
+  waitMs = WAIT_MS,
+): Promise<string[]> {
   let pending = queries
   const deadline = Date.now() + waitMs
   for (;;) {
@@ -101,7 +105,7 @@ if (hasPrometheus) {
       expect(loaded.filter((r) => r.health !== 'ok')).toEqual([])
     })
 
-    it('lists the scraped job and instance in the dashboard\'s job and instance variables', async () => {
+    it("lists the scraped job and instance in the dashboard's job and instance variables", async () => {
       const variables = loadDashboard().templating.list.filter((v) => v.type === 'query')
       expect(variables.map((v) => v.name)).toEqual(['job', 'instance'])
       const expected: Record<string, string> = { job: JOB, instance }
@@ -116,22 +120,33 @@ if (hasPrometheus) {
       }
     })
 
-    it('returns data for every Grafana panel query, template variables substituted', async () => {
-      const queries = panelQueries(loadDashboard()).map((q) => ({
-        name: `${q.panel} (${q.refId})`,
-        expr: substituteVariables(q.expr, { job: JOB, instance, rateInterval: RATE_INTERVAL }),
-      }))
-      expect(queries.length).toBeGreaterThan(20)
-      expect(await emptyAfterWaiting(prom, queries)).toEqual([])
-      expect(trafficError).toBeNull()
-    }, WAIT_MS + 30_000)
+    it(
+      'returns data for every Grafana panel query, template variables substituted',
+      async () => {
+        const queries = panelQueries(loadDashboard()).map((q) => ({
+          name: `${q.panel} (${q.refId})`,
+          expr: substituteVariables(q.expr, { job: JOB, instance, rateInterval: RATE_INTERVAL }),
+        }))
+        expect(queries.length).toBeGreaterThan(20)
+        expect(await emptyAfterWaiting(prom, queries)).toEqual([])
+        expect(trafficError).toBeNull()
+      },
+      WAIT_MS + 30_000,
+    )
 
-    it('returns data for every recording rule', async () => {
-      const records = loadPrometheusRules().filter((r) => r.record)
-      expect(records.length).toBeGreaterThan(0)
-      const queries = records.map((r) => ({ name: r.record!, expr: `${r.record}{job="${JOB}", instance="${instance}"}` }))
-      expect(await emptyAfterWaiting(prom, queries, RECORDING_WAIT_MS)).toEqual([])
-    }, RECORDING_WAIT_MS + 30_000)
+    it(
+      'returns data for every recording rule',
+      async () => {
+        const records = loadPrometheusRules().filter((r) => r.record)
+        expect(records.length).toBeGreaterThan(0)
+        const queries = records.map((r) => ({
+          name: r.record!,
+          expr: `${r.record}{job="${JOB}", instance="${instance}"}`,
+        }))
+        expect(await emptyAfterWaiting(prom, queries, RECORDING_WAIT_MS)).toEqual([])
+      },
+      RECORDING_WAIT_MS + 30_000,
+    )
   })
 } else {
   describe('a real Prometheus scraping the service', () => {

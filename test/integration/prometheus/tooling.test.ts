@@ -13,13 +13,21 @@ if (hasPromtool) {
     })
 
     it('the rule file is valid', async () => {
-      const { code, stdout, stderr } = await runTool(PROMTOOL, ['check', 'rules', 'prometheus/rules/control-plane.rules.yml'])
+      const { code, stdout, stderr } = await runTool(PROMTOOL, [
+        'check',
+        'rules',
+        'prometheus/rules/control-plane.rules.yml',
+      ])
       expect(code, stderr + stdout).toBe(0)
       expect(stdout).toMatch(/SUCCESS: \d+ rules found/)
     })
 
     it('the rule unit tests pass', async () => {
-      const { code, stdout, stderr } = await runTool(PROMTOOL, ['test', 'rules', 'prometheus/rules/control-plane.test.yml'])
+      const { code, stdout, stderr } = await runTool(PROMTOOL, [
+        'test',
+        'rules',
+        'prometheus/rules/control-plane.test.yml',
+      ])
       expect(code, stderr + stdout).toBe(0)
       expect(stdout).toContain('SUCCESS')
     })

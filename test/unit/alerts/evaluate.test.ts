@@ -9,7 +9,14 @@ const T0 = Date.parse('2026-11-21T10:00:00Z')
 const at = (seconds: number) => T0 + seconds * 1000
 
 function rule(overrides: Partial<AlertRuleInput> = {}): AlertRule {
-  const result = validateRule({ name: 'HighValue', signal: 'x', op: '>', threshold: 1, severity: 'warning', ...overrides })
+  const result = validateRule({
+    name: 'HighValue',
+    signal: 'x',
+    op: '>',
+    threshold: 1,
+    severity: 'warning',
+    ...overrides,
+  })
   if (!result.ok) throw new Error(JSON.stringify(result.errors))
   return result.rule
 }
@@ -37,13 +44,23 @@ function run(rules: AlertRule[], steps: Step[]) {
     const label = (labels: Labels) => labels.mount ?? ''
     const where = `at t=${step.t}s`
     expect(Object.fromEntries(states.map((s) => [label(s.labels), s.state])), where).toEqual(step.state ?? {})
-    expect(result.transitions.map((t) => `${label(t.labels)}${t.from}→${t.to}`), where).toEqual(step.transitions ?? [])
-    expect(result.notifications.map((n) => `${label(n.labels)}${n.reason}`), where).toEqual(step.notify ?? [])
+    expect(
+      result.transitions.map((t) => `${label(t.labels)}${t.from}→${t.to}`),
+      where,
+    ).toEqual(step.transitions ?? [])
+    expect(
+      result.notifications.map((n) => `${label(n.labels)}${n.reason}`),
+      where,
+    ).toEqual(step.notify ?? [])
   }
   return states
 }
 
-const silence = (startsAt: number, endsAt: number, matchers: LabelMatcher[] = [{ name: 'alertname', op: '=', value: 'HighValue' }]): Silence => ({
+const silence = (
+  startsAt: number,
+  endsAt: number,
+  matchers: LabelMatcher[] = [{ name: 'alertname', op: '=', value: 'HighValue' }],
+): Silence => ({
   id: 's1',
   matchers,
   startsAt: at(startsAt),
@@ -169,15 +186,36 @@ const table: Array<{ name: string; rule: Partial<AlertRuleInput>; steps: Step[] 
     name: 'one alert per label set, each with its own lifecycle',
     rule: {},
     steps: [
-      { t: 0, value: [[{ mount: '/' }, 2], [{ mount: '/data' }, 0]], state: { '/': 'firing' }, transitions: ['/inactive→firing'], notify: ['/firing'] },
+      {
+        t: 0,
+        value: [
+          [{ mount: '/' }, 2],
+          [{ mount: '/data' }, 0],
+        ],
+        state: { '/': 'firing' },
+        transitions: ['/inactive→firing'],
+        notify: ['/firing'],
+      },
       {
         t: 1,
-        value: [[{ mount: '/' }, 2], [{ mount: '/data' }, 3]],
+        value: [
+          [{ mount: '/' }, 2],
+          [{ mount: '/data' }, 3],
+        ],
         state: { '/': 'firing', '/data': 'firing' },
         transitions: ['/datainactive→firing'],
         notify: ['/datafiring'],
       },
-      { t: 2, value: [[{ mount: '/' }, 0], [{ mount: '/data' }, 3]], state: { '/data': 'firing' }, transitions: ['/firing→resolved'], notify: ['/resolved'] },
+      {
+        t: 2,
+        value: [
+          [{ mount: '/' }, 0],
+          [{ mount: '/data' }, 3],
+        ],
+        state: { '/data': 'firing' },
+        transitions: ['/firing→resolved'],
+        notify: ['/resolved'],
+      },
     ],
   },
   {
@@ -185,7 +223,13 @@ const table: Array<{ name: string; rule: Partial<AlertRuleInput>; steps: Step[] 
     rule: {},
     steps: [
       { t: 0, value: null },
-      { t: 1, value: [[{ mount: '/' }, 2]], state: { '/': 'firing' }, transitions: ['/inactive→firing'], notify: ['/firing'] },
+      {
+        t: 1,
+        value: [[{ mount: '/' }, 2]],
+        state: { '/': 'firing' },
+        transitions: ['/inactive→firing'],
+        notify: ['/firing'],
+      },
       { t: 2, value: [], transitions: ['/firing→resolved'], notify: ['/resolved'] },
     ],
   },
@@ -198,8 +242,16 @@ describe('evaluate (table, fixed clock)', () => {
 
   it('compares with every operator', () => {
     const cases: Array<[AlertRuleInput['op'], number, boolean]> = [
-      ['>', 2, true], ['>', 1, false], ['>=', 1, true], ['<', 0, true], ['<', 1, false],
-      ['<=', 1, true], ['==', 1, true], ['==', 2, false], ['!=', 2, true], ['!=', 1, false],
+      ['>', 2, true],
+      ['>', 1, false],
+      ['>=', 1, true],
+      ['<', 0, true],
+      ['<', 1, false],
+      ['<=', 1, true],
+      ['==', 1, true],
+      ['==', 2, false],
+      ['!=', 2, true],
+      ['!=', 1, false],
     ]
     for (const [op, value, fires] of cases) {
       const result = evaluate([rule({ op })], { signals: [{ name: 'x', labels: {}, value }] }, [], at(0))
@@ -209,8 +261,10 @@ describe('evaluate (table, fixed clock)', () => {
 
   it('gives alerts labels from the sample, the rule, alertname and severity, and a stable fingerprint', () => {
     const r = rule({ labels: { team: 'core' } })
-    const a = evaluate([r], { signals: [{ name: 'x', labels: { mount: '/', zone: 'a' }, value: 2 }] }, [], at(0)).states[0]!
-    const b = evaluate([r], { signals: [{ name: 'x', labels: { zone: 'a', mount: '/' }, value: 3 }] }, [], at(5)).states[0]!
+    const a = evaluate([r], { signals: [{ name: 'x', labels: { mount: '/', zone: 'a' }, value: 2 }] }, [], at(0))
+      .states[0]!
+    const b = evaluate([r], { signals: [{ name: 'x', labels: { zone: 'a', mount: '/' }, value: 3 }] }, [], at(5))
+      .states[0]!
     expect(a.labels).toEqual({ alertname: 'HighValue', mount: '/', severity: 'warning', team: 'core', zone: 'a' })
     expect(Object.keys(a.labels)).toEqual(['alertname', 'mount', 'severity', 'team', 'zone'])
     expect(a.fingerprint).toMatch(/^[0-9a-f]{16}$/)
@@ -228,11 +282,18 @@ describe('evaluate (table, fixed clock)', () => {
   })
 
   it('templates annotations with the current value and labels on every evaluation', () => {
-    const r = rule({ annotations: { summary: 'Disk {{ $labels.mount }} at {{ $value | humanizePercentage }}', raw: '{{$value}}' } })
+    const r = rule({
+      annotations: { summary: 'Disk {{ $labels.mount }} at {{ $value | humanizePercentage }}', raw: '{{$value}}' },
+    })
     const first = evaluate([r], { signals: [{ name: 'x', labels: { mount: '/data' }, value: 1.5 }] }, [], at(0))
     expect(first.states[0]!.annotations).toEqual({ summary: 'Disk /data at 150%', raw: '1.5' })
     expect(first.notifications[0]!.annotations.summary).toBe('Disk /data at 150%')
-    const second = evaluate([r], { signals: [{ name: 'x', labels: { mount: '/data' }, value: 1.25 }] }, first.states, at(1))
+    const second = evaluate(
+      [r],
+      { signals: [{ name: 'x', labels: { mount: '/data' }, value: 1.25 }] },
+      first.states,
+      at(1),
+    )
     expect(second.states[0]!.annotations).toEqual({ summary: 'Disk /data at 125%', raw: '1.25' })
     expect(second.states[0]!.value).toBe(1.25)
   })
@@ -240,7 +301,12 @@ describe('evaluate (table, fixed clock)', () => {
   it('resolves the alerts of a rule that was removed or disabled', () => {
     const r = rule()
     const firing = evaluate([r], { signals: [{ name: 'x', labels: {}, value: 2 }] }, [], at(0)).states
-    const disabled = evaluate([{ ...r, enabled: false }], { signals: [{ name: 'x', labels: {}, value: 2 }] }, firing, at(1))
+    const disabled = evaluate(
+      [{ ...r, enabled: false }],
+      { signals: [{ name: 'x', labels: {}, value: 2 }] },
+      firing,
+      at(1),
+    )
     expect(disabled.states).toEqual([])
     expect(disabled.transitions.map((t) => `${t.from}→${t.to}`)).toEqual(['firing→resolved'])
     expect(disabled.notifications.map((n) => n.reason)).toEqual(['resolved'])
@@ -258,10 +324,21 @@ describe('evaluate (table, fixed clock)', () => {
   })
 
   it('with `over`, compares the window aggregate of the series instead of the latest sample', () => {
-    const points: Array<[number, number | null]> = [[at(-50), 10], [at(-40), 0], [at(-30), null], [at(-20), 0], [at(0), 0]]
+    const points: Array<[number, number | null]> = [
+      [at(-50), 10],
+      [at(-40), 0],
+      [at(-30), null],
+      [at(-20), 0],
+      [at(0), 0],
+    ]
     const series: SeriesSource = { query: (name) => (name === 'x' ? [{ labels: {}, points }] : []) }
     const sample = { signals: [{ name: 'x', labels: {}, value: 0 }] }
-    const cases: Array<[ 'avg' | 'max' | 'min', string, number]> = [['avg', '1m', 2.5], ['max', '1m', 10], ['min', '1m', 0], ['max', '45s', 0]]
+    const cases: Array<['avg' | 'max' | 'min', string, number]> = [
+      ['avg', '1m', 2.5],
+      ['max', '1m', 10],
+      ['min', '1m', 0],
+      ['max', '45s', 0],
+    ]
     for (const [fn, window, expected] of cases) {
       const r = rule({ over: { window, fn }, op: '>=', threshold: 0 })
       expect(evaluate([r], sample, [], at(0), { series }).states[0]!.value, `${fn} over ${window}`).toBe(expected)

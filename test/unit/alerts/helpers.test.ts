@@ -34,7 +34,12 @@ describe('labels', () => {
 
 describe('silences', () => {
   it('covers matching alerts only between start and end, and never with no matchers', () => {
-    const s = { id: 's', matchers: [{ name: 'severity', op: '=' as const, value: 'warning' }], startsAt: 100, endsAt: 200 }
+    const s = {
+      id: 's',
+      matchers: [{ name: 'severity', op: '=' as const, value: 'warning' }],
+      startsAt: 100,
+      endsAt: 200,
+    }
     const labels = { alertname: 'A', severity: 'warning' }
     expect(silencesCovering(labels, [s], 99)).toEqual([])
     expect(silencesCovering(labels, [s], 100)).toEqual(['s'])
@@ -69,7 +74,10 @@ describe('backtest', () => {
     if (!result.ok) throw new Error('rule')
     const values = [1, 20, 20, 20, 20, 1, 1, 30, 30]
     const points = values.map((v, i) => [1000 * i, v] as [number, number])
-    const series: SeriesSource = { query: (name, _m, since = 0) => (name === 'rps' ? [{ labels: {}, points: points.filter(([at]) => at >= since) }] : []) }
+    const series: SeriesSource = {
+      query: (name, _m, since = 0) =>
+        name === 'rps' ? [{ labels: {}, points: points.filter(([at]) => at >= since) }] : [],
+    }
     const replay = backtest(result.rule, series, 0, 8000)
     expect(replay.evaluations).toBe(9)
     expect(replay.transitions.map((t) => `${t.at / 1000}:${t.from}→${t.to}`)).toEqual([
@@ -78,6 +86,13 @@ describe('backtest', () => {
       '5:firing→resolved',
       '7:inactive→pending',
     ])
-    expect(replay.firing).toEqual([{ fingerprint: expect.any(String), labels: { alertname: 'Busy', severity: 'info' }, firedAt: 3000, resolvedAt: 5000 }])
+    expect(replay.firing).toEqual([
+      {
+        fingerprint: expect.any(String),
+        labels: { alertname: 'Busy', severity: 'info' },
+        firedAt: 3000,
+        resolvedAt: 5000,
+      },
+    ])
   })
 })

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { alertmanagerPostableAlerts, alertmanagerWebhook, slackMessage, ZERO_TIME, type PayloadAlert } from '../../../alerts/payload.js'
+import {
+  alertmanagerPostableAlerts,
+  alertmanagerWebhook,
+  slackMessage,
+  ZERO_TIME,
+  type PayloadAlert,
+} from '../../../alerts/payload.js'
 
 const T0 = Date.parse('2026-11-21T10:00:00Z')
 const firing: PayloadAlert = {
@@ -25,7 +31,18 @@ describe('Alertmanager webhook v4', () => {
 
   it('has every top-level field of the v4 format', () => {
     expect(Object.keys(body).sort()).toEqual(
-      ['alerts', 'commonAnnotations', 'commonLabels', 'externalURL', 'groupKey', 'groupLabels', 'receiver', 'status', 'truncatedAlerts', 'version'].sort(),
+      [
+        'alerts',
+        'commonAnnotations',
+        'commonLabels',
+        'externalURL',
+        'groupKey',
+        'groupLabels',
+        'receiver',
+        'status',
+        'truncatedAlerts',
+        'version',
+      ].sort(),
     )
     expect(body.version).toBe('4')
     expect(body.groupKey).toBe('{}:{alertname="DiskAlmostFull"}')
@@ -87,7 +104,11 @@ describe('Slack message', () => {
 
 describe('Alertmanager API v2 postable alerts', () => {
   it('sends firing alerts valid for a while and resolved ones with their end', () => {
-    const alerts = alertmanagerPostableAlerts([firing, resolved], { externalURL: 'https://ccp.example.com', now: T0 + 10_000, validForMs: 240_000 })
+    const alerts = alertmanagerPostableAlerts([firing, resolved], {
+      externalURL: 'https://ccp.example.com',
+      now: T0 + 10_000,
+      validForMs: 240_000,
+    })
     expect(alerts).toEqual([
       {
         labels: firing.labels,

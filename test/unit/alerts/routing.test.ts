@@ -24,7 +24,12 @@ const receiver = (overrides: Partial<ReceiverRow> = {}): ReceiverRow => ({
   ...overrides,
 })
 
-const notification = (alertname: string, severity: AlertNotification['severity'], status: 'firing' | 'resolved' = 'firing', extra: Record<string, string> = {}): AlertNotification => ({
+const notification = (
+  alertname: string,
+  severity: AlertNotification['severity'],
+  status: 'firing' | 'resolved' = 'firing',
+  extra: Record<string, string> = {},
+): AlertNotification => ({
   fingerprint: `${alertname}-${JSON.stringify(extra)}`,
   rule: alertname,
   severity,
@@ -42,7 +47,9 @@ describe('receiver routing', () => {
     const critical = notification('A', 'critical')
     expect(receiverAccepts(receiver({ severities: ['critical'] }), critical)).toBe(true)
     expect(receiverAccepts(receiver({ severities: ['warning'] }), critical)).toBe(false)
-    expect(receiverAccepts(receiver({ matchers: [{ name: 'alertname', op: '=~', value: 'A|B' }] }), critical)).toBe(true)
+    expect(receiverAccepts(receiver({ matchers: [{ name: 'alertname', op: '=~', value: 'A|B' }] }), critical)).toBe(
+      true,
+    )
     expect(receiverAccepts(receiver({ matchers: [{ name: 'alertname', op: '!=', value: 'A' }] }), critical)).toBe(false)
     expect(receiverAccepts(receiver({ send_resolved: false }), notification('A', 'critical', 'resolved'))).toBe(false)
     expect(receiverAccepts(receiver({ enabled: false }), critical)).toBe(false)
@@ -50,7 +57,11 @@ describe('receiver routing', () => {
 
   it('groups by the receiver’s group_by labels, one planned request per group', () => {
     const plans = planNotifications(
-      [notification('A', 'warning', 'firing', { mount: '/' }), notification('A', 'warning', 'resolved', { mount: '/data' }), notification('B', 'info')],
+      [
+        notification('A', 'warning', 'firing', { mount: '/' }),
+        notification('A', 'warning', 'resolved', { mount: '/data' }),
+        notification('B', 'info'),
+      ],
       [receiver(), receiver({ id: 'r2', name: 'all-in-one', group_by: [] })],
     )
     expect(plans.map((p) => [p.receiver.name, p.groupKey, p.reason, p.alerts.length])).toEqual([
@@ -63,7 +74,10 @@ describe('receiver routing', () => {
   it('posts Alertmanager receivers to /api/v2/alerts and webhooks to their URL', () => {
     const plan = { receiver: receiver({ kind: 'alertmanager', url: 'http://am:9093/' }), groupLabels: {}, alerts: [] }
     expect(renderRequest(plan, 'https://ccp', 0).url).toBe('http://am:9093/api/v2/alerts')
-    expect(renderRequest({ ...plan, receiver: receiver({ format: 'slack' }) }, 'https://ccp', 0)).toEqual({ url: 'https://hooks.example.com/x', body: expect.stringMatching(/^\{"text":/) })
+    expect(renderRequest({ ...plan, receiver: receiver({ format: 'slack' }) }, 'https://ccp', 0)).toEqual({
+      url: 'https://hooks.example.com/x',
+      body: expect.stringMatching(/^\{"text":/),
+    })
   })
 })
 
@@ -85,7 +99,13 @@ describe('Alertmanager resends', () => {
   })
 
   it('re-sends the firing alerts Alertmanager already heard of, except those just sent', () => {
-    const states = [state('a'), state('b', { state: 'pending', firingSince: null, lastNotifiedAt: null }), state('c', { lastNotifiedAt: null }), state('d'), state('e', { severity: 'critical', labels: { alertname: 'A', severity: 'critical' } })]
+    const states = [
+      state('a'),
+      state('b', { state: 'pending', firingSince: null, lastNotifiedAt: null }),
+      state('c', { lastNotifiedAt: null }),
+      state('d'),
+      state('e', { severity: 'critical', labels: { alertname: 'A', severity: 'critical' } }),
+    ]
     const plan = planResends(states, receiver({ kind: 'alertmanager', severities: ['warning'] }), new Set(['d']))
     expect(plan?.reason).toBe('resend')
     expect(plan?.alerts.map((a) => [a.fingerprint, a.status, a.startsAt, a.endsAt])).toEqual([['a', 'firing', 5, null]])
@@ -95,8 +115,17 @@ describe('Alertmanager resends', () => {
 
 describe('delivery rules', () => {
   it.each([
-    [200, 'delivered'], [204, 'delivered'], [408, 'retry'], [429, 'retry'], [500, 'retry'], [503, 'retry'],
-    [400, 'failed'], [401, 'failed'], [404, 'failed'], [410, 'failed'], [302, 'failed'],
+    [200, 'delivered'],
+    [204, 'delivered'],
+    [408, 'retry'],
+    [429, 'retry'],
+    [500, 'retry'],
+    [503, 'retry'],
+    [400, 'failed'],
+    [401, 'failed'],
+    [404, 'failed'],
+    [410, 'failed'],
+    [302, 'failed'],
   ])('HTTP %i → %s', (status, outcome) => {
     expect(classifyStatus(status)).toBe(outcome)
   })

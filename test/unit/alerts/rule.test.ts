@@ -16,7 +16,16 @@ describe('rule schema', () => {
     const result = validateRule(valid)
     expect(result).toEqual({
       ok: true,
-      rule: { ...valid, matchers: {}, for: '0s', keepFiringFor: '0s', repeatInterval: '4h', labels: {}, annotations: {}, enabled: true },
+      rule: {
+        ...valid,
+        matchers: {},
+        for: '0s',
+        keepFiringFor: '0s',
+        repeatInterval: '4h',
+        labels: {},
+        annotations: {},
+        enabled: true,
+      },
     })
   })
 
@@ -32,7 +41,11 @@ describe('rule schema', () => {
     [{ ...valid, labels: { severity: 'page' } }, '/labels/severity', "is set from the rule's severity"],
     [{ ...valid, labels: { 'bad-name': 'x' } }, '/labels/bad-name', 'is not a valid name'],
     [{ ...valid, annotations: { summary: 'at {{ $val }}' } }, '/annotations/summary', 'only $value and $labels.<name>'],
-    [{ ...valid, annotations: { summary: 'at {{ $value | shout }}' } }, '/annotations/summary', 'unknown function "shout"'],
+    [
+      { ...valid, annotations: { summary: 'at {{ $value | shout }}' } },
+      '/annotations/summary',
+      'unknown function "shout"',
+    ],
     [{ ...valid, annotations: { summary: 'at {{ $value' } }, '/annotations/summary', 'unclosed'],
     [{ ...valid, repeatInterval: '0s' }, '/repeatInterval', 'longer than 0s'],
     [{ ...valid, for: '30d' }, '/for', 'at most 7d'],
@@ -60,7 +73,9 @@ describe('rule schema', () => {
 
 describe('rules file', () => {
   it('loads a file and fills defaults', () => {
-    const rules = loadRulesYaml('rules:\n  - name: A\n    signal: x\n    op: "<"\n    threshold: 1\n    severity: info\n')
+    const rules = loadRulesYaml(
+      'rules:\n  - name: A\n    signal: x\n    op: "<"\n    threshold: 1\n    severity: info\n',
+    )
     expect(rules.map((r) => [r.name, r.op, r.for])).toEqual([['A', '<', '0s']])
   })
 
@@ -111,7 +126,10 @@ describe('rules file', () => {
   it('ships the default rules of DESIGN.md with the seed thresholds', () => {
     const rules = loadRulesYaml(readFileSync(new URL('../../../alerts/rules/default.yaml', import.meta.url), 'utf8'))
     const summary = Object.fromEntries(
-      rules.map((r) => [r.name, `${r.signal}${Object.keys(r.matchers).length ? JSON.stringify(r.matchers) : ''} ${r.op} ${r.threshold} ${r.severity}`]),
+      rules.map((r) => [
+        r.name,
+        `${r.signal}${Object.keys(r.matchers).length ? JSON.stringify(r.matchers) : ''} ${r.op} ${r.threshold} ${r.severity}`,
+      ]),
     )
     expect(summary).toEqual({
       HighResponseTime: 'http_latency_p95_seconds > 2 warning',

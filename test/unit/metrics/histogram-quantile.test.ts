@@ -39,15 +39,19 @@ describe('histogramQuantile', () => {
 
   it('always lands inside the bucket that holds the exact sample quantile', () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: 0.001, max: 1, noNaN: true }), { minLength: 1, maxLength: 300 }), fc.constantFrom(0.5, 0.9, 0.95, 0.99), (values, q) => {
-        const sorted = [...values].sort((a, b) => a - b)
-        const exact = sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!
-        const estimate = histogramQuantile(q, bucketsOf(values, TENTHS))!
-        const upper = TENTHS.find((b) => exact <= b)!
-        const lower = TENTHS[TENTHS.indexOf(upper) - 1] ?? 0
-        expect(estimate).toBeGreaterThanOrEqual(lower - 1e-9)
-        expect(estimate).toBeLessThanOrEqual(upper + 1e-9)
-      }),
+      fc.property(
+        fc.array(fc.double({ min: 0.001, max: 1, noNaN: true }), { minLength: 1, maxLength: 300 }),
+        fc.constantFrom(0.5, 0.9, 0.95, 0.99),
+        (values, q) => {
+          const sorted = [...values].sort((a, b) => a - b)
+          const exact = sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!
+          const estimate = histogramQuantile(q, bucketsOf(values, TENTHS))!
+          const upper = TENTHS.find((b) => exact <= b)!
+          const lower = TENTHS[TENTHS.indexOf(upper) - 1] ?? 0
+          expect(estimate).toBeGreaterThanOrEqual(lower - 1e-9)
+          expect(estimate).toBeLessThanOrEqual(upper + 1e-9)
+        },
+      ),
     )
   })
 })

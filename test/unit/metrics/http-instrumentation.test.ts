@@ -53,7 +53,12 @@ describe('HTTP instrumentation', () => {
     await app.inject({ method: 'GET', url: '/nothing/here/1' })
     await app.inject({ method: 'DELETE', url: '/nothing/here/2' })
     await app.inject({ method: 'GET', url: '/scrape' })
-    const counted = (await metrics.httpRequestsTotal.get()).values.map((v) => [v.labels.method, v.labels.route, v.labels.status_code, v.value])
+    const counted = (await metrics.httpRequestsTotal.get()).values.map((v) => [
+      v.labels.method,
+      v.labels.route,
+      v.labels.status_code,
+      v.value,
+    ])
     expect(counted).toEqual([
       ['GET', '/fast/:id', '200', 2],
       ['GET', UNMATCHED_ROUTE, '404', 1],

@@ -27,13 +27,20 @@ function snapshotWith(overrides: Record<string, number | null>, extra: SignalSam
   return {
     at: 1,
     instance: 'i',
-    signals: [...Object.entries(base).map(([name, value]) => ({ name, labels: {}, value })), { name: 'system_disk_usage_ratio', labels: { mount: '/' }, value: 0.3 }, ...extra],
+    signals: [
+      ...Object.entries(base).map(([name, value]) => ({ name, labels: {}, value })),
+      { name: 'system_disk_usage_ratio', labels: { mount: '/' }, value: 0.3 },
+      ...extra,
+    ],
   }
 }
 
 describe('performance summary', () => {
   it('recommends nothing when every value is within its threshold', () => {
-    const summary = summarize(snapshotWith({}, [{ name: 'cache_hit_ratio', labels: { cache_type: 'ai_response' }, value: 0.95 }]), detail)
+    const summary = summarize(
+      snapshotWith({}, [{ name: 'cache_hit_ratio', labels: { cache_type: 'ai_response' }, value: 0.95 }]),
+      detail,
+    )
     expect(summary.recommendations).toEqual([])
     expect(summary.system.disk).toEqual([{ mount: '/', usageRatio: 0.3 }])
     expect(summary.database.pool).toEqual({ total: 2, idle: 1, waiting: 0 })
@@ -70,10 +77,13 @@ describe('performance summary', () => {
   })
 
   it('stays quiet exactly at the thresholds', () => {
-    const atThresholds = snapshotWith({ system_memory_usage_ratio: 0.8, system_cpu_usage_ratio: 0.7, http_latency_p95_seconds: 0.5 }, [
-      { name: 'system_disk_usage_ratio', labels: { mount: '/d' }, value: 0.9 },
-      { name: 'cache_hit_ratio', labels: { cache_type: 'search' }, value: 0.7 },
-    ])
+    const atThresholds = snapshotWith(
+      { system_memory_usage_ratio: 0.8, system_cpu_usage_ratio: 0.7, http_latency_p95_seconds: 0.5 },
+      [
+        { name: 'system_disk_usage_ratio', labels: { mount: '/d' }, value: 0.9 },
+        { name: 'cache_hit_ratio', labels: { cache_type: 'search' }, value: 0.7 },
+      ],
+    )
     expect(summarize(atThresholds, detail).recommendations).toEqual([])
   })
 })

@@ -50,7 +50,8 @@ function sendTraffic(metrics: Metrics): void {
   metrics.chatTokensTotal.inc({ provider: 'simulated', model: 'sim', direction: 'input' }, 999)
   for (let i = 0; i < 4; i++) metrics.chatTimeToFirstToken.observe({ provider: 'simulated', model: 'sim' }, 0.3)
   // ai_response: 6 L1 hits; 4 L1 misses of which 2 hit L2 and 2 miss it → 8 of 10 answered.
-  const cache = (cache_type: string, layer: string, result: string, n: number) => metrics.cacheRequestsTotal.inc({ cache_type, layer, result }, n)
+  const cache = (cache_type: string, layer: string, result: string, n: number) =>
+    metrics.cacheRequestsTotal.inc({ cache_type, layer, result }, n)
   cache('ai_response', 'l1', 'hit', 6)
   cache('ai_response', 'l1', 'miss', 4)
   cache('ai_response', 'l2', 'hit', 2)
@@ -158,7 +159,10 @@ describe('Sampler under a fake clock', () => {
     sampler.addSource('live', () => [{ name: 'websocket_connections', labels: {}, value: 1 }])
     const snapshot = await sampler.tick(T0)
     expect(value(snapshot, 'websocket_connections')).toBe(1)
-    expect(logs).toContainEqual({ level: 'warn', msg: 'a signal source failed; its signals are missing from this snapshot' })
+    expect(logs).toContainEqual({
+      level: 'warn',
+      msg: 'a signal source failed; its signals are missing from this snapshot',
+    })
   })
 
   it('appends each snapshot to the series, emits it, and mirrors signals into gauges', async () => {
@@ -174,7 +178,8 @@ describe('Sampler under a fake clock', () => {
       [T0, null],
       [T0 + 1_000, 100],
     ])
-    const gauge = async (m: { get(): Promise<{ values: Array<{ value: number; labels: object }> }> }) => (await m.get()).values
+    const gauge = async (m: { get(): Promise<{ values: Array<{ value: number; labels: object }> }> }) =>
+      (await m.get()).values
     expect(await gauge(metrics.systemCpuUsage)).toEqual([{ value: 0.42, labels: {} }])
     expect(await gauge(metrics.systemMemoryUsage)).toEqual([{ value: 0.75, labels: {} }])
     expect(await gauge(metrics.systemDiskUsage)).toEqual([{ value: 0.5, labels: { mount: '/data' } }])

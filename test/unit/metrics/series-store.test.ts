@@ -4,7 +4,11 @@ import { SeriesStore } from '../../../server/metrics/series-store.js'
 import type { SignalSample, Snapshot } from '../../../server/metrics/snapshot.js'
 
 const snap = (at: number, signals: SignalSample[]): Snapshot => ({ at, instance: 'i', signals })
-const s = (name: string, value: number | null, labels: Record<string, string> = {}): SignalSample => ({ name, labels, value })
+const s = (name: string, value: number | null, labels: Record<string, string> = {}): SignalSample => ({
+  name,
+  labels,
+  value,
+})
 
 describe('PointRing', () => {
   it('keeps the newest `capacity` points, oldest first, growing past its first allocation', () => {
@@ -46,7 +50,17 @@ describe('SeriesStore', () => {
 
     expect(store.query('cache_hit_ratio').map((l) => l.labels.cache_type)).toEqual(['ai_response', 'models'])
     const models = store.query('cache_hit_ratio', { cache_type: 'models' }, 13_000)
-    expect(models).toEqual([{ name: 'cache_hit_ratio', labels: { cache_type: 'models' }, points: [[13000, null], [14000, 0.5], [15000, null]] }])
+    expect(models).toEqual([
+      {
+        name: 'cache_hit_ratio',
+        labels: { cache_type: 'models' },
+        points: [
+          [13000, null],
+          [14000, 0.5],
+          [15000, null],
+        ],
+      },
+    ])
     expect(store.query('cache_hit_ratio', { cache_type: 'search' })).toEqual([])
     expect(store.names()).toEqual(['cache_hit_ratio', 'http_latency_p95_seconds'])
   })
@@ -62,8 +76,17 @@ describe('SeriesStore', () => {
 
   it('stops adding lines at maxLines and says so once', () => {
     const dropped: string[] = []
-    const store = new SeriesStore({ retentionMs: 60_000, intervalMs: 1_000, maxLines: 3, onLineLimit: (_name, labels) => dropped.push(labels.job!) })
-    const jobs = (at: number) => snap(at, ['a', 'b', 'c', 'd', 'e'].map((job) => s('job_failing', 0, { job })))
+    const store = new SeriesStore({
+      retentionMs: 60_000,
+      intervalMs: 1_000,
+      maxLines: 3,
+      onLineLimit: (_name, labels) => dropped.push(labels.job!),
+    })
+    const jobs = (at: number) =>
+      snap(
+        at,
+        ['a', 'b', 'c', 'd', 'e'].map((job) => s('job_failing', 0, { job })),
+      )
     store.append(jobs(1000))
     store.append(jobs(2000))
     expect(store.lineCount()).toBe(3)

@@ -25,7 +25,11 @@ afterEach(() => {
 
 describe('readCgroupMemory', () => {
   it('uses a cgroup v2 limit, counting usage without inactive file cache', async () => {
-    const root = tempDir({ 'memory.max': `${2 * GiB}\n`, 'memory.current': `${GiB}\n`, 'memory.stat': `anon 100\ninactive_file ${GiB / 2}\nactive_file 7\n` })
+    const root = tempDir({
+      'memory.max': `${2 * GiB}\n`,
+      'memory.current': `${GiB}\n`,
+      'memory.stat': `anon 100\ninactive_file ${GiB / 2}\nactive_file 7\n`,
+    })
     expect(await readCgroupMemory(root, 64 * GiB)).toEqual({ limitBytes: 2 * GiB, usedBytes: GiB / 2 })
   })
 
@@ -35,9 +39,16 @@ describe('readCgroupMemory', () => {
   })
 
   it('falls back to cgroup v1, where "unlimited" is a number above the host memory', async () => {
-    const limited = tempDir({ 'memory/memory.limit_in_bytes': `${GiB}`, 'memory/memory.usage_in_bytes': `${GiB / 2}`, 'memory/memory.stat': `total_inactive_file ${GiB / 4}\n` })
+    const limited = tempDir({
+      'memory/memory.limit_in_bytes': `${GiB}`,
+      'memory/memory.usage_in_bytes': `${GiB / 2}`,
+      'memory/memory.stat': `total_inactive_file ${GiB / 4}\n`,
+    })
     expect(await readCgroupMemory(limited, 64 * GiB)).toEqual({ limitBytes: GiB, usedBytes: GiB / 4 })
-    const unlimited = tempDir({ 'memory/memory.limit_in_bytes': '9223372036854771712', 'memory/memory.usage_in_bytes': '1000' })
+    const unlimited = tempDir({
+      'memory/memory.limit_in_bytes': '9223372036854771712',
+      'memory/memory.usage_in_bytes': '1000',
+    })
     expect(await readCgroupMemory(unlimited, 64 * GiB)).toBeNull()
   })
 
@@ -47,10 +58,18 @@ describe('readCgroupMemory', () => {
 })
 
 describe('CpuUsage', () => {
-  const cpu = (busy: number, idle: number): CpuInfo => ({ model: 'x', speed: 1, times: { user: busy, nice: 0, sys: 0, irq: 0, idle } })
+  const cpu = (busy: number, idle: number): CpuInfo => ({
+    model: 'x',
+    speed: 1,
+    times: { user: busy, nice: 0, sys: 0, irq: 0, idle },
+  })
 
   it('reports busy time / total time between two samples, per instance', () => {
-    const readings = [[cpu(100, 900), cpu(100, 900)], [cpu(175, 925), cpu(150, 950)], [cpu(175, 925), cpu(150, 950)]]
+    const readings = [
+      [cpu(100, 900), cpu(100, 900)],
+      [cpu(175, 925), cpu(150, 950)],
+      [cpu(175, 925), cpu(150, 950)],
+    ]
     const usage = new CpuUsage(() => readings.shift()!)
     // +75 +50 busy of +100 +100 total.
     expect(usage.sample()).toBeCloseTo(0.625, 10)
@@ -78,7 +97,14 @@ describe('DiskUsage', () => {
       listings++
       return [{ mount: '/', size: 100, used: 40 + listings, available: 50 }]
     }
-    const disk = new DiskUsage('/', (err) => { throw err }, 30_000, list)
+    const disk = new DiskUsage(
+      '/',
+      (err) => {
+        throw err
+      },
+      30_000,
+      list,
+    )
     expect(await disk.read(1_000_000)).toEqual({ mount: '/', usageRatio: 41 / 91 })
     expect(await disk.read(1_029_999)).toEqual({ mount: '/', usageRatio: 41 / 91 })
     expect(listings).toBe(1)
@@ -89,10 +115,15 @@ describe('DiskUsage', () => {
   it('keeps the last answer and reports the error when listing fails', async () => {
     const errors: unknown[] = []
     let fail = false
-    const disk = new DiskUsage('/', (err) => errors.push(err), 1_000, async () => {
-      if (fail) throw new Error('df failed')
-      return [{ mount: '/', size: 10, used: 5, available: 5 }]
-    })
+    const disk = new DiskUsage(
+      '/',
+      (err) => errors.push(err),
+      1_000,
+      async () => {
+        if (fail) throw new Error('df failed')
+        return [{ mount: '/', size: 10, used: 5, available: 5 }]
+      },
+    )
     expect(await disk.read(0)).toEqual({ mount: '/', usageRatio: 0.5 })
     fail = true
     expect(await disk.read(5_000)).toEqual({ mount: '/', usageRatio: 0.5 })

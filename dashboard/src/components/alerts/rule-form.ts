@@ -81,7 +81,10 @@ export function formFromRule(rule: AlertRule): RuleForm {
 /** "a=1, b=2" → { a: '1', b: '2' }; a part without "=" is a problem the form reports itself. */
 export function parsePairs(text: string): { map: Record<string, string>; problem: string | null } {
   const map: Record<string, string> = {}
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=')
     if (eq <= 0) return { map, problem: `"${part}" is not name=value` }
     map[part.slice(0, eq).trim()] = part.slice(eq + 1).trim()
