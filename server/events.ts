@@ -6,8 +6,8 @@ import type { Snapshot } from './metrics/snapshot.js'
 
 /**
  * In-process events between features (audit entries, job runs, alert transitions, health
- * changes). The live hub forwards them to dashboards; features never call each other for this.
- * Later features add their event names here.
+ * changes). Features never call each other for this; the live hub maps the ones the contract
+ * declares to wire DTOs.
  */
 export interface AppEventMap {
   /** Emitted by the sampler each tick; alerts evaluate it, the live hub sends it. */
@@ -21,23 +21,6 @@ export interface AppEventMap {
 }
 
 export type AppEventName = keyof AppEventMap
-/** Any one event, named: what an observer of every event receives. */
-export type AnyAppEvent = { [K in AppEventName]: { name: K; payload: AppEventMap[K][0] } }[AppEventName]
 
-export class AppEvents extends EventEmitter<AppEventMap> {
-  private readonly observers = new Set<(event: AnyAppEvent) => void>()
-
-  /**
-   * Sees every event, whatever its name, so that the live hub forwards event names added
-   * later without a change of its own. Returns the unsubscribe.
-   */
-  observeAll(observer: (event: AnyAppEvent) => void): () => void {
-    this.observers.add(observer)
-    return () => this.observers.delete(observer)
-  }
-
-  override emit<K extends AppEventName>(eventName: K, ...args: AppEventMap[K]): boolean {
-    for (const observer of this.observers) observer({ name: eventName, payload: args[0] } as AnyAppEvent)
-    return super.emit(eventName as AppEventName, ...(args as never))
-  }
-}
+/** Typed in-process events. The live hub forwards the ones server/contract/live.ts declares. */
+export class AppEvents extends EventEmitter<AppEventMap> {}

@@ -1,4 +1,4 @@
-import type { LiveMessage } from '../../server/live/protocol.js'
+import type { LiveMessage } from '../../server/contract/index.js'
 import { createDashboard, type Dashboard } from '../src/lib/dashboard.js'
 import { LiveConnection } from '../src/lib/live.svelte.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { SIGNALS } from '../../server/metrics/signal-catalog.js'
+import { SIGNALS } from '../../server/contract/index.js'
 import { formatSignalValue, unitOfSignal } from '../src/lib/signal-units.js'
 
 describe('signal units', () => {

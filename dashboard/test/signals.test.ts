@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Snapshot } from '../../server/metrics/snapshot.js'
+import type { Snapshot } from '../../server/contract/index.js'
 import { lineKey, SignalStore } from '../src/lib/signals.svelte.js'
 
 const snapshot = (at: number, signals: Snapshot['signals']): Snapshot => ({ at, instance: 'i', signals })

@@ -3,25 +3,13 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { AuditLog } from './audit.js'
-import { DateTime } from '../http/schemas.js'
+import { AuditPage } from '../contract/audit.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     audit: AuditLog
   }
 }
-
-const AuditEntryView = Type.Object({
-  id: Type.String(),
-  at: DateTime,
-  actor: Type.String(),
-  actor_token_id: Type.Union([Type.String(), Type.Null()]),
-  action: Type.String(),
-  target: Type.Union([Type.String(), Type.Null()]),
-  params: Type.Record(Type.String(), Type.Unknown()),
-  result: Type.Union([Type.Literal('ok'), Type.Literal('error')]),
-  detail: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]),
-})
 
 /** The audit log: written by every admin action, readable by viewers. */
 export default fp(
@@ -44,10 +32,7 @@ export default fp(
             { additionalProperties: false },
           ),
           response: {
-            200: Type.Object({
-              entries: Type.Array(AuditEntryView),
-              nextBefore: Type.Union([Type.String(), Type.Null()]),
-            }),
+            200: AuditPage,
           },
         },
       },

@@ -77,16 +77,14 @@ export class ReceiverStore {
       .insertInto('alert_receivers')
       .values(values)
       .onConflict((oc) =>
-        oc
-          .column('name')
-          .doUpdateSet({
-            url: values.url,
-            format: values.format,
-            kind: values.kind,
-            secret,
-            source: 'env',
-            updated_at: new Date(),
-          }),
+        oc.column('name').doUpdateSet({
+          url: values.url,
+          format: values.format,
+          kind: values.kind,
+          secret,
+          source: 'env',
+          updated_at: new Date(),
+        }),
       )
       .execute()
   }

@@ -1,21 +1,9 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { conflict, notFound, unauthorized } from '../errors.js'
-import { DateTime, ErrorResponse, IdParams, NullableDateTime } from '../http/schemas.js'
+import { DateTime, ErrorResponse, IdParams } from '../contract/common.js'
+import { PrincipalView as Me, Role, TokenView } from '../contract/auth.js'
 import { SESSION_COOKIE, sessionCookieValue } from './authenticator.js'
-
-const Role = Type.Union([Type.Literal('admin'), Type.Literal('viewer'), Type.Literal('chat')])
-const TokenView = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  name: Type.String(),
-  role: Role,
-  token_prefix: Type.String({ description: 'First characters of the token, to recognise it' }),
-  created_by: Type.Union([Type.String(), Type.Null()]),
-  created_at: DateTime,
-  last_used_at: NullableDateTime,
-  revoked_at: NullableDateTime,
-})
-const Me = Type.Object({ tokenId: Type.String(), name: Type.String(), role: Role, via: Type.String() })
 
 export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config } = app
@@ -50,7 +38,7 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
         path: '/',
         expires: new Date(expiresAt),
       })
-      return { principal: { ...principal, via: 'session' }, expiresAt: new Date(expiresAt).toISOString() }
+      return { principal: { ...principal, via: 'session' as const }, expiresAt: new Date(expiresAt).toISOString() }
     },
   )
 

@@ -1,7 +1,9 @@
 import { hash as digest } from 'node:crypto'
 
 /** The namespaces configured in `config.cache.ttlSeconds`; others are sub-namespaces of these (`ai_response:team-a`). */
-export const CACHE_NAMESPACES = ['ai_response', 'models', 'conversation', 'session', 'search'] as const
+import { CACHE_NAMESPACES } from '../contract/cache.js'
+
+export { CACHE_NAMESPACES }
 export type BaseNamespace = (typeof CACHE_NAMESPACES)[number]
 
 /** `base` or `base:sub`; the sub part is what a request's `cache.namespace` adds. */

@@ -1,6 +1,6 @@
 import type { Static } from '@sinclair/typebox'
 import type { SamplingParams } from '../cache/keys.js'
-import type { CacheControlBody } from './schemas.js'
+import type { CacheControlBody } from '../contract/chat.js'
 import type { CacheControl } from './service.js'
 
 /** The body's `cache` object and the Cache-Control header together: either one can turn reading or storing off. */

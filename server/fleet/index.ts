@@ -1,6 +1,6 @@
 import { hostname } from 'node:os'
 import fp from 'fastify-plugin'
-import { Type } from '@sinclair/typebox'
+import { InstancesView } from '../contract/fleet.js'
 import { sql } from 'kysely'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -22,18 +22,6 @@ declare module 'fastify' {
     fleet: Fleet
   }
 }
-
-const InstanceView = Type.Object({
-  id: Type.String(),
-  version: Type.String(),
-  host: Type.String(),
-  pid: Type.Integer(),
-  startedAt: Type.String({ format: 'date-time' }),
-  lastHeartbeat: Type.String({ format: 'date-time' }),
-  uptimeSeconds: Type.Number(),
-  self: Type.Boolean(),
-  leader: Type.Boolean(),
-})
 
 /**
  * Several instances behind a load balancer share Postgres and Redis: each announces itself
@@ -85,11 +73,7 @@ export default fp(
           tags: ['fleet'],
           summary: 'Instances sharing this Redis, with version, uptime, last heartbeat and which one leads alerting',
           response: {
-            200: Type.Object({
-              instances: Type.Array(InstanceView),
-              leaderId: Type.Union([Type.String(), Type.Null()]),
-              redis: Type.Boolean(),
-            }),
+            200: InstancesView,
           },
         },
       },

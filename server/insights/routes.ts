@@ -1,12 +1,12 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { badRequest } from '../errors.js'
-import { ErrorResponse } from '../http/schemas.js'
-import { StartedRunView } from '../jobs/schemas.js'
+import { ErrorResponse } from '../contract/common.js'
+import { StartedRunView } from '../contract/jobs.js'
 import { cancelBackend, classifyActivity, listActivity } from './activity.js'
 import { evaluateOverview, measureOverview, type CheckStatus } from './overview.js'
 import { topQueries } from './queries.js'
-import { ActivityView, IndexView, OverviewView, QueriesView, TableView } from './schemas.js'
+import { ActivityView, IndexView, OverviewView, QueriesView, TableView } from '../contract/database.js'
 import { indexesView, tablesView } from './views.js'
 
 const tags = ['database']

@@ -131,9 +131,7 @@ export class JobRepository {
    * ran (skips say nothing about health). One index-backed lookup per job, however long the
    * history (the health check alone adds thousands of rows a day).
    */
-  async latest(
-    jobs: string[],
-  ): Promise<{
+  async latest(jobs: string[]): Promise<{
     lastRuns: Map<string, JobRun>
     lastSuccess: Map<string, Date>
     lastOutcome: Map<string, JobRunStatus>

@@ -2,8 +2,8 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { notFound } from '../errors.js'
-import { ErrorResponse } from '../http/schemas.js'
-import { JobNameParams, JobView, RunsQuery, RunView, ScheduleBody, StartedRunView } from './schemas.js'
+import { ErrorResponse } from '../contract/common.js'
+import { JobNameParams, JobView, RunsQuery, RunView, ScheduleBody, StartedRunView } from '../contract/jobs.js'
 import { jobStatuses } from './status.js'
 
 const tags = ['jobs']

@@ -1,5 +1,4 @@
 import cron, { type ScheduledTask } from 'node-cron'
-import type { FastifyBaseLogger } from 'fastify'
 import { badRequest, notFound } from '../errors.js'
 import type { SignalSample } from '../metrics/snapshot.js'
 import { missedOccurrenceKey } from './catch-up.js'

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
-import type { EventMessage } from './protocol.js'
+import type { EventMessage } from '../contract/live.js'
 
 /** What travels on the channel: the event and the hub that published it. */
 interface Envelope {

@@ -1,5 +1,5 @@
 import type { SeriesReader } from '../metrics/snapshot.js'
-import type { SeriesHistory } from './protocol.js'
+import type { SeriesHistory } from '../contract/live.js'
 
 /**
  * Every line of every signal since `sinceMs`, column-aligned on the union of sample times

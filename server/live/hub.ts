@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { WebSocket } from 'ws'
 import type { Principal } from '../auth/access.js'
 import type { Snapshot } from '../metrics/snapshot.js'
-import type { LiveMessage } from './protocol.js'
+import type { LiveMessage } from '../contract/live.js'
 
 export interface LiveLimits {
   /** Ping (and send a heartbeat message) this often. */

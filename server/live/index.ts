@@ -4,7 +4,9 @@ import fastifyWebsocket from '@fastify/websocket'
 import type { FastifyInstance } from 'fastify'
 import { RedisFanout } from './fanout.js'
 import { DEFAULT_LIVE_LIMITS, LiveHub } from './hub.js'
-import type { EventMessage } from './protocol.js'
+import type { AuditEntry } from '../db/schema.js'
+import type { JobEvent } from '../contract/jobs.js'
+import { type AlertEventDto, type EventMessage, type HealthEvent, type LiveEventName } from '../contract/live.js'
 import { liveRoute } from './route.js'
 
 declare module 'fastify' {
@@ -47,12 +49,34 @@ export default fp(
 
     const onSnapshot = hub.broadcastSnapshot.bind(hub)
     app.events.on('snapshot', onSnapshot)
-    const stopObserving = app.events.observeAll((event) => {
-      if (event.name === 'snapshot') return
-      const message = { type: event.name, instance: config.instanceId, data: event.payload } as unknown as EventMessage
+    // Only the events the contract declares go out, each mapped to its wire DTO.
+    const send = (message: EventMessage) => {
       deliver(message)
       fanout?.publish(message)
-    })
+    }
+    const instance = config.instanceId
+    const listeners: { [K in LiveEventName]: (payload: never) => void } & {
+      audit: (entry: AuditEntry) => void
+      health: (data: HealthEvent) => void
+      alert: (data: AlertEventDto) => void
+      job: (data: JobEvent) => void
+    } = {
+      audit: (entry: AuditEntry) =>
+        send({ type: 'audit', instance, data: { ...entry, at: new Date(entry.at).toISOString() } }),
+      health: (data: HealthEvent) => send({ type: 'health', instance, data }),
+      alert: (data: AlertEventDto) => send({ type: 'alert', instance, data }),
+      job: (data: JobEvent) => send({ type: 'job', instance, data }),
+    }
+    app.events.on('audit', listeners.audit)
+    app.events.on('health', listeners.health)
+    app.events.on('alert', listeners.alert)
+    app.events.on('job', listeners.job)
+    const stopObserving = () => {
+      app.events.off('audit', listeners.audit)
+      app.events.off('health', listeners.health)
+      app.events.off('alert', listeners.alert)
+      app.events.off('job', listeners.job)
+    }
 
     const heartbeat = setInterval(() => {
       hub.heartbeat().catch((err: unknown) => app.log.warn({ err }, 'live: heartbeat round failed'))

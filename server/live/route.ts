@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { buildHistory, EMPTY_HISTORY } from './history.js'
 import type { LiveHub } from './hub.js'
-import { LIVE_PATH } from './protocol.js'
+import { LIVE_PATH } from '../contract/live.js'
 
 /**
  * `GET /api/live`: the auth hook has already run on the upgrade request (viewer or admin,

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AppError } from '../errors.js'
-import { ErrorResponse } from '../http/schemas.js'
+import { ErrorResponse } from '../contract/common.js'
 import type { Metrics } from './definitions.js'
 
 export interface ExpositionOptions {

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { ErrorResponse } from '../http/schemas.js'
-import { PerformanceView, SeriesQuery, SeriesView, SnapshotView } from './api-schemas.js'
+import { ErrorResponse } from '../contract/common.js'
+import { PerformanceView, SeriesQuery, SeriesView, SnapshotView } from '../contract/metrics.js'
 import { summarize } from './performance.js'
 import type { Sampler } from './sampler.js'
 import type { SeriesStore } from './series-store.js'
 import { parseLabelMatchers, parseSince } from './series-query.js'
-import { SIGNAL_NAMES } from './signal-catalog.js'
+import { SIGNAL_NAMES } from '../contract/signals.js'
 
 export interface MetricsRoutesOptions {
   sampler: Sampler

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import WebSocket from 'ws'
-import type { LiveMessage } from '../../server/live/protocol.js'
+import type { LiveMessage } from '../../server/contract/live.js'
 
 /** Listens on an ephemeral port (once) and returns the app's base URL. */
 export async function listenOnce(app: FastifyInstance): Promise<string> {

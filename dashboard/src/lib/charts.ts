@@ -1,5 +1,5 @@
 import { lineKey } from './signals.svelte.js'
-import type { Labels } from '../../../server/metrics/snapshot.js'
+import type { Labels } from '../../../server/contract/index.js'
 
 export interface ChartLine {
   /** lineKey(signal, labels) */

@@ -1,5 +1,5 @@
-import type { JobEvent, JobReport, JobRun, JobRunStatus } from '../../../server/jobs/types.js'
-import type { Wire } from '../../../server/live/protocol.js'
+import type { JobEvent, JobReport, JobRun, JobRunStatus } from '../../../server/contract/index.js'
+import type { Wire } from '../../../server/contract/index.js'
 import type { Api } from './api.js'
 import type { LiveConnection } from './live.svelte.js'
 

@@ -1,4 +1,4 @@
-import type { HelloMessage, LiveMessage } from '../../../server/live/protocol.js'
+import type { HelloMessage, LiveMessage } from '../../../server/contract/index.js'
 import { reconnectDelay } from './backoff.js'
 
 export type LiveStatus = 'idle' | 'connecting' | 'live' | 'reconnecting'

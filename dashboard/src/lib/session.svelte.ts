@@ -1,4 +1,4 @@
-import type { Principal } from '../../../server/auth/access.js'
+import type { PrincipalDto as Principal } from '../../../server/contract/index.js'
 import { ApiError, type Api } from './api.js'
 
 export type SessionStatus = 'loading' | 'signed-in' | 'signed-out'

@@ -2,7 +2,7 @@ import { formatText, type Unit } from './format.js'
 
 /**
  * The unit of a sampler signal, from its name: the signal catalog (server/metrics/
- * signal-catalog.ts, which the dashboard may not import) names every signal after its unit.
+ * server/contract/signals.ts) names every signal after its unit.
  * A test keeps the two in step.
  */
 export function unitOfSignal(signal: string): Unit {

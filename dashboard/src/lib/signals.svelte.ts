@@ -1,5 +1,5 @@
-import type { Labels, Snapshot } from '../../../server/metrics/snapshot.js'
-import type { SeriesHistory } from '../../../server/live/protocol.js'
+import type { Labels, Snapshot } from '../../../server/contract/index.js'
+import type { SeriesHistory } from '../../../server/contract/index.js'
 
 /** Identifies one line: a signal and a label set (labels sorted, so order never matters). */
 export function lineKey(name: string, labels: Labels = {}): string {

@@ -1,5 +1,5 @@
 import type { AlertRule } from '../../../alerts/rule.js'
-import type { Labels } from '../../../server/metrics/snapshot.js'
+import type { Labels } from '../../../server/contract/index.js'
 
 export type Level = 'ok' | 'info' | 'warning' | 'critical'
 

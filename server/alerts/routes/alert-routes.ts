@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { notFound } from '../../errors.js'
-import { ErrorResponse } from '../../http/schemas.js'
+import { ErrorResponse } from '../../contract/common.js'
 import { listHistory } from '../history.js'
-import { AlertEventView, AlertView, FingerprintParams, NotificationView } from './schemas.js'
+import { AlertEventView, AlertView, FingerprintParams, NotificationView } from '../../contract/alerts.js'
 import { alertEventView, alertView, notificationView } from './views.js'
 
 const Keyset = {

@@ -1,6 +1,6 @@
 import { compileMatcherRegex } from '../../../alerts/labels.js'
 import { badRequest } from '../../errors.js'
-import type { MatcherInput } from './schemas.js'
+import type { MatcherInput } from '../../contract/alerts.js'
 
 /** Rejects a regex matcher whose pattern does not compile, naming the field. */
 export function checkMatchers(matchers: readonly MatcherInput[] | undefined, path: string): void {

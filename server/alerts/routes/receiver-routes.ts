@@ -4,10 +4,10 @@ import { parseDuration } from '../../../alerts/duration.js'
 import { fingerprint } from '../../../alerts/labels.js'
 import { groupKey } from '../../../alerts/payload.js'
 import { badRequest, conflict, notFound } from '../../errors.js'
-import { ErrorResponse, IdParams } from '../../http/schemas.js'
+import { ErrorResponse, IdParams } from '../../contract/common.js'
 import type { ReceiverInput, ReceiverRow } from '../receiver-store.js'
 import { checkMatchers } from './matcher-check.js'
-import { NotificationView, ReceiverBody, ReceiverView, type ReceiverBodyInput } from './schemas.js'
+import { NotificationView, ReceiverBody, ReceiverView, type ReceiverBodyInput } from '../../contract/alerts.js'
 import { notificationView, receiverView } from './views.js'
 
 const MAX_GROUP_WAIT_MS = 3_600_000

@@ -3,9 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { backtest } from '../../../alerts/backtest.js'
 import { AlertRuleSchema, type AlertRule } from '../../../alerts/rule.js'
 import { badRequest, conflict, notFound } from '../../errors.js'
-import { ErrorResponse } from '../../http/schemas.js'
+import { ErrorResponse } from '../../contract/common.js'
 import { ruleValidatorCompiler } from './rule-validator.js'
-import { RuleNameParams, StringMap } from './schemas.js'
+import { RuleNameParams, StringMap } from '../../contract/alerts.js'
 
 const RuleView = Type.Unsafe<AlertRule>(AlertRuleSchema)
 const One = Type.Object({ rule: RuleView })

@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { badRequest, notFound } from '../../errors.js'
-import { ErrorResponse, IdParams } from '../../http/schemas.js'
+import { ErrorResponse, IdParams } from '../../contract/common.js'
 import { checkMatchers } from './matcher-check.js'
-import { SilenceBody, SilenceView } from './schemas.js'
+import { SilenceBody, SilenceView } from '../../contract/alerts.js'
 import { silenceView } from './views.js'
 
 type SilenceBodyInput = {

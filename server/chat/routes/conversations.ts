@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { notFound } from '../../errors.js'
-import { ErrorResponse, IdParams } from '../../http/schemas.js'
-import { ConversationView, Metadata, ModelName, SessionView } from '../schemas.js'
+import { ErrorResponse, IdParams } from '../../contract/common.js'
+import { ConversationView, Metadata, ModelName, SessionView } from '../../contract/chat.js'
 
 const Title = Type.Union([Type.String({ maxLength: 500 }), Type.Null()])
 const Model = Type.Union([ModelName, Type.Null()], {

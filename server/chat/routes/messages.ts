@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { notFound } from '../../errors.js'
-import { DateTime, ErrorResponse, IdParams } from '../../http/schemas.js'
+import { DateTime, ErrorResponse, IdParams } from '../../contract/common.js'
 import { cacheControl, cacheHeaders, samplingParams } from '../request-options.js'
 import {
   CacheControlBody,
@@ -11,7 +11,7 @@ import {
   StringEnum,
   UsageView,
   usageView,
-} from '../schemas.js'
+} from '../../contract/chat.js'
 import { clientGone, SseWriter, streamError } from '../sse.js'
 
 const chat = { access: 'chat' as const }

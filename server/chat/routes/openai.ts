@@ -2,10 +2,17 @@ import { randomUUID } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { badRequest } from '../../errors.js'
-import { ErrorResponse } from '../../http/schemas.js'
+import { ErrorResponse } from '../../contract/common.js'
 import type { ChatMessage } from '../providers/types.js'
 import { cacheControl, cacheHeaders, samplingParams } from '../request-options.js'
-import { CacheControlBody, ModelName, samplingProperties, StringEnum, UsageView, usageView } from '../schemas.js'
+import {
+  CacheControlBody,
+  ModelName,
+  samplingProperties,
+  StringEnum,
+  UsageView,
+  usageView,
+} from '../../contract/chat.js'
 import { clientGone, SseWriter, streamError } from '../sse.js'
 
 const chat = { access: 'chat' as const }

@@ -22,6 +22,7 @@ export class WebhookSink {
   ) {}
 
   static async start(): Promise<WebhookSink> {
+    // eslint-disable-next-line prefer-const -- assigned once the server has a port; the handler reads it later
     let sink: WebhookSink | undefined
     const server = createServer((req, res) => {
       const at = Date.now()

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { LiveMessage } from '../../../server/live/protocol.js'
+import type { LiveMessage } from '../../../server/contract/live.js'
 import { backends, createTestApp, uniqueName, type TestApp } from '../../helpers/app.js'
 import { connectLive, listenOnce, type LiveClient } from '../../helpers/live-client.js'
 

@@ -4,7 +4,7 @@ import { AppEvents } from '../../../server/events.js'
 import { createMetrics, type Metrics } from '../../../server/metrics/definitions.js'
 import { Sampler } from '../../../server/metrics/sampler.js'
 import { SeriesStore } from '../../../server/metrics/series-store.js'
-import { SIGNAL_NAMES } from '../../../server/metrics/signal-catalog.js'
+import { SIGNAL_NAMES } from '../../../server/contract/signals.js'
 import type { Snapshot } from '../../../server/metrics/snapshot.js'
 import type { SystemReading, SystemSource } from '../../../server/metrics/system-sampler.js'
 

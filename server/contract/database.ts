@@ -1,5 +1,6 @@
-import { Type } from '@sinclair/typebox'
-import { NullableDateTime } from '../http/schemas.js'
+import { Type, type Static } from '@sinclair/typebox'
+import { NullableDateTime } from './common.js'
+import type { Wire } from './wire.js'
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()])
 const Level = Type.Union([Type.Literal('ok'), Type.Literal('warn'), Type.Literal('critical')])
@@ -62,25 +63,22 @@ export const IndexView = Type.Object({
   }),
 })
 
-export const QueriesView = Type.Object({
-  available: Type.Boolean(),
-  reason: Type.Optional(Type.String()),
-  howToEnable: Type.Optional(Type.String()),
-  queries: Type.Optional(
-    Type.Array(
-      Type.Object({
-        queryId: Type.String(),
-        query: Type.String(),
-        calls: Type.Number(),
-        totalMs: Type.Number(),
-        meanMs: Type.Number(),
-        rows: Type.Number(),
-        shareOfTotal: Type.Number(),
-        cacheHitRate: Nullable(Type.Number()),
-      }),
-    ),
-  ),
+const TopQueryView = Type.Object({
+  queryId: Type.String(),
+  query: Type.String(),
+  calls: Type.Number(),
+  totalMs: Type.Number(),
+  meanMs: Type.Number(),
+  rows: Type.Number(),
+  shareOfTotal: Type.Number({ description: 'Share of all statement time in our database (0..1)' }),
+  cacheHitRate: Nullable(Type.Number()),
 })
+
+/** The statements that took the most time, or why they cannot be shown (no pg_stat_statements). */
+export const QueriesView = Type.Union([
+  Type.Object({ available: Type.Literal(true), queries: Type.Array(TopQueryView) }),
+  Type.Object({ available: Type.Literal(false), reason: Type.String(), howToEnable: Type.String() }),
+])
 
 const BackendView = Type.Object({
   pid: Type.Integer(),
@@ -106,3 +104,48 @@ export const ActivityView = Type.Object({
   blocked: Type.Array(BackendView),
   idleInTransaction: Type.Array(BackendView),
 })
+
+const TableMaintenanceView = Type.Object({
+  table: Type.String(),
+  action: Type.Union([Type.Literal('vacuum'), Type.Literal('analyze')]),
+  deadTuplesBefore: Type.Number(),
+  deadTuplesAfter: Nullable(Type.Number()),
+  deadRatioBefore: Type.Number(),
+  durationMs: Type.Number(),
+  error: Nullable(Type.String()),
+})
+
+const IndexRepairView = Type.Object({
+  index: Type.String(),
+  table: Type.String(),
+  action: Type.String(),
+  reason: Type.String(),
+  durationMs: Type.Number(),
+  error: Nullable(Type.String()),
+})
+
+/** The report of a vacuum-analyze run (`output` of its job run; `POST /api/db/optimize` starts one). */
+export const VacuumReportView = Type.Object({
+  vacuumed: Type.Array(TableMaintenanceView),
+  analyzed: Type.Array(TableMaintenanceView),
+  deadTuplesBefore: Type.Number(),
+  deadTuplesAfter: Type.Number(),
+  indexes: Type.Optional(
+    Type.Object({
+      repaired: Type.Array(IndexRepairView),
+      building: Type.Array(Type.String()),
+      leftovers: Type.Array(Type.String()),
+    }),
+  ),
+})
+
+export type CheckStatus = Static<typeof Level>
+export type DbOverview = Static<typeof OverviewView>
+export type DbTable = Wire<Static<typeof TableView>>
+export type DbIndex = Static<typeof IndexView>
+export type DbQueries = Static<typeof QueriesView>
+export type DbBackend = Wire<Static<typeof BackendView>>
+export type DbActivity = Wire<Static<typeof ActivityView>>
+export type TableMaintenance = Static<typeof TableMaintenanceView>
+export type IndexRepair = Static<typeof IndexRepairView>
+export type VacuumReport = Static<typeof VacuumReportView>

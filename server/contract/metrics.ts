@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 
 const NullableNumber = Type.Union([Type.Number(), Type.Null()])
 const LabelSet = Type.Record(Type.String(), Type.String())
@@ -74,3 +74,8 @@ export const PerformanceView = Type.Object({
   }),
   recommendations: Type.Array(Recommendation),
 })
+
+export type Labels = Static<typeof LabelSet>
+export type Snapshot = Static<typeof SnapshotView>
+export type SeriesResponse = Static<typeof SeriesView>
+export type PerformanceSummary = Static<typeof PerformanceView>

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { LABEL_NAME_PATTERN } from '../../../alerts/labels.js'
-import { DURATION_PATTERN } from '../../../alerts/duration.js'
-import { DateTime, NullableDateTime } from '../../http/schemas.js'
+import { LABEL_NAME_PATTERN } from '../../alerts/labels.js'
+import { DURATION_PATTERN } from '../../alerts/duration.js'
+import { DateTime, NullableDateTime } from './common.js'
 
 /** Wire shapes of the alerting API. Times go out as ISO 8601 strings. */
 export const StringMap = Type.Record(Type.String(), Type.String())

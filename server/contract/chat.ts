@@ -1,5 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox'
-import { DateTime } from '../http/schemas.js'
+import { DateTime } from './common.js'
 
 /** A string from a fixed set, with a plain "must be equal to one of the allowed values" error. */
 export const StringEnum = <T extends string>(values: readonly T[], options: Record<string, unknown> = {}) =>

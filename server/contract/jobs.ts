@@ -1,5 +1,6 @@
-import { Type } from '@sinclair/typebox'
-import { DateTime, NullableDateTime } from '../http/schemas.js'
+import { Type, type Static } from '@sinclair/typebox'
+import { DateTime, NullableDateTime } from './common.js'
+import type { Wire } from './wire.js'
 
 const Report = Type.Record(Type.String(), Type.Unknown())
 const Status = Type.Union([
@@ -76,3 +77,28 @@ export const ScheduleBody = Type.Object(
   },
   { additionalProperties: false },
 )
+
+const Trigger = Type.Union([Type.Literal('schedule'), Type.Literal('manual'), Type.Literal('catch-up')])
+
+/** A job run started, progressed or finished: the live `job` event. */
+export const JobEventView = Type.Object({
+  type: Type.Union([Type.Literal('started'), Type.Literal('progress'), Type.Literal('finished')]),
+  runId: Type.String(),
+  job: Type.String(),
+  trigger: Trigger,
+  instance: Type.String(),
+  status: Status,
+  attempt: Type.Integer(),
+  /** Epoch milliseconds. */
+  at: Type.Number(),
+  durationMs: Type.Optional(Type.Number()),
+  error: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  report: Type.Optional(Type.Union([Report, Type.Null()])),
+})
+
+export type JobRunStatus = Static<typeof Status>
+export type JobReport = Static<typeof Report>
+export type JobRun = Wire<Static<typeof RunView>>
+export type JobStatus = Wire<Static<typeof JobView>>
+export type JobEvent = Static<typeof JobEventView>
+export type StartedRun = Static<typeof StartedRunView>
