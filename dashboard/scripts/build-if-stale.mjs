@@ -1,22 +1,15 @@
 // Builds the dashboard into dashboard/dist, unless dist is newer than every source file
 // (so `npm start` costs nothing when nothing changed). `--force` always builds.
-import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { isFresh } from '../../scripts/stale.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const sources = ['src', 'index.html', 'vite.config.ts', 'scripts', 'tsconfig.json'].map((p) => join(root, p))
 const builtMarker = join(root, 'dist', 'index.html')
 
-function newestMtime(path) {
-  if (!existsSync(path)) return 0
-  const stat = statSync(path)
-  if (!stat.isDirectory()) return stat.mtimeMs
-  return readdirSync(path).reduce((newest, entry) => Math.max(newest, newestMtime(join(path, entry))), stat.mtimeMs)
-}
-
 export function dashboardIsFresh() {
-  return existsSync(builtMarker) && statSync(builtMarker).mtimeMs > Math.max(...sources.map(newestMtime))
+  return isFresh(builtMarker, sources)
 }
 
 /** Resolves true when it built, false when dist was already up to date. */

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
+import { fromProjectRoot } from '../paths.js'
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -44,7 +44,7 @@ export interface AlertsPluginOptions {
   clock?: () => number
 }
 
-export const DEFAULT_RULES_FILE = fileURLToPath(new URL('../../alerts/rules/default.yaml', import.meta.url))
+export const DEFAULT_RULES_FILE = fromProjectRoot('alerts', 'rules', 'default.yaml')
 
 /**
  * Alerting: rules evaluated on every sampler snapshot, state and history in Postgres,

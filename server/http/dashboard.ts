@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
+import { fromProjectRoot } from '../paths.js'
 import { isApiPath, notFoundBody } from './errors.js'
 
-export const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url))
+export const DASHBOARD_DIST = fromProjectRoot('dashboard', 'dist') + '/'
 
 /**
  * The built dashboard at `/` (public: it holds no data, every API call it makes is
