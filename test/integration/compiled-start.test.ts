@@ -40,7 +40,13 @@ describe('npm start', () => {
 
   it('builds what is stale and runs plain node on the compiled entry: no tsx, no esbuild', async () => {
     const port = await freePort()
-    const env = { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' }
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+    }
     delete env.DATABASE_URL
     delete env.REDIS_URL
     delete env.ADMIN_TOKEN
