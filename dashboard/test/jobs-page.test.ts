@@ -5,7 +5,9 @@ import { dashboardContext } from '../src/lib/dashboard.js'
 import { fakeDashboard, ok, type FakeDashboard } from './fake-dashboard.js'
 
 const NOW = Date.now()
-const iso = (offsetMs: number) => new Date(NOW + offsetMs).toISOString()
+// Relative to when a test builds its data, not to when this file was loaded: on a busy machine
+// the two can be a minute apart, and "next in 5 min" would read "4 min".
+const iso = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString()
 
 function job(name: string, extra: Record<string, unknown> = {}) {
   return {
