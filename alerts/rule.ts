@@ -5,7 +5,7 @@ import { DURATION_PATTERN, parseDuration } from './duration.js'
 import { LABEL_NAME_PATTERN } from './labels.js'
 import { templateError } from './template.js'
 
-/** An alert rule (DESIGN.md "Alerting model"); `alerts/rules/default.yaml` documents the shape. */
+/** An alert rule (README "Alerting"); `alerts/rules/default.yaml` documents the shape. */
 const Duration = Type.String({
   pattern: DURATION_PATTERN,
   description: 'Prometheus-style duration: 30s, 5m, 1h30m, 0s',
@@ -21,7 +21,10 @@ export const RULE_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,99}$'
 export const AlertRuleSchema = Type.Object(
   {
     name: Type.String({ pattern: RULE_NAME_PATTERN, description: 'Becomes the alertname label' }),
-    signal: Type.String({ pattern: '^[a-z_][a-z0-9_]{0,99}$', description: 'A sampler signal (DESIGN.md "Signals")' }),
+    signal: Type.String({
+      pattern: '^[a-z_][a-z0-9_]{0,99}$',
+      description: 'A sampler signal (server/contract/signals.ts)',
+    }),
     matchers: Type.Optional(StringMap('Only samples whose labels have these values')),
     over: Type.Optional(
       Type.Object(

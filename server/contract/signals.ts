@@ -1,5 +1,5 @@
 /**
- * Every signal a snapshot can hold (DESIGN.md "Signals"): alert rules, the dashboard and the
+ * Every signal a snapshot can hold (README "Metrics" lists them): alert rules, the dashboard and the
  * series API refer to these names. `source` says which feature contributes it.
  */
 export interface SignalInfo {

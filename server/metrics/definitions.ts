@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
 /**
- * Every metric the service exports (DESIGN.md "Metrics"), on a registry owned by one app
+ * Every metric the service exports (README "Metrics"; Grafana and the Prometheus rules depend on the names), on a registry owned by one app
  * instance: two apps in one process share nothing. Names and labels are the contract with
  * the Prometheus rules and the Grafana dashboard; labels stay low-cardinality.
  */

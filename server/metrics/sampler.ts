@@ -30,7 +30,7 @@ export interface SampleDetail {
 }
 
 /**
- * Builds one Snapshot per tick (DESIGN.md "Data flow"): registry deltas over the sliding
+ * Builds one Snapshot per tick (ARCHITECTURE.md "Data flow"): registry deltas over the sliding
  * window, the machine, the pool, health, and what other features contribute through
  * addSource; then appends it to the series, mirrors it into gauges and emits 'snapshot'.
  * Ticks never overlap: a tick asked for while one runs waits for it.

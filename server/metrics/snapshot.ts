@@ -1,6 +1,6 @@
 /**
  * The sampler's output, once per SAMPLE_INTERVAL_MS: what the alert engine evaluates, the
- * series store keeps and the live hub sends. Signal names and units: DESIGN.md "Signals".
+ * series store keeps and the live hub sends. Signal names and units: server/contract/signals.ts.
  */
 export type Labels = Record<string, string>
 

@@ -36,7 +36,7 @@ export function cacheHitRatio(
 }
 
 /**
- * The signals computed from the registry over the sliding window (DESIGN.md "Signals"):
+ * The signals computed from the registry over the sliding window (README "Metrics", the signal table):
  * rates, ratios and percentiles of what happened between `baseline` and `current`. Without
  * a baseline (the first reading) nothing can be said about a window: every value is null.
  */

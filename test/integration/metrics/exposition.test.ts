@@ -29,7 +29,7 @@ function sampleLines(text: string, name: string): Array<{ labels: Record<string,
   return lines
 }
 
-/** DESIGN.md "Metrics": the contract with Grafana and the Prometheus rules. */
+/** The metric names are the contract with Grafana and the Prometheus rules. */
 const TABLE: Array<[name: string, type: string]> = [
   ['http_request_duration_seconds', 'HISTOGRAM'],
   ['http_requests_total', 'COUNTER'],

@@ -123,7 +123,7 @@ describe('rules file', () => {
     expect(() => loadRulesYaml('- name: A')).toThrow(/"rules:" list/)
   })
 
-  it('ships the default rules of DESIGN.md with the seed thresholds', () => {
+  it('ships the default rules with the seed thresholds', () => {
     const rules = loadRulesYaml(readFileSync(new URL('../../../alerts/rules/default.yaml', import.meta.url), 'utf8'))
     const summary = Object.fromEntries(
       rules.map((r) => [
