@@ -128,5 +128,5 @@ export default fp<AlertsPluginOptions>(
     await typed.register(silenceRoutes)
     await typed.register(receiverRoutes)
   },
-  { name: 'alerts', dependencies: ['database', 'metrics', 'audit', 'auth'] },
+  { name: 'alerts', dependencies: ['database', 'metrics-registry', 'metrics', 'fleet', 'audit', 'auth'] },
 )

@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 import fastifyCookie from '@fastify/cookie'
 import type { FastifyInstance } from 'fastify'
 import { forbidden, unauthorized } from '../errors.js'
-import { getOrCreateSetting } from '../db/settings.js'
+import { getOrCreateSetting } from '../infra/db/settings.js'
 import { DEFAULT_ACCESS, roleAllows } from './access.js'
 import { Authenticator } from './authenticator.js'
 import { TokenRevocations } from './revocations.js'
@@ -69,7 +69,7 @@ export default fp(
 
     await app.register(authRoutes)
   },
-  { name: 'auth', dependencies: ['database', 'redis'] },
+  { name: 'auth', dependencies: ['database', 'redis', 'audit'] },
 )
 
 async function bootstrapAdminToken(

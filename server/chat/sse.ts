@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http'
 import { PassThrough } from 'node:stream'
 import type { FastifyReply } from 'fastify'
 import { AppError } from '../errors.js'
-import { databaseUnavailable, isDatabaseUnavailable } from '../db/errors.js'
+import { databaseUnavailable, isDatabaseUnavailable } from '../infra/db/errors.js'
 
 /**
  * Server-Sent Events, both ways: reading an upstream's stream (the `data` of each event) and

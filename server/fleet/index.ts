@@ -5,7 +5,7 @@ import { sql } from 'kysely'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { VERSION } from '../version.js'
-import { createLockStore } from '../jobs/locks.js'
+import { createLockStore } from '../infra/locks/lease.js'
 import { InstanceRegistry } from './instances.js'
 import { LeaderElection } from './leader.js'
 
@@ -93,7 +93,7 @@ export default fp(
       },
     )
   },
-  { name: 'fleet', dependencies: ['redis', 'database'] },
+  { name: 'fleet', dependencies: ['redis', 'database', 'auth'] },
 )
 
 /**

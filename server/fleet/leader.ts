@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
-import type { Lease, LockStore } from '../jobs/locks.js'
+import type { Lease, LockStore } from '../infra/locks/lease.js'
 
 // Renew or release only while the key still holds our token: a lease that expired and was
 // taken by another instance must never be extended or deleted by us.

@@ -106,5 +106,5 @@ export default fp(
       },
     )
   },
-  { name: 'health', dependencies: ['database', 'redis'] },
+  { name: 'health', dependencies: ['database', 'redis', 'auth'] },
 )

@@ -5,7 +5,7 @@ import { EVENT_LOOP_COMPONENT, healthCheckJob } from './definitions/health-check
 import { indexMaintenanceJob } from './definitions/index-maintenance.js'
 import { retentionJob } from './definitions/retention.js'
 import { vacuumAnalyzeJob } from './definitions/vacuum-analyze.js'
-import { createLockStore } from './locks.js'
+import { createLockStore } from '../infra/locks/lease.js'
 import { diskCheck, EventLoopProbe } from './probes.js'
 import { JobRepository } from './repository.js'
 import { jobRoutes } from './routes.js'

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely'
-import type { DatabaseHandle } from '../db/connect.js'
+import type { DatabaseHandle } from '../infra/db/connect.js'
 import type { Database } from '../db/schema.js'
 
 export interface MaintenanceOptions {

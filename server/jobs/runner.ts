@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { AppEvents } from '../events.js'
 import type { Metrics } from '../metrics/definitions.js'
 import { messageOf, runAttempt, sleep, type AttemptOutcome } from './attempt.js'
-import type { Lease, LockStore } from './locks.js'
+import type { Lease, LockStore } from '../infra/locks/lease.js'
 import type { JobRepository, NewRun } from './repository.js'
 import type { JobDefinition, JobEvent, JobReport, JobRunStatus, JobTrigger } from './types.js'
 

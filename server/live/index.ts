@@ -101,5 +101,5 @@ export default fp(
 
     await app.register(liveRoute, { hub, historyMinutes: HISTORY_MINUTES })
   },
-  { name: 'live', dependencies: ['auth', 'metrics-registry', 'redis'] },
+  { name: 'live', dependencies: ['auth', 'metrics-registry', 'metrics', 'redis'] },
 )

@@ -11,7 +11,7 @@ import { SystemSampler } from './system-sampler.js'
 /**
  * Instruments HTTP and database queries into the app's registry, serves /metrics, and runs
  * the sampler (`app.sampler`) that turns the registry into one Snapshot per
- * SAMPLE_INTERVAL_MS, kept in `app.series`. Registered right after health, before the
+ * SAMPLE_INTERVAL_MS, kept in `app.series`. Registered before the
  * features that add signal sources.
  */
 export default fp(
@@ -61,5 +61,5 @@ export default fp(
       system.close()
     })
   },
-  { name: 'metrics', dependencies: ['metrics-registry', 'database', 'health'] },
+  { name: 'metrics', dependencies: ['metrics-registry', 'database', 'auth'] },
 )

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { REDACTED, redactLogLine } from '../../server/http/log-redaction.js'
+import { REDACTED, redactLogLine } from '../../server/infra/http/log-redaction.js'
 
 describe('log line redaction', () => {
   it('leaves a line without secret-named keys exactly as it was', () => {

@@ -1,5 +1,5 @@
 import type { Config } from '../../config.js'
-import type { DatabaseHandle } from '../../db/connect.js'
+import type { DatabaseHandle } from '../../infra/db/connect.js'
 import { indexStats, tableColumns } from '../../insights/catalog.js'
 import { estimateBtreeBloat, findDuplicateIndexes, isUnused } from '../../insights/index-findings.js'
 import { JobFailure } from '../attempt.js'

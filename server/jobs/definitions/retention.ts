@@ -1,6 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { Config } from '../../config.js'
-import type { DatabaseHandle } from '../../db/connect.js'
+import type { DatabaseHandle } from '../../infra/db/connect.js'
 import type { Database } from '../../db/schema.js'
 import { tableColumns } from '../../insights/catalog.js'
 import { JobFailure } from '../attempt.js'

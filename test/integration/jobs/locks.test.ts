@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { AdvisoryLockStore } from '../../../server/jobs/locks-advisory.js'
-import { createLockStore, RedisLockStore, type LockStore } from '../../../server/jobs/locks.js'
+import { AdvisoryLockStore } from '../../../server/infra/locks/advisory.js'
+import { createLockStore, RedisLockStore, type LockStore } from '../../../server/infra/locks/lease.js'
 import { backends, createTestApp, uniqueName, type TestApp } from '../../helpers/app.js'
 import { eventually } from './support.js'
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createLockStore } from '../../../server/jobs/locks.js'
+import { createLockStore } from '../../../server/infra/locks/lease.js'
 import { JobScheduler } from '../../../server/jobs/scheduler.js'
 import type { JobDefinition } from '../../../server/jobs/types.js'
 import { backends, createTestApp, type TestApp } from '../../helpers/app.js'

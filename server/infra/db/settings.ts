@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely'
-import type { Database } from './schema.js'
+import type { Database } from '../../db/schema.js'
 
 /** Small key/value settings shared by every instance on the database. */
 export async function getOrCreateSetting(db: Kysely<Database>, key: string, create: () => string): Promise<string> {

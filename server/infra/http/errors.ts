@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { AppError, type ErrorBody } from '../errors.js'
+import { AppError, type ErrorBody } from '../../errors.js'
 import { databaseUnavailable, isDatabaseUnavailable } from '../db/errors.js'
 
 /** Fastify's own client-error codes, mapped to ours with a message a person can act on. */

@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
 import { connectDatabase, type DatabaseHandle } from './connect.js'
-import type { Database } from './schema.js'
+import type { Database } from '../../db/schema.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

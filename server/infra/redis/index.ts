@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import type { Redis } from 'ioredis'
-import { closeRedis, connectRedis } from './redis.js'
+import { closeRedis, connectRedis } from './client.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
-import { fromProjectRoot } from '../paths.js'
+import { fromProjectRoot } from '../../paths.js'
 import { isApiPath, notFoundBody } from './errors.js'
 
 export const DASHBOARD_DIST = fromProjectRoot('dashboard', 'dist') + '/'

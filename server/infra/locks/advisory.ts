@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Database } from '../db/schema.js'
-import type { Lease, LockStore } from './locks.js'
+import type { Database } from '../../db/schema.js'
+import type { Lease, LockStore } from './lease.js'
 
 /**
  * Postgres session-level advisory locks, each held on a pooled connection of its own for as

@@ -6,9 +6,9 @@ import { createPgConfig } from '@electric-sql/pglite/node-postgres'
 import { Kysely, Migrator, PostgresDialect, sql, type LogEvent } from 'kysely'
 import pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Config } from '../config.js'
-import { migrations } from './migrations/index.js'
-import type { Database } from './schema.js'
+import type { Config } from '../../config.js'
+import { migrations } from '../../db/migrations/index.js'
+import type { Database } from '../../db/schema.js'
 
 export type DatabaseKind = 'postgres' | 'pglite'
 

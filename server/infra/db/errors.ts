@@ -1,4 +1,4 @@
-import { AppError } from '../errors.js'
+import { AppError } from '../../errors.js'
 
 /** Socket errors of a database connection that could not be made or was cut. */
 const NETWORK_CODES = new Set([

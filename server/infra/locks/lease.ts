@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
 import type { DatabaseHandle } from '../db/connect.js'
-import { AdvisoryLockStore } from './locks-advisory.js'
+import { AdvisoryLockStore } from './advisory.js'
 
 /**
  * A held lock. `lost` fires when the store can no longer vouch for it (its lease expired in

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Config } from '../config.js'
+import type { Config } from '../../config.js'
 
 /**
  * One ioredis client per app. Commands fail fast (short timeout, no offline queue) so that
