@@ -17,6 +17,7 @@ import { registerDashboard } from './infra/http/dashboard.js'
 import { installErrorHandlers } from './infra/http/errors.js'
 import { redactLogLine } from './infra/http/log-redaction.js'
 import jobsPlugin from './jobs/index.js'
+import probesPlugin from './infra/probes/index.js'
 import httpPlugin from './infra/http/index.js'
 import insightsPlugin from './insights/index.js'
 import livePlugin from './live/index.js'
@@ -111,17 +112,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(metricsRegistryPlugin)
   await app.register(databasePlugin, { pgliteDataDir: options.pgliteDataDir })
   await app.register(redisPlugin)
+  await app.register(probesPlugin)
   await app.register(httpPlugin)
   await app.register(openApiDocument)
   await app.register(adminPlugin)
   await app.register(authPlugin)
-  await app.register(healthPlugin)
   await app.register(metricsPlugin)
+  await app.register(jobsPlugin)
+  await app.register(healthPlugin)
   await app.register(cachePlugin)
   await app.register(chatPlugin)
   await app.register(fleetPlugin)
   await app.register(livePlugin)
-  await app.register(jobsPlugin)
   await app.register(insightsPlugin)
   await app.register(alertsPlugin)
 

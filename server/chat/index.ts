@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
+import { cacheWarmJob } from './jobs/cache-warm.js'
 import { createProvider } from './providers/index.js'
 import { createChatRepositories } from './repositories/index.js'
 import { conversationRoutes } from './routes/conversations.js'
@@ -34,6 +35,9 @@ export default fp(
     })
     app.decorate('chat', chat)
     app.health.register('provider', provider.healthCheck)
+    app.jobs.define(
+      cacheWarmJob({ chat, cache: app.cache, db: app.db, historyMessages: app.config.chat.historyMessages }),
+    )
     // Before the server stops waiting for requests: open streams end with an error event instead of
     // hanging; non-streamed replies get half the shutdown time to finish (the rest is for closing).
     app.addHook('preClose', async () => chat.close(app.config.shutdownTimeoutMs / 2))
@@ -50,5 +54,5 @@ export default fp(
     await app.register(openAiRoutes)
     await app.register(statsRoutes)
   },
-  { name: 'chat', dependencies: ['database', 'cache', 'metrics-registry', 'health', 'auth'] },
+  { name: 'chat', dependencies: ['database', 'cache', 'metrics-registry', 'health', 'jobs', 'auth'] },
 )

@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { AppEvents } from '../events.js'
 import { databaseCheck, redisCheck, runCheck, type ComponentHealth, type HealthCheck } from './checks.js'
+import { EVENT_LOOP_COMPONENT, healthCheckJob } from './health-check-job.js'
+import { diskCheck, eventLoopCheck } from './probes.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -14,7 +16,7 @@ declare module 'fastify' {
 /**
  * The components whose health we check. Readiness depends on those marked `readiness`
  * (database, Redis when configured); `/api/health` and the health-check job show them all.
- * Features register more (provider, disk).
+ * Features register more (the chat provider).
  */
 export class HealthRegistry {
   private readonly checks = new Map<string, { check: HealthCheck; readiness: boolean }>()
@@ -48,6 +50,9 @@ const ComponentView = Type.Object({
   latencyMs: Type.Union([Type.Number(), Type.Null()]),
   error: Type.Optional(Type.String()),
 })
+/** Lag beyond which the event loop counts as down when MAX_EVENT_LOOP_DELAY_MS is off (0). */
+const DEFAULT_EVENT_LOOP_LIMIT_MS = 1_000
+
 const HealthView = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
   components: Type.Array(ComponentView),
@@ -58,7 +63,18 @@ export default fp(
     const registry = new HealthRegistry(app.events)
     registry.register('database', databaseCheck(app.db), { readiness: true })
     if (app.redis) registry.register('redis', redisCheck(app.redis), { readiness: true })
+    registry.register('disk', diskCheck(app.disk, app.config.dataDir))
+    const maxDelayMs = app.config.maxEventLoopDelayMs || DEFAULT_EVENT_LOOP_LIMIT_MS
+    registry.register(EVENT_LOOP_COMPONENT, eventLoopCheck(app.eventLoop, maxDelayMs))
     app.decorate('health', registry)
+    app.jobs.define(
+      healthCheckJob({
+        health: registry,
+        metrics: app.metrics,
+        eventLoop: app.eventLoop,
+        log: app.log.child({ component: 'jobs' }),
+      }),
+    )
     const typed = app.withTypeProvider<TypeBoxTypeProvider>()
 
     typed.get(
@@ -106,5 +122,5 @@ export default fp(
       },
     )
   },
-  { name: 'health', dependencies: ['database', 'redis', 'auth'] },
+  { name: 'health', dependencies: ['database', 'redis', 'probes', 'metrics-registry', 'jobs', 'auth'] },
 )

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely'
 import type { Config } from '../config.js'
 import type { Database } from '../db/schema.js'
-import { deadRatio } from '../jobs/definitions/vacuum-plan.js'
+import { deadRatio } from './maintenance/vacuum-plan.js'
 import { indexStats, tableStats } from './catalog.js'
 import { estimateBtreeBloat, findDuplicateIndexes, isConcurrentReindexLeftover, isUnused } from './index-findings.js'
 

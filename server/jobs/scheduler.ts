@@ -78,8 +78,9 @@ export class JobScheduler {
     return entry
   }
 
+  /** By name: the order does not depend on which feature declared its jobs first. */
   all(): JobEntry[] {
-    return [...this.entries.values()]
+    return [...this.entries.values()].sort((a, b) => a.job.name.localeCompare(b.job.name))
   }
 
   effectiveSchedule(entry: JobEntry): { expression: string; source: ScheduleSource } {

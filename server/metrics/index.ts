@@ -25,7 +25,8 @@ export default fp(
     const pool = () => observePool(metrics, app.database.pool)
 
     const system = new SystemSampler({
-      dataDir: config.dataDir,
+      disk: app.disk,
+      eventLoop: app.eventLoop,
       onError: (err, what) => app.log.warn({ err }, `could not read ${what}`),
     })
     const series = new SeriesStore({
@@ -61,5 +62,5 @@ export default fp(
       system.close()
     })
   },
-  { name: 'metrics', dependencies: ['metrics-registry', 'database', 'auth'] },
+  { name: 'metrics', dependencies: ['metrics-registry', 'database', 'probes', 'auth'] },
 )

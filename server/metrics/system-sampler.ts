@@ -1,8 +1,8 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
 import si from 'systeminformation'
 import { readCgroupMemory } from './cgroup-memory.js'
 import { CpuUsage } from './cpu-usage.js'
-import { DiskUsage, type DiskReading } from './disk-usage.js'
+import type { DiskReading, DiskUsage } from '../infra/probes/disk.js'
+import type { EventLoopLag } from '../infra/probes/event-loop.js'
 
 export interface MemoryReading {
   usedBytes: number
@@ -16,7 +16,7 @@ export interface SystemReading {
   cpuUsageRatio: number | null
   memory: MemoryReading | null
   disk: DiskReading | null
-  /** p99 of the event-loop delay since the previous reading. */
+  /** p99 of the event-loop delay over the last completed window (EventLoopLag). */
   eventLoopDelayP99Seconds: number | null
   rssBytes: number
   heapUsedBytes: number
@@ -30,43 +30,38 @@ export interface SystemSource {
 }
 
 export interface SystemSamplerOptions {
-  dataDir: string
+  /** The app's disk and event-loop measurements (server/infra/probes), shared with health. */
+  disk: DiskUsage
+  eventLoop: EventLoopLag
   onError: (err: unknown, what: string) => void
   cgroupRoot?: string
-  diskRefreshMs?: number
 }
 
 /** Reads CPU, memory, disk, event-loop delay and process memory, once per sampler tick. */
 export class SystemSampler implements SystemSource {
   private readonly cpu = new CpuUsage()
-  private readonly disk: DiskUsage
-  private readonly loopDelay: IntervalHistogram
   private readonly cgroupRoot: string
 
   constructor(private readonly options: SystemSamplerOptions) {
     this.cgroupRoot = options.cgroupRoot ?? '/sys/fs/cgroup'
-    this.disk = new DiskUsage(options.dataDir, (err) => options.onError(err, 'disk usage'), options.diskRefreshMs)
-    this.loopDelay = monitorEventLoopDelay({ resolution: 10 })
-    this.loopDelay.enable()
   }
 
   async read(now: number): Promise<SystemReading> {
-    const [memory, disk] = await Promise.all([this.memory(), this.disk.read(now)])
+    const [memory, disk] = await Promise.all([this.memory(), this.options.disk.read(now)])
     const { rss, heapUsed, heapTotal } = process.memoryUsage()
     return {
       cpuUsageRatio: this.cpu.sample(),
       memory,
       disk,
-      eventLoopDelayP99Seconds: this.eventLoopDelayP99(),
+      eventLoopDelayP99Seconds: this.options.eventLoop.p99Seconds(now),
       rssBytes: rss,
       heapUsedBytes: heapUsed,
       heapTotalBytes: heapTotal,
     }
   }
 
-  close(): void {
-    this.loopDelay.disable()
-  }
+  /** The probes belong to the app and are closed with it. */
+  close(): void {}
 
   private async memory(): Promise<MemoryReading | null> {
     try {
@@ -82,13 +77,5 @@ export class SystemSampler implements SystemSource {
       this.options.onError(err, 'memory usage')
       return null
     }
-  }
-
-  /** Over the last interval only (then reset), so that a stall shows up on the next tick. */
-  private eventLoopDelayP99(): number | null {
-    const histogram = this.loopDelay
-    const value = histogram.count > 0 ? histogram.percentile(99) / 1e9 : null
-    histogram.reset()
-    return value
   }
 }

@@ -56,7 +56,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
       return send(reply, status, { error: { code, message } }, headers)
     }
     if (status === 503) {
-      // under-pressure and closing-server responses: tell clients when to come back.
+      // Responses of a closing server: tell clients when to come back.
       return send(
         reply,
         503,

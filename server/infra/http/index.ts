@@ -1,13 +1,13 @@
 import fp from 'fastify-plugin'
 import fastifyCompress from '@fastify/compress'
 import fastifyRateLimit from '@fastify/rate-limit'
-import fastifyUnderPressure from '@fastify/under-pressure'
 import type { FastifyInstance } from 'fastify'
 import helmet from 'helmet'
+import { serviceUnavailable } from '../../errors.js'
 
 /**
  * Cross-cutting HTTP behaviour: security headers, compression, rate limiting (on the routes
- * that ask for it) and load shedding when the event loop is saturated.
+ * that ask for it) and load shedding while the event loop lags more than MAX_EVENT_LOOP_DELAY_MS.
  */
 export default fp(
   async function httpPlugin(app: FastifyInstance) {
@@ -45,13 +45,14 @@ export default fp(
       global: false,
       ...(app.redis ? { redis: app.redis, nameSpace: `${app.config.cachePrefix}ratelimit:`, skipOnError: true } : {}),
     })
-    if (app.config.maxEventLoopDelayMs > 0) {
-      await app.register(fastifyUnderPressure, {
-        maxEventLoopDelay: app.config.maxEventLoopDelayMs,
-        retryAfter: 5,
-        message: 'The server is overloaded; retry shortly',
+    // Load shedding on the app's one event-loop measurement (the same p99 the signal and the
+    // health component show), so that "overloaded" means one thing everywhere.
+    const maxDelayMs = app.config.maxEventLoopDelayMs
+    if (maxDelayMs > 0) {
+      app.addHook('onRequest', async () => {
+        if (app.eventLoop.lagging(maxDelayMs)) throw serviceUnavailable('The server is overloaded; retry shortly')
       })
     }
   },
-  { name: 'http', dependencies: ['redis'] },
+  { name: 'http', dependencies: ['redis', 'probes'] },
 )

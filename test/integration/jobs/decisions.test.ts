@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { missedOccurrenceKey } from '../../../server/jobs/catch-up.js'
-import { planVacuum } from '../../../server/jobs/definitions/vacuum-plan.js'
+import { planVacuum } from '../../../server/insights/maintenance/vacuum-plan.js'
 import { describeSchedule, scheduleProblem, schedulePeriodMs } from '../../../server/jobs/schedule.js'
 import type { TableStats } from '../../../server/insights/catalog.js'
 

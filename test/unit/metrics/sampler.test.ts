@@ -13,7 +13,7 @@ const T0 = 1_700_000_000_000
 const machine: SystemReading = {
   cpuUsageRatio: 0.42,
   memory: { usedBytes: 3, limitBytes: 4, ratio: 0.75, source: 'cgroup' },
-  disk: { mount: '/data', usageRatio: 0.5 },
+  disk: { mount: '/data', usageRatio: 0.5, availableBytes: 50, capacityBytes: 100 },
   eventLoopDelayP99Seconds: 0.012,
   rssBytes: 123_456_789,
   heapUsedBytes: 1,

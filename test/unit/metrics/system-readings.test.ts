@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { readCgroupMemory } from '../../../server/metrics/cgroup-memory.js'
 import { CpuUsage } from '../../../server/metrics/cpu-usage.js'
-import { DiskUsage, mountHolding, type FsEntry } from '../../../server/metrics/disk-usage.js'
+import { DiskUsage, mountHolding, type FsEntry } from '../../../server/infra/probes/disk.js'
+import { EventLoopLag } from '../../../server/infra/probes/event-loop.js'
 import { SystemSampler } from '../../../server/metrics/system-sampler.js'
 
 const GiB = 1024 ** 3
@@ -105,10 +106,10 @@ describe('DiskUsage', () => {
       30_000,
       list,
     )
-    expect(await disk.read(1_000_000)).toEqual({ mount: '/', usageRatio: 41 / 91 })
-    expect(await disk.read(1_029_999)).toEqual({ mount: '/', usageRatio: 41 / 91 })
+    expect(await disk.read(1_000_000)).toEqual({ mount: '/', usageRatio: 41 / 91, availableBytes: 50, capacityBytes: 91 })
+    expect(await disk.read(1_029_999)).toEqual({ mount: '/', usageRatio: 41 / 91, availableBytes: 50, capacityBytes: 91 })
     expect(listings).toBe(1)
-    expect(await disk.read(1_030_000)).toEqual({ mount: '/', usageRatio: 42 / 92 })
+    expect(await disk.read(1_030_000)).toEqual({ mount: '/', usageRatio: 42 / 92, availableBytes: 50, capacityBytes: 92 })
     expect(listings).toBe(2)
   })
 
@@ -124,9 +125,9 @@ describe('DiskUsage', () => {
         return [{ mount: '/', size: 10, used: 5, available: 5 }]
       },
     )
-    expect(await disk.read(0)).toEqual({ mount: '/', usageRatio: 0.5 })
+    expect(await disk.read(0)).toEqual({ mount: '/', usageRatio: 0.5, availableBytes: 5, capacityBytes: 10 })
     fail = true
-    expect(await disk.read(5_000)).toEqual({ mount: '/', usageRatio: 0.5 })
+    expect(await disk.read(5_000)).toEqual({ mount: '/', usageRatio: 0.5, availableBytes: 5, capacityBytes: 10 })
     expect(errors).toHaveLength(1)
   })
 })
@@ -135,7 +136,9 @@ describe('SystemSampler on this machine', () => {
   it('reads memory, disk of a not-yet-created data dir, process memory and event-loop delay', async () => {
     const dataDir = join(tempDir(), 'not', 'created', 'yet')
     const errors: unknown[] = []
-    const sampler = new SystemSampler({ dataDir, onError: (err) => errors.push(err) })
+    const eventLoop = new EventLoopLag(10)
+    const disk = new DiskUsage(dataDir, (err) => errors.push(err))
+    const sampler = new SystemSampler({ disk, eventLoop, onError: (err) => errors.push(err) })
     try {
       await new Promise((resolve) => setTimeout(resolve, 30))
       const reading = await sampler.read(Date.now())
@@ -150,7 +153,7 @@ describe('SystemSampler on this machine', () => {
       const cpu = reading.cpuUsageRatio
       expect(cpu === null || (cpu >= 0 && cpu <= 1)).toBe(true)
     } finally {
-      sampler.close()
+      eventLoop.close()
     }
   })
 })

@@ -1,4 +1,4 @@
-import type { TableStats } from '../../insights/catalog.js'
+import type { TableStats } from '../catalog.js'
 
 export interface VacuumThresholds {
   minDeadTuples: number

@@ -5,6 +5,10 @@ import si from 'systeminformation'
 export interface DiskReading {
   mount: string
   usageRatio: number
+  /** What this process may still write (blocks reserved for root excluded). */
+  availableBytes: number
+  /** used + available, as `df` counts it. */
+  capacityBytes: number
 }
 
 export interface FsEntry {
@@ -59,7 +63,8 @@ export class DiskUsage {
     private readonly listFilesystems: ListFilesystems = () => si.fsSize(),
   ) {}
 
-  async read(now: number): Promise<DiskReading | null> {
+  /** The last reading, refreshed first when it is older than `refreshMs`. */
+  async read(now = Date.now()): Promise<DiskReading | null> {
     const due = this.lastRefreshAt === null || now - this.lastRefreshAt >= this.refreshMs || now < this.lastRefreshAt
     if (!due) return this.last
     this.lastRefreshAt = now
@@ -70,7 +75,10 @@ export class DiskUsage {
       ])
       const fs = mountHolding(path, filesystems)
       const capacity = fs ? fs.used + fs.available : 0
-      this.last = fs && capacity > 0 ? { mount: fs.mount, usageRatio: fs.used / capacity } : null
+      this.last =
+        fs && capacity > 0
+          ? { mount: fs.mount, usageRatio: fs.used / capacity, availableBytes: fs.available, capacityBytes: capacity }
+          : null
     } catch (err) {
       this.onError(err)
     }

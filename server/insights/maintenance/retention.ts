@@ -2,10 +2,10 @@ import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { Config } from '../../config.js'
 import type { DatabaseHandle } from '../../infra/db/connect.js'
 import type { Database } from '../../db/schema.js'
-import { tableColumns } from '../../insights/catalog.js'
-import { JobFailure } from '../attempt.js'
-import { withMaintenanceSession } from '../maintenance-session.js'
-import type { JobDefinition } from '../types.js'
+import { tableColumns } from '../catalog.js'
+import { JobFailure } from '../../jobs/attempt.js'
+import { withMaintenanceSession } from './session.js'
+import type { JobDefinition } from '../../jobs/types.js'
 
 export interface RetentionRule {
   table: string

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely'
 import type { TieredCache } from '../../cache/tiered-cache.js'
-import type { ChatService } from '../../chat/service.js'
+import type { ChatService } from '../service.js'
 import type { Database } from '../../db/schema.js'
-import { JobFailure, messageOf } from '../attempt.js'
-import type { JobDefinition } from '../types.js'
+import { JobFailure, messageOf } from '../../jobs/attempt.js'
+import type { JobDefinition } from '../../jobs/types.js'
 import { recentConversations } from './recent-conversations.js'
 
 export interface CacheWarmDeps {

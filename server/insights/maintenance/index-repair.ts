@@ -1,8 +1,8 @@
-import type { IndexStats } from '../../insights/catalog.js'
-import { indexStats } from '../../insights/catalog.js'
-import { isConcurrentReindexLeftover } from '../../insights/index-findings.js'
-import type { MaintenanceSession } from '../maintenance-session.js'
-import type { JobReport } from '../types.js'
+import type { IndexStats } from '../catalog.js'
+import { indexStats } from '../catalog.js'
+import { isConcurrentReindexLeftover } from '../index-findings.js'
+import type { MaintenanceSession } from './session.js'
+import type { JobReport } from '../../jobs/types.js'
 import { reindexConcurrently, timed } from './maintenance-sql.js'
 
 export interface IndexAction {

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely'
-import type { DatabaseHandle } from '../infra/db/connect.js'
-import type { Database } from '../db/schema.js'
+import type { DatabaseHandle } from '../../infra/db/connect.js'
+import type { Database } from '../../db/schema.js'
 
 export interface MaintenanceOptions {
   lockTimeoutMs: number

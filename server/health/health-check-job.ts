@@ -1,13 +1,13 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { HealthRegistry } from '../../health/index.js'
-import type { Metrics } from '../../metrics/definitions.js'
-import type { EventLoopProbe } from '../probes.js'
-import type { JobDefinition } from '../types.js'
+import type { HealthRegistry } from './index.js'
+import type { Metrics } from '../metrics/definitions.js'
+import type { EventLoopLag } from '../infra/probes/event-loop.js'
+import type { JobDefinition } from '../jobs/types.js'
 
 export interface HealthCheckDeps {
   health: HealthRegistry
   metrics: Metrics
-  eventLoop: EventLoopProbe
+  eventLoop: EventLoopLag
   log: FastifyBaseLogger
 }
 
@@ -36,7 +36,7 @@ export function healthCheckJob(deps: HealthCheckDeps): JobDefinition {
         // For the event loop the interesting latency is the loop's delay, not the probe's.
         const latencySeconds =
           result.component === EVENT_LOOP_COMPONENT
-            ? eventLoop.delaySeconds()
+            ? eventLoop.p99Seconds()
             : result.latencyMs === null
               ? null
               : result.latencyMs / 1000
