@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import pino from 'pino'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import adminPlugin from './admin/index.js'
+import auditPlugin from './audit/index.js'
 import alertsPlugin from './alerts/index.js'
 import authPlugin from './auth/index.js'
 import cachePlugin from './cache/index.js'
@@ -115,7 +115,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(probesPlugin)
   await app.register(httpPlugin)
   await app.register(openApiDocument)
-  await app.register(adminPlugin)
+  await app.register(auditPlugin)
   await app.register(authPlugin)
   await app.register(metricsPlugin)
   await app.register(jobsPlugin)

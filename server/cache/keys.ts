@@ -1,8 +1,7 @@
 import { hash as digest } from 'node:crypto'
-
-/** The namespaces configured in `config.cache.ttlSeconds`; others are sub-namespaces of these (`ai_response:team-a`). */
 import { CACHE_NAMESPACES } from '../contract/cache.js'
 
+/** The namespaces configured in `config.cache.ttlSeconds`; others are sub-namespaces of these (`ai_response:team-a`). */
 export { CACHE_NAMESPACES }
 export type BaseNamespace = (typeof CACHE_NAMESPACES)[number]
 
@@ -24,59 +23,4 @@ export function baseNamespace(namespace: string): BaseNamespace {
 export function sha256Hex(text: string): string {
   // One-shot: about half the cost of createHash().update().digest() for short inputs.
   return digest('sha256', text, 'hex')
-}
-
-/** Trimmed, every run of whitespace one space: prompts that differ only in layout share a cache entry. */
-export function normalizeText(text: string): string {
-  return text.trim().replace(/\s+/g, ' ')
-}
-
-export interface KeyMessage {
-  role: string
-  content: string
-}
-
-/** Sampling parameters that change a completion; absent ones stay absent (a default is not the same key as an explicit value). */
-export interface SamplingParams {
-  temperature?: number
-  top_p?: number
-  max_tokens?: number
-  stop?: string[]
-  presence_penalty?: number
-  frequency_penalty?: number
-  seed?: number
-}
-
-const PARAM_ORDER: Array<keyof SamplingParams> = [
-  'temperature',
-  'top_p',
-  'max_tokens',
-  'stop',
-  'presence_penalty',
-  'frequency_penalty',
-  'seed',
-]
-
-/**
- * The identity of a chat completion: provider, model, normalized messages and sampling
- * parameters, serialized canonically (fixed key order). The cache key is its SHA-256.
- */
-export function aiResponseIdentity(input: {
-  provider: string
-  model: string
-  messages: KeyMessage[]
-  params: SamplingParams
-}): string {
-  const params: Array<[string, unknown]> = []
-  for (const name of PARAM_ORDER) {
-    const value = input.params[name]
-    if (value !== undefined) params.push([name, value])
-  }
-  return JSON.stringify({
-    v: 1,
-    provider: input.provider,
-    model: input.model,
-    messages: input.messages.map((m) => [m.role, normalizeText(m.content)]),
-    params,
-  })
 }

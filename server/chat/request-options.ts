@@ -1,5 +1,5 @@
 import type { Static } from '@sinclair/typebox'
-import type { SamplingParams } from '../cache/keys.js'
+import type { SamplingParams } from './identity.js'
 import type { CacheControlBody } from '../contract/chat.js'
 import type { CacheControl } from './service.js'
 

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { aiResponseIdentity, normalizeText, type SamplingParams } from '../cache/keys.js'
+import { aiResponseIdentity, normalizeText, type SamplingParams } from './identity.js'
 import type { TieredCache } from '../cache/tiered-cache.js'
 import type { Config } from '../config.js'
 import type { Conversation, Message } from '../db/schema.js'

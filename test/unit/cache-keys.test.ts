@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { aiResponseIdentity, baseNamespace, isNamespace, normalizeText, sha256Hex } from '../../server/cache/keys.js'
+import { baseNamespace, isNamespace, sha256Hex } from '../../server/cache/keys.js'
+import { aiResponseIdentity, normalizeText } from '../../server/chat/identity.js'
 
 const identity = (overrides: Partial<Parameters<typeof aiResponseIdentity>[0]> = {}) =>
   sha256Hex(

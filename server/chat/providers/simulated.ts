@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { normalizeText, sha256Hex } from '../../cache/keys.js'
+import { sha256Hex } from '../../cache/keys.js'
+import { normalizeText } from '../identity.js'
 import { badGateway } from '../../errors.js'
 import { estimatePromptTokens, splitTokens } from '../tokens.js'
 import type { ChatMessage, ChatProvider, Completion, CompleteOptions, ModelInfo, ProviderRequest } from './types.js'

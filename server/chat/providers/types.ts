@@ -1,4 +1,4 @@
-import type { SamplingParams } from '../../cache/keys.js'
+import type { SamplingParams } from '../identity.js'
 import type { HealthCheck } from '../../health/checks.js'
 import type { MessageRole } from '../../db/schema.js'
 

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely'
-import type { SamplingParams } from '../../cache/keys.js'
+import type { SamplingParams } from '../identity.js'
 import type { Database } from '../../db/schema.js'
 import type { ChatMessage } from '../providers/types.js'
 import type { AnalyticsEventBuffer } from './event-buffer.js'

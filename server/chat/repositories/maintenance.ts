@@ -13,17 +13,7 @@ export interface ChatDataStats {
   schema_bytes: number
 }
 
-export interface RetentionPolicy {
-  /** analytics_events older than this go. */
-  analyticsEventsMaxAgeMs: number
-  /** Sessions with no activity for this long go, with their conversations and messages. */
-  idleSessionMaxAgeMs: number
-}
-
-/** Rows per DELETE: short statements keep locks and WAL bursts small on big tables. */
-const PURGE_BATCH = 5_000
-
-/** Counts and sizes for `GET /api/db/stats`, and the purge the retention job runs. */
+/** Counts and sizes for `GET /api/db/stats` (old rows are purged by the retention job, server/insights/maintenance). */
 export class ChatMaintenanceRepository {
   constructor(
     private readonly db: Kysely<Database>,
@@ -54,38 +44,6 @@ export class ChatMaintenanceRepository {
       database_bytes: Number(row.database_bytes),
       database_size: row.database_size,
       schema_bytes: Number(row.schema_bytes),
-    }
-  }
-
-  /** Deletes, in batches, analytics events and idle sessions older than the policy allows at `now`. */
-  async purgeOlderThan(now: Date, policy: RetentionPolicy): Promise<{ analytics_events: number; sessions: number }> {
-    const eventsBefore = new Date(now.getTime() - policy.analyticsEventsMaxAgeMs)
-    const idleBefore = new Date(now.getTime() - policy.idleSessionMaxAgeMs)
-    const analytics_events = await this.inBatches((limit) =>
-      this.db
-        .deleteFrom('analytics_events')
-        .where('id', 'in', (qb) =>
-          qb.selectFrom('analytics_events').select('id').where('created_at', '<', eventsBefore).limit(limit),
-        )
-        .executeTakeFirst(),
-    )
-    const sessions = await this.inBatches((limit) =>
-      this.db
-        .deleteFrom('sessions')
-        .where('id', 'in', (qb) =>
-          qb.selectFrom('sessions').select('id').where('last_active_at', '<', idleBefore).limit(limit),
-        )
-        .executeTakeFirst(),
-    )
-    return { analytics_events, sessions }
-  }
-
-  private async inBatches(deleteBatch: (limit: number) => Promise<{ numDeletedRows: bigint }>): Promise<number> {
-    let total = 0
-    for (;;) {
-      const deleted = Number((await deleteBatch(PURGE_BATCH)).numDeletedRows)
-      total += deleted
-      if (deleted < PURGE_BATCH) return total
     }
   }
 }

@@ -146,42 +146,4 @@ describe.each(backends)('chat analytics, metrics, warming and retention ($name)'
       .execute()
     expect(warmEvents).toEqual([])
   })
-
-  it('purges analytics events and idle sessions older than the policy, in batches, and nothing newer', async () => {
-    const now = new Date()
-    const old = new Date(now.getTime() - 40 * 86_400_000)
-    const { sessionId: oldSession, conversationId: oldConversation } = await newConversation(t)
-    await t.app.db.updateTable('sessions').set({ last_active_at: old }).where('id', '=', oldSession).execute()
-    const { sessionId: freshSession } = await newConversation(t)
-    await t.app.db
-      .insertInto('analytics_events')
-      .values(Array.from({ length: 3 }, () => ({ type: 'chat_completion', data: '{}', created_at: old })))
-      .execute()
-    const eventsBefore = Number(
-      (
-        await t.app.db
-          .selectFrom('analytics_events')
-          .select((eb) => eb.fn.countAll<string>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    )
-
-    const purged = await t.app.chat.repos.maintenance.purgeOlderThan(now, {
-      analyticsEventsMaxAgeMs: 30 * 86_400_000,
-      idleSessionMaxAgeMs: 30 * 86_400_000,
-    })
-    expect(purged).toEqual({ analytics_events: 3, sessions: 1 })
-    const eventsAfter = Number(
-      (
-        await t.app.db
-          .selectFrom('analytics_events')
-          .select((eb) => eb.fn.countAll<string>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    )
-    expect(eventsAfter).toBe(eventsBefore - 3)
-    expect(await t.app.chat.repos.sessions.findById(oldSession)).toBeUndefined()
-    expect(await t.app.chat.repos.conversations.findById(oldConversation)).toBeUndefined()
-    expect(await t.app.chat.repos.sessions.findById(freshSession)).toBeDefined()
-  })
 })

@@ -106,10 +106,25 @@ describe('DiskUsage', () => {
       30_000,
       list,
     )
-    expect(await disk.read(1_000_000)).toEqual({ mount: '/', usageRatio: 41 / 91, availableBytes: 50, capacityBytes: 91 })
-    expect(await disk.read(1_029_999)).toEqual({ mount: '/', usageRatio: 41 / 91, availableBytes: 50, capacityBytes: 91 })
+    expect(await disk.read(1_000_000)).toEqual({
+      mount: '/',
+      usageRatio: 41 / 91,
+      availableBytes: 50,
+      capacityBytes: 91,
+    })
+    expect(await disk.read(1_029_999)).toEqual({
+      mount: '/',
+      usageRatio: 41 / 91,
+      availableBytes: 50,
+      capacityBytes: 91,
+    })
     expect(listings).toBe(1)
-    expect(await disk.read(1_030_000)).toEqual({ mount: '/', usageRatio: 42 / 92, availableBytes: 50, capacityBytes: 92 })
+    expect(await disk.read(1_030_000)).toEqual({
+      mount: '/',
+      usageRatio: 42 / 92,
+      availableBytes: 50,
+      capacityBytes: 92,
+    })
     expect(listings).toBe(2)
   })
 

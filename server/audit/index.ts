@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { AuditLog } from './audit.js'
+import { AuditLog } from './log.js'
 import { AuditPage } from '../contract/audit.js'
 
 declare module 'fastify' {
@@ -13,7 +13,7 @@ declare module 'fastify' {
 
 /** The audit log: written by every admin action, readable by viewers. */
 export default fp(
-  async function adminPlugin(app: FastifyInstance) {
+  async function auditPlugin(app: FastifyInstance) {
     app.decorate('audit', new AuditLog(app.db, app.events))
 
     app.withTypeProvider<TypeBoxTypeProvider>().get(
