@@ -2,7 +2,7 @@ import fp from 'fastify-plugin'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { AuditLog } from './log.js'
+import { AuditLog } from './audit-repository.js'
 import { AuditPage } from '../contract/audit.js'
 
 declare module 'fastify' {

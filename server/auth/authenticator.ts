@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import type { FastifyRequest } from 'fastify'
 import type { Principal } from './access.js'
-import { hashToken, TOKEN_PREFIX, type TokenRepository } from './tokens.js'
+import { hashToken, TOKEN_PREFIX, type TokenRepository } from './token-repository.js'
 
 export const SESSION_COOKIE = 'ccp_session'
 

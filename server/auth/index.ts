@@ -8,7 +8,7 @@ import { DEFAULT_ACCESS, roleAllows } from './access.js'
 import { Authenticator } from './authenticator.js'
 import { TokenRevocations } from './revocations.js'
 import { authRoutes } from './routes.js'
-import { TokenRepository } from './tokens.js'
+import { TokenRepository } from './token-repository.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -35,9 +35,7 @@ export default fp(
     })
     app.decorate('chat', chat)
     app.health.register('provider', provider.healthCheck)
-    app.jobs.define(
-      cacheWarmJob({ chat, cache: app.cache, db: app.db, historyMessages: app.config.chat.historyMessages }),
-    )
+    app.jobs.define(cacheWarmJob({ chat, cache: app.cache, historyMessages: app.config.chat.historyMessages }))
     // Before the server stops waiting for requests: open streams end with an error event instead of
     // hanging; non-streamed replies get half the shutdown time to finish (the rest is for closing).
     app.addHook('preClose', async () => chat.close(app.config.shutdownTimeoutMs / 2))

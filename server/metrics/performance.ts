@@ -1,7 +1,7 @@
 import type { SampleDetail } from './sampler.js'
 import type { Snapshot } from './snapshot.js'
 
-/** Where /api/performance starts recommending something (issue 4). */
+/** Where /api/performance starts recommending something. */
 export const THRESHOLDS = {
   memoryUsageRatio: 0.8,
   cpuUsageRatio: 0.7,

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis'
 import pg from 'pg'
 import { buildApp } from '../../server/app.js'
 import { loadConfig, type Config } from '../../server/config.js'
-import { generateToken } from '../../server/auth/tokens.js'
+import { generateToken } from '../../server/auth/token-repository.js'
 
 /**
  * The backends a test runs against: embedded (PGlite + in-memory cache) always, and real

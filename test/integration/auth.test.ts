@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { PRINCIPAL_REFRESH_AFTER_MS } from '../../server/auth/authenticator.js'
-import { generateToken } from '../../server/auth/tokens.js'
+import { generateToken } from '../../server/auth/token-repository.js'
 import { backends, createTestApp, dropTestData, real, uniqueName, type TestApp } from '../helpers/app.js'
 
 async function createToken(t: TestApp, role: 'admin' | 'viewer' | 'chat', name = `${role} token`) {

@@ -6,7 +6,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { pg_stat_statements } from '@electric-sql/pglite/contrib/pg_stat_statements'
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
-import { generateToken } from '../../server/auth/tokens.js'
+import { generateToken } from '../../server/auth/token-repository.js'
 import { dropTestData, embedded, real, uniqueName } from '../helpers/app.js'
 import { startService, type ServiceProcess } from '../helpers/process.js'
 

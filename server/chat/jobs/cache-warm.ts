@@ -1,15 +1,11 @@
-import type { Kysely } from 'kysely'
 import type { TieredCache } from '../../cache/tiered-cache.js'
 import type { ChatService } from '../service.js'
-import type { Database } from '../../db/schema.js'
 import { JobFailure, messageOf } from '../../jobs/attempt.js'
 import type { JobDefinition } from '../../jobs/types.js'
-import { recentConversations } from './recent-conversations.js'
 
 export interface CacheWarmDeps {
   chat: Pick<ChatService, 'warm' | 'listModels' | 'repos'>
   cache: Pick<TieredCache, 'clear' | 'set'>
-  db: Kysely<Database>
   /** Messages kept per preloaded conversation (CHAT_HISTORY_MESSAGES: what a new message sends). */
   historyMessages: number
   topPrompts?: number
@@ -57,7 +53,7 @@ export function cacheWarmJob(deps: CacheWarmDeps): JobDefinition {
       await cache.clear({ namespace: 'models' })
       const models = (await chat.listModels()).length
 
-      const conversations = await recentConversations(deps.db, since, deps.recentConversations ?? 100)
+      const conversations = await chat.repos.conversations.recentlyActive(since, deps.recentConversations ?? 100)
       for (const conversation of conversations) {
         signal.throwIfAborted()
         const messages = await chat.repos.messages.recent(conversation.id, deps.historyMessages)

@@ -51,6 +51,18 @@ export class ConversationRepository {
       .executeTakeFirstOrThrow()
   }
 
+  /** The conversations active most recently since `since` (cache-warm preloads them). */
+  async recentlyActive(since: Date, limit: number): Promise<Conversation[]> {
+    return this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('updated_at', '>=', since)
+      .orderBy('updated_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute()
+  }
+
   async findById(id: string): Promise<Conversation | undefined> {
     return this.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst()
   }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { generateToken } from '../../../server/auth/tokens.js'
+import { generateToken } from '../../../server/auth/token-repository.js'
 import { createTestApp, dropTestData, real, uniqueName, type Backend, type TestApp } from '../../helpers/app.js'
 import { FAST_SIM } from '../chat/helpers.js'
 import { DisposableRedis, hasRedisServer } from './redis-server.js'

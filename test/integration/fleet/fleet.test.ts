@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { generateToken } from '../../../server/auth/tokens.js'
+import { generateToken } from '../../../server/auth/token-repository.js'
 import { createTestApp, dropTestData, embedded, real, uniqueName, type TestApp } from '../../helpers/app.js'
 
 describe('a single instance without Redis', () => {
