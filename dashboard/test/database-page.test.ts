@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte'
 import { afterEach, describe, expect, it } from 'vitest'
-import Database from '../src/pages/Database.svelte'
+import Database from '../src/features/database/Database.svelte'
 import { dashboardContext } from '../src/lib/dashboard.js'
 import { fakeDashboard, ok, type FakeDashboard } from './fake-dashboard.js'
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { RunFollower } from '../src/lib/job-runs.svelte.js'
+import { RunFollower } from '../src/features/jobs/job-runs.svelte.js'
 import { fakeDashboard, ok, type FakeDashboard } from './fake-dashboard.js'
 
 const RUN_ID = '7b70bfc6-b580-4bf8-a869-49c00dc73bec'

@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte'
 import { afterEach, describe, expect, it } from 'vitest'
-import Jobs from '../src/pages/Jobs.svelte'
+import Jobs from '../src/features/jobs/Jobs.svelte'
 import { dashboardContext } from '../src/lib/dashboard.js'
 import { fakeDashboard, ok, type FakeDashboard } from './fake-dashboard.js'
 

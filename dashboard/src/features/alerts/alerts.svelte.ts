@@ -1,5 +1,5 @@
-import { ApiError, type Api } from './api.js'
-import type { ThresholdRule } from './thresholds.js'
+import { ApiError, type Api } from '../../lib/api.js'
+import type { ThresholdRule } from '../../lib/thresholds.js'
 
 /**
  * What the shell needs from alerting: how many alerts fire (the nav badge, the Overview tile)

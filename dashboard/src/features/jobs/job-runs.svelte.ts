@@ -1,7 +1,7 @@
-import type { JobEvent, JobReport, JobRun, JobRunStatus } from '../../../server/contract/index.js'
-import type { Wire } from '../../../server/contract/index.js'
-import type { Api } from './api.js'
-import type { LiveConnection } from './live.svelte.js'
+import type { JobEvent, JobReport, JobRun, JobRunStatus } from '../../../../server/contract/index.js'
+import type { Wire } from '../../../../server/contract/index.js'
+import type { Api } from '../../lib/api.js'
+import type { LiveConnection } from '../../lib/live.svelte.js'
 
 export type JobEventData = Wire<JobEvent>
 export type JobRunView = Wire<JobRun>
