@@ -1,4 +1,4 @@
-import type { AlertRule, Severity } from './types.js'
+import type { AlertRule, Severity } from '../../../../server/contract/index.js'
 
 /**
  * The rule editor's fields as typed, and the request body made from them. The body carries
