@@ -1,0 +1,78 @@
+import { errorText } from './errors.js'
+
+export interface KeysetPage<T> {
+  items: T[]
+  nextBefore: string | null
+}
+
+export interface KeysetPagerOptions<T> {
+  /** One page: the query carries `limit`, `before` (older pages) and the caller's filters. */
+  fetch: (query: URLSearchParams) => Promise<KeysetPage<T>>
+  limit: number
+  /** The filters of the next load, read at each load. */
+  filters?: () => Record<string, string>
+  key: (item: T) => string
+  /** True when `a` is older than `b` (it sorts below it). */
+  isOlder: (a: T, b: T) => boolean
+  /**
+   * How a reload treats the rows already shown: 'merge' (default) puts the newest page on top
+   * and keeps the older pages already loaded; 'replace' shows the first page alone.
+   */
+  reload?: 'merge' | 'replace'
+}
+
+/**
+ * A list read newest first, a page at a time (`?before=<nextBefore>`), the way the audit log,
+ * the alert history, the notification log and the job runs are served. A load that a newer
+ * one overtook is dropped.
+ */
+export class KeysetPager<T> {
+  items = $state.raw<T[]>([])
+  nextBefore = $state<string | null>(null)
+  loading = $state(true)
+  error = $state<string | null>(null)
+  private generation = 0
+
+  constructor(private readonly options: KeysetPagerOptions<T>) {}
+
+  /** `append`: the next older page; else the newest page again. */
+  async load(append: boolean): Promise<void> {
+    const { fetch, limit, filters, key, isOlder, reload = 'merge' } = this.options
+    const mine = ++this.generation
+    this.loading = true
+    this.error = null
+    const query = new URLSearchParams({ limit: String(limit) })
+    for (const [name, value] of Object.entries(filters?.() ?? {})) if (value) query.set(name, value)
+    if (append && this.nextBefore) query.set('before', this.nextBefore)
+    try {
+      const page = await fetch(query)
+      if (mine !== this.generation) return
+      if (append) {
+        const shown = new Set(this.items.map(key))
+        this.items = [...this.items, ...page.items.filter((item) => !shown.has(key(item)))]
+        this.nextBefore = page.nextBefore
+      } else {
+        const ids = new Set(page.items.map(key))
+        const oldest = page.items.at(-1)
+        const older =
+          reload === 'merge' && oldest ? this.items.filter((item) => !ids.has(key(item)) && isOlder(item, oldest)) : []
+        this.items = [...page.items, ...older]
+        if (!older.length) this.nextBefore = page.nextBefore
+      }
+    } catch (err) {
+      if (mine === this.generation) this.error = errorText(err)
+    } finally {
+      if (mine === this.generation) this.loading = false
+    }
+  }
+
+  /** Forgets the rows shown (a new filter) and loads the newest page. */
+  restart(): Promise<void> {
+    this.items = []
+    this.nextBefore = null
+    return this.load(false)
+  }
+}
+
+/** Keyset ids are bigint strings: compare them as numbers. */
+export const olderById = <T extends { id: string }>(a: T, b: T) => BigInt(a.id) < BigInt(b.id)
