@@ -35,6 +35,11 @@ export class KeysetPager<T> {
 
   constructor(private readonly options: KeysetPagerOptions<T>) {}
 
+  /** The key of an item (its row in a table). */
+  get key(): (item: T) => string {
+    return this.options.key
+  }
+
   /** `append`: the next older page; else the newest page again. */
   async load(append: boolean): Promise<void> {
     const { fetch, limit, filters, key, isOlder, reload = 'merge' } = this.options
