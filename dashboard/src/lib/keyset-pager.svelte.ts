@@ -6,8 +6,12 @@ export interface KeysetPage<T> {
 }
 
 export interface KeysetPagerOptions<T> {
-  /** One page: the query carries `limit`, `before` (older pages) and the caller's filters. */
-  fetch: (query: URLSearchParams) => Promise<KeysetPage<T>>
+  /** Reads one page (the dashboard's `api.get`). */
+  get: (url: string) => Promise<unknown>
+  /** The page's address: the query carries `limit`, `before` (older pages) and the caller's filters. */
+  url: (query: URLSearchParams) => string
+  /** The field of the answer that holds the items ("events", "runs"); `nextBefore` is beside it. */
+  field: string
   limit: number
   /** The filters of the next load, read at each load. */
   filters?: () => Record<string, string>
@@ -42,7 +46,7 @@ export class KeysetPager<T> {
 
   /** `append`: the next older page; else the newest page again. */
   async load(append: boolean): Promise<void> {
-    const { fetch, limit, filters, key, isOlder, reload = 'merge' } = this.options
+    const { get, url, field, limit, filters, key, isOlder, reload = 'merge' } = this.options
     const mine = ++this.generation
     this.loading = true
     this.error = null
@@ -50,8 +54,9 @@ export class KeysetPager<T> {
     for (const [name, value] of Object.entries(filters?.() ?? {})) if (value) query.set(name, value)
     if (append && this.nextBefore) query.set('before', this.nextBefore)
     try {
-      const page = await fetch(query)
+      const answer = (await get(url(query))) as Record<string, unknown> & { nextBefore: string | null }
       if (mine !== this.generation) return
+      const page: KeysetPage<T> = { items: answer[field] as T[], nextBefore: answer.nextBefore }
       if (append) {
         const shown = new Set(this.items.map(key))
         this.items = [...this.items, ...page.items.filter((item) => !shown.has(key(item)))]
