@@ -1,7 +1,7 @@
 import './match-media.js'
 import { fireEvent, render, screen, within } from '@testing-library/svelte'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import Alerts from '../src/pages/Alerts.svelte'
+import Alerts from '../src/features/alerts/Alerts.svelte'
 import { dashboardContext } from '../src/lib/dashboard.js'
 import { fakeDashboard, ok, type FakeDashboard } from './fake-dashboard.js'
 

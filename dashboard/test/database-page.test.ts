@@ -1,8 +1,8 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte'
 import { afterEach, describe, expect, it } from 'vitest'
-import Database from '../src/pages/Database.svelte'
+import Database from '../src/features/database/Database.svelte'
 import { dashboardContext } from '../src/lib/dashboard.js'
-import { fakeDashboard, ok, type FakeDashboard } from './fake-dashboard.js'
+import { fakeDashboard, ok, progressOf, type FakeDashboard } from './fake-dashboard.js'
 
 const RUN = '44444444-4444-4444-8444-444444444444'
 
@@ -175,22 +175,15 @@ describe('the Database page', () => {
     answer()
     const run = await screen.findByTestId('optimize-run')
     expect(screen.queryByRole('dialog')).toBeNull()
-    fake.emit({
-      type: 'job',
-      data: {
-        ...base,
-        type: 'progress',
-        status: 'running',
-        at: 2,
-        report: {
-          step: 'vacuum',
-          table: 'messages',
-          phase: 'scanning heap',
-          heapBlocksTotal: 800,
-          heapBlocksScanned: 200,
-        },
-      },
-    })
+    fake.emit(
+      progressOf(base, 2, {
+        step: 'vacuum',
+        table: 'messages',
+        phase: 'scanning heap',
+        heapBlocksTotal: 800,
+        heapBlocksScanned: 200,
+      }),
+    )
     const progress = await within(run).findByRole('status', { name: 'Optimize progress' })
     expect(progress).toHaveTextContent('vacuum · messages · scanning heap')
     expect(progress).toHaveTextContent('200 of 800 heap blocks scanned')

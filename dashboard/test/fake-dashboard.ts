@@ -30,6 +30,12 @@ export interface FakeDashboard {
 
 export const ok = (body: unknown) => ({ status: 200, body })
 
+/** The 'job' live message a running run sends with its progress (`run`: runId, job, trigger, instance, attempt). */
+export const progressOf = (run: Record<string, unknown>, at: number, report: Record<string, unknown>) => ({
+  type: 'job',
+  data: { ...run, type: 'progress', status: 'running', at, report },
+})
+
 export function fakeDashboard(role: 'admin' | 'viewer', routes: Record<string, Reply> = {}): FakeDashboard {
   const table = new Map(Object.entries(routes))
   const calls: Call[] = []

@@ -1,6 +1,6 @@
 import { fireEvent, render, screen, waitFor, within } from '@testing-library/svelte'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import InstancesPanel from '../src/components/InstancesPanel.svelte'
+import InstancesPanel from '../src/features/overview/InstancesPanel.svelte'
 import { dashboardContext } from '../src/lib/dashboard.js'
 import { fakeDashboard, ok, type FakeDashboard, type Reply } from './fake-dashboard.js'
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { RunFollower } from '../src/lib/job-runs.svelte.js'
-import { fakeDashboard, ok, type FakeDashboard } from './fake-dashboard.js'
+import { RunFollower } from '../src/features/jobs/job-runs.svelte.js'
+import { fakeDashboard, ok, progressOf, type FakeDashboard } from './fake-dashboard.js'
 
 const RUN_ID = '7b70bfc6-b580-4bf8-a869-49c00dc73bec'
 const base = { runId: RUN_ID, job: 'vacuum-analyze', trigger: 'manual', instance: 'test-1', attempt: 1 }
@@ -41,31 +41,13 @@ describe('RunFollower', () => {
     const started = follower.start('vacuum-analyze', () => new Promise((r) => (answer = r)))
     // The server announces the run before its 202 reaches the page.
     fake.emit({ type: 'job', data: { ...base, type: 'started', status: 'running', at: 1 } })
-    fake.emit({
-      type: 'job',
-      data: {
-        ...base,
-        type: 'progress',
-        status: 'running',
-        at: 2,
-        report: { step: 'vacuum', table: 'messages', done: 0, total: 2 },
-      },
-    })
+    fake.emit(progressOf(base, 2, { step: 'vacuum', table: 'messages', done: 0, total: 2 }))
     expect(follower.run).toBeNull()
     answer({ runId: RUN_ID, job: 'vacuum-analyze', status: 'running' })
     await started
     expect(follower.run).toMatchObject({ status: 'running', progress: { table: 'messages', done: 0, total: 2 } })
 
-    fake.emit({
-      type: 'job',
-      data: {
-        ...base,
-        type: 'progress',
-        status: 'running',
-        at: 3,
-        report: { step: 'vacuum', table: 'sessions', done: 1, total: 2 },
-      },
-    })
+    fake.emit(progressOf(base, 3, { step: 'vacuum', table: 'sessions', done: 1, total: 2 }))
     expect(follower.run?.progress).toEqual({ step: 'vacuum', table: 'sessions', done: 1, total: 2 })
 
     fake.emit({

@@ -1,8 +1,8 @@
 import { fireEvent, render, screen, within } from '@testing-library/svelte'
 import { afterEach, describe, expect, it } from 'vitest'
-import Jobs from '../src/pages/Jobs.svelte'
+import Jobs from '../src/features/jobs/Jobs.svelte'
 import { dashboardContext } from '../src/lib/dashboard.js'
-import { fakeDashboard, ok, type FakeDashboard } from './fake-dashboard.js'
+import { fakeDashboard, ok, progressOf, type FakeDashboard } from './fake-dashboard.js'
 
 const NOW = Date.now()
 // Relative to when a test builds its data, not to when this file was loaded: on a busy machine
@@ -99,10 +99,7 @@ describe('the Jobs page', () => {
     expect(within(row).getByRole('button', { name: 'Run now' })).toBeDisabled()
 
     const event = { runId: RUN, job: 'cache-warm', trigger: 'manual', instance: 'test-1', attempt: 1 }
-    fake.emit({
-      type: 'job',
-      data: { ...event, type: 'progress', status: 'running', at: NOW, report: { step: 'warm', done: 3, total: 10 } },
-    })
+    fake.emit(progressOf(event, NOW, { step: 'warm', done: 3, total: 10 }))
     const progress = await within(row).findByRole('status', { name: 'Progress of cache-warm' })
     expect(progress).toHaveTextContent('3 of 10 done')
     expect(progress.querySelector('progress')).toHaveAttribute('value', '3')

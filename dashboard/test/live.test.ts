@@ -49,16 +49,25 @@ describe('the live connection of the dashboard', () => {
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0)) await cleanup()
   })
-
-  it('goes live on hello and dispatches messages by type', async () => {
-    const srv = await liveServer()
+  /** A connection to `srv` whose session stays valid, stopped (with the server) after the test. */
+  const connect = (
+    srv: { url: string; close: () => unknown },
+    options: Partial<ConstructorParameters<typeof LiveConnection>[0]> = {},
+  ) => {
     const live = new LiveConnection({
       url: srv.url,
       onAuthLost: () => {},
       checkSession: async () => true,
       createSocket,
+      ...options,
     })
     cleanups.push(() => live.stop(), srv.close)
+    return live
+  }
+
+  it('goes live on hello and dispatches messages by type', async () => {
+    const srv = await liveServer()
+    const live = connect(srv)
     const snapshots: number[] = []
     live.on('snapshot', (m) => snapshots.push(m.data.at))
     expect(live.status).toBe('idle')
@@ -73,14 +82,7 @@ describe('the live connection of the dashboard', () => {
 
   it('shows reconnecting when the server goes away and comes back by itself', async () => {
     const srv = await liveServer()
-    const live = new LiveConnection({
-      url: srv.url,
-      onAuthLost: () => {},
-      checkSession: async () => true,
-      random: () => 0,
-      createSocket,
-    })
-    cleanups.push(() => live.stop(), srv.close)
+    const live = connect(srv, { random: () => 0 })
     live.start()
     await until(() => live.status === 'live')
     srv.sockets[0]!.close(1001, 'restarting')

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { bodyFromForm, emptyForm, formFromRule, parsePairs } from '../src/components/alerts/rule-form.js'
-import type { AlertRule } from '../src/components/alerts/types.js'
+import { bodyFromForm, emptyForm, formFromRule, parsePairs } from '../src/features/alerts/rule-form.js'
+import type { AlertRule } from '../../server/contract/index.js'
 
 const rule: AlertRule = {
   name: 'DiskAlmostFull',

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { LABEL_NAME_PATTERN } from '../../alerts/labels.js'
 import { DURATION_PATTERN } from '../../alerts/duration.js'
 import { DateTime, NullableDateTime } from './common.js'
+import type { Wire } from './wire.js'
 
 /** Wire shapes of the alerting API. Times go out as ISO 8601 strings. */
 export const StringMap = Type.Record(Type.String(), Type.String())
@@ -149,3 +150,37 @@ export const NotificationView = Type.Object({
   nextAttemptAt: NullableDateTime,
   deliveredAt: NullableDateTime,
 })
+
+/** The answer of `POST /api/alerts/rules/preview`: a rule replayed over the in-memory series. */
+export const BacktestView = Type.Object({
+  from: Type.String(),
+  to: Type.String(),
+  evaluations: Type.Integer({ description: 'Sample times replayed' }),
+  signalFound: Type.Boolean(),
+  firing: Type.Array(
+    Type.Object({
+      fingerprint: Type.String(),
+      labels: StringMap,
+      firedAt: Type.String(),
+      resolvedAt: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+  transitions: Type.Array(
+    Type.Object({
+      at: Type.String(),
+      fingerprint: Type.String(),
+      from: Type.String(),
+      to: Type.String(),
+      value: Type.Union([Type.Number(), Type.Null()]),
+    }),
+  ),
+})
+
+/** What the dashboard reads: the views above, with their times as strings. */
+export type AlertDto = Wire<Static<typeof AlertView>>
+export type AlertHistoryEventDto = Wire<Static<typeof AlertEventView>>
+export type SilenceDto = Wire<Static<typeof SilenceView>>
+export type ReceiverDto = Wire<Static<typeof ReceiverView>>
+export type NotificationDto = Wire<Static<typeof NotificationView>>
+export type BacktestDto = Static<typeof BacktestView>
+export type { AlertRule, AlertRuleInput, Severity } from '../../alerts/rule.js'

@@ -16,14 +16,14 @@ describe('the built dashboard', () => {
     const lazyPages = report.lazy.map((c) => c.module).filter((m): m is string => m !== null)
     expect(lazyPages).toEqual(
       expect.arrayContaining([
-        'pages/Cache.svelte',
-        'pages/Chat.svelte',
-        'pages/Audit.svelte',
-        'pages/Alerts.svelte',
-        'pages/Jobs.svelte',
-        'pages/Database.svelte',
+        'features/cache/Cache.svelte',
+        'features/chat/Chat.svelte',
+        'features/audit/Audit.svelte',
+        'features/alerts/Alerts.svelte',
+        'features/jobs/Jobs.svelte',
+        'features/database/Database.svelte',
       ]),
     )
-    expect(lazyPages).not.toContain('pages/Overview.svelte')
+    expect(lazyPages).not.toContain('features/overview/Overview.svelte')
   })
 })

@@ -1,5 +1,5 @@
 import { getContext, setContext } from 'svelte'
-import { AlertsStore } from './alerts.svelte.js'
+import { AlertsStore } from '../features/alerts/alerts.svelte.js'
 import { ApiError, createApi, type Api } from './api.js'
 import { LiveConnection } from './live.svelte.js'
 import { Router, type PageRoute } from './router.svelte.js'

@@ -1,3 +1,5 @@
+import { ApiError } from './api.js'
+import { errorText } from './errors.js'
 /**
  * The field problems of a 400 answer, for forms that show each next to its field.
  *
@@ -49,6 +51,16 @@ export function fieldProblems(err: unknown, prefix = 'body'): FieldProblems {
     }
   }
   return { fields, general }
+}
+
+/**
+ * What a failed save says on its form: a 400's problems by field, anything else (the server
+ * unreachable, a 500) as one general problem.
+ */
+export function saveProblems(err: unknown, prefix = 'body'): FieldProblems {
+  return err instanceof ApiError && err.status === 400
+    ? fieldProblems(err, prefix)
+    : { fields: new Map(), general: [errorText(err)] }
 }
 
 /** The problem of a field or of anything under it (`/matchers` covers `/matchers/team`). */

@@ -1,4 +1,4 @@
-import type { AlertRule } from '../../../alerts/rule.js'
+import type { AlertRule } from '../../../server/contract/index.js'
 import type { Labels } from '../../../server/contract/index.js'
 
 export type Level = 'ok' | 'info' | 'warning' | 'critical'

@@ -1,3 +1,5 @@
+import { errorText } from './errors.js'
+
 export type ToastKind = 'success' | 'error' | 'info'
 
 export interface Toast {
@@ -26,6 +28,20 @@ export class Toasts {
 
   error(message: string): number {
     return this.show('error', message)
+  }
+
+  /**
+   * Runs an action and says how it went: the message it resolves to as a success, or
+   * "<failure>: <its error>" as an error. Resolves whether it succeeded.
+   */
+  async attempt(action: () => Promise<string>, failure: string): Promise<boolean> {
+    try {
+      this.success(await action())
+      return true
+    } catch (err) {
+      this.error(`${failure}: ${errorText(err)}`)
+      return false
+    }
   }
 
   dismiss(id: number): void {
