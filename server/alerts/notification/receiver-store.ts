@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely'
-import type { LabelMatcher } from '../../alerts/labels.js'
-import type { AlertReceiversTable, Database } from '../db/schema.js'
+import type { LabelMatcher } from '../../../alerts/labels.js'
+import type { Receiver } from '../../../alerts/routing.js'
+import type { AlertReceiversTable, Database } from '../../db/schema.js'
 
 export type ReceiverRow = Selectable<AlertReceiversTable>
 
@@ -15,6 +16,23 @@ export interface ReceiverInput {
   groupBy: string[]
   groupWaitMs: number
   enabled: boolean
+}
+
+/** What routing needs of a row (no secret: that stays with the delivery worker). */
+export function toRoutingReceiver(row: ReceiverRow): Receiver {
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind,
+    format: row.format,
+    url: row.url,
+    severities: row.severities,
+    matchers: row.matchers,
+    sendResolved: row.send_resolved,
+    groupBy: row.group_by,
+    groupWaitMs: row.group_wait_ms,
+    enabled: row.enabled,
+  }
 }
 
 /** Secret changes: undefined keeps the stored one, null removes it, a string replaces it. */
