@@ -55,16 +55,30 @@ export function evaluate(
   const enabled = new Map(rules.filter((r) => r.enabled).map((r) => [r.name, r]))
   const visited = new Set<string>()
 
+  const bySignal = new Map<string, Array<SnapshotInput['signals'][number]>>()
+  for (const sample of snapshot.signals) {
+    const list = bySignal.get(sample.name)
+    if (list) list.push(sample)
+    else bySignal.set(sample.name, [sample])
+  }
+  const rulesWithState = new Set(previous.map((s) => s.rule))
+
   for (const rule of enabled.values()) {
-    for (const sample of snapshot.signals) {
-      if (sample.name !== rule.signal || !includesLabels(sample.labels, rule.matchers)) continue
+    const observed = (bySignal.get(rule.signal) ?? [])
+      .filter((sample) => includesLabels(sample.labels, rule.matchers))
+      .map((sample) => {
+        const value = readValue(rule, sample, context.series, now)
+        const holds = value !== null && Number.isFinite(value) && COMPARE[rule.op](value, rule.threshold)
+        return { sample, value, holds }
+      })
+    // Nothing active and nothing true: nothing to do (and no label set to build for each sample).
+    if (!rulesWithState.has(rule.name) && !observed.some((o) => o.holds)) continue
+    for (const { sample, value, holds } of observed) {
       const labels = sortLabels({ ...sample.labels, ...rule.labels, alertname: rule.name, severity: rule.severity })
       const id = fingerprint(labels)
       // A label set seen twice in one snapshot counts once.
       if (visited.has(id)) continue
       visited.add(id)
-      const value = readValue(rule, sample, context.series, now)
-      const holds = value !== null && Number.isFinite(value) && COMPARE[rule.op](value, rule.threshold)
       const state = advance(rule, previousByFingerprint.get(id), { id, labels, value, holds, now }, result)
       previousByFingerprint.delete(id)
       if (state) next.set(id, state)

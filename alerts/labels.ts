@@ -67,10 +67,16 @@ export function formatLabels(labels: Labels): string {
   return `{${parts.join(', ')}}`
 }
 
-const FNV_OFFSET = 0xcbf29ce484222325n
-const FNV_PRIME = 0x100000001b3n
-const MASK_64 = 0xffffffffffffffffn
+// FNV-1a 64 in two 32-bit halves (BigInt per byte costs ~40 µs per label set; this, ~1 µs).
+// The prime is 2^40 + 0x1b3: h × prime = h × 0x1b3 + (h << 40), and h << 40 only reaches the high half.
+const OFFSET_HIGH = 0xcbf29ce4
+const OFFSET_LOW = 0x84222325
+const PRIME_LOW = 0x1b3
+const TWO_32 = 0x1_0000_0000
 const SEPARATOR = 0xff
+const encoder = new TextEncoder()
+// eslint-disable-next-line no-control-regex
+const ASCII = /^[\x00-\x7f]*$/
 
 /**
  * Alertmanager's fingerprint: FNV-1a 64 over the sorted label names and values, each followed
@@ -78,16 +84,23 @@ const SEPARATOR = 0xff
  * and in an Alertmanager that receives our alerts.
  */
 export function fingerprint(labels: Labels): string {
-  let hash = FNV_OFFSET
+  let high = OFFSET_HIGH
+  let low = OFFSET_LOW
   const add = (byte: number) => {
-    hash = ((hash ^ BigInt(byte)) * FNV_PRIME) & MASK_64
+    low = (low ^ byte) >>> 0
+    const lowProduct = low * PRIME_LOW
+    high = (high * PRIME_LOW + Math.floor(lowProduct / TWO_32) + ((low << 8) >>> 0)) % TWO_32
+    low = lowProduct % TWO_32
   }
-  const encoder = new TextEncoder()
+  const addText = (text: string) => {
+    // Label names and values are ASCII nearly always: their UTF-8 bytes are their char codes.
+    if (ASCII.test(text)) for (let i = 0; i < text.length; i++) add(text.charCodeAt(i))
+    else for (const byte of encoder.encode(text)) add(byte)
+    add(SEPARATOR)
+  }
   for (const name of Object.keys(labels).sort()) {
-    for (const byte of encoder.encode(name)) add(byte)
-    add(SEPARATOR)
-    for (const byte of encoder.encode(labels[name]!)) add(byte)
-    add(SEPARATOR)
+    addText(name)
+    addText(labels[name]!)
   }
-  return hash.toString(16).padStart(16, '0')
+  return high.toString(16).padStart(8, '0') + low.toString(16).padStart(8, '0')
 }
