@@ -53,6 +53,13 @@ export function evaluate(
   const next = new Map<string, AlertState>()
   const result: EvaluationResult = { states: [], transitions: [], notifications: [] }
   const enabled = new Map(rules.filter((r) => r.enabled).map((r) => [r.name, r]))
+  // Parsed once per evaluation and only for rules with alerts, not once per alert.
+  const timings = new Map<string, RuleTiming>()
+  const timing = (rule: AlertRule) => {
+    let known = timings.get(rule.name)
+    if (!known) timings.set(rule.name, (known = timingOf(rule)))
+    return known
+  }
   const visited = new Set<string>()
 
   const bySignal = new Map<string, Array<SnapshotInput['signals'][number]>>()
@@ -79,7 +86,13 @@ export function evaluate(
       // A label set seen twice in one snapshot counts once.
       if (visited.has(id)) continue
       visited.add(id)
-      const state = advance(rule, previousByFingerprint.get(id), { id, labels, value, holds, now }, result)
+      const state = advance(
+        rule,
+        timing(rule),
+        previousByFingerprint.get(id),
+        { id, labels, value, holds, now },
+        result,
+      )
       previousByFingerprint.delete(id)
       if (state) next.set(id, state)
     }
@@ -91,6 +104,7 @@ export function evaluate(
     const after = rule
       ? advance(
           rule,
+          timing(rule),
           state,
           { id: state.fingerprint, labels: state.labels, value: state.value, holds: false, now },
           result,
@@ -100,7 +114,14 @@ export function evaluate(
   }
 
   for (const state of next.values()) {
-    if (state.state === 'firing') notifyIfDue(state, enabled.get(state.rule), context.silences ?? [], now, result)
+    if (state.state === 'firing')
+      notifyIfDue(
+        state,
+        enabled.has(state.rule) ? timing(enabled.get(state.rule)!) : undefined,
+        context.silences ?? [],
+        now,
+        result,
+      )
     result.states.push(state)
   }
   return result
@@ -124,14 +145,29 @@ interface Observation {
   now: number
 }
 
+interface RuleTiming {
+  forMs: number
+  keepFiringForMs: number
+  repeatIntervalMs: number
+}
+
+function timingOf(rule: AlertRule): RuleTiming {
+  return {
+    forMs: durationMs(rule.for, 0),
+    keepFiringForMs: durationMs(rule.keepFiringFor, 0),
+    repeatIntervalMs: durationMs(rule.repeatInterval ?? RULE_DEFAULTS.repeatInterval),
+  }
+}
+
 function advance(
   rule: AlertRule,
+  timing: RuleTiming,
   previous: AlertState | undefined,
   seen: Observation,
   result: EvaluationResult,
 ): AlertState | null {
   const { now } = seen
-  const forMs = durationMs(rule.for, 0)
+  const { forMs } = timing
   if (!previous) {
     if (!seen.holds) return null
     const fresh: AlertState = {
@@ -167,8 +203,7 @@ function advance(
   }
   if (previous.state === 'pending') return end({ ...previous, value: seen.value }, now, result)
   const keepFiringSince = previous.keepFiringSince ?? now
-  if (now - keepFiringSince >= durationMs(rule.keepFiringFor, 0))
-    return end({ ...previous, value: seen.value }, now, result)
+  if (now - keepFiringSince >= timing.keepFiringForMs) return end({ ...previous, value: seen.value }, now, result)
   return { ...previous, value: seen.value, keepFiringSince }
 }
 
@@ -186,13 +221,13 @@ function end(state: AlertState, now: number, result: EvaluationResult): null {
 
 function notifyIfDue(
   state: AlertState,
-  rule: AlertRule | undefined,
+  timing: RuleTiming | undefined,
   silences: readonly Silence[],
   now: number,
   result: EvaluationResult,
 ): void {
   if (state.ack || silencesCovering(state.labels, silences, now).length > 0) return
-  const repeatMs = durationMs(rule?.repeatInterval ?? RULE_DEFAULTS.repeatInterval)
+  const repeatMs = timing?.repeatIntervalMs ?? durationMs(RULE_DEFAULTS.repeatInterval)
   if (state.lastNotifiedAt !== null && now - state.lastNotifiedAt < repeatMs) return
   result.notifications.push(notification(state, state.lastNotifiedAt === null ? 'firing' : 'repeat', now))
   state.lastNotifiedAt = now

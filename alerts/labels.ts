@@ -78,29 +78,31 @@ const encoder = new TextEncoder()
 // eslint-disable-next-line no-control-regex
 const ASCII = /^[\x00-\x7f]*$/
 
+/** The UTF-8 bytes of `text` and the separator. Label names and values are ASCII nearly always: their char codes. */
+function pushUtf8(bytes: number[], text: string): void {
+  if (ASCII.test(text)) for (let i = 0; i < text.length; i++) bytes.push(text.charCodeAt(i))
+  else for (const byte of encoder.encode(text)) bytes.push(byte)
+  bytes.push(SEPARATOR)
+}
+
 /**
  * Alertmanager's fingerprint: FNV-1a 64 over the sorted label names and values, each followed
  * by a 0xff separator, printed as 16 hex digits. The same labels give the same fingerprint here
  * and in an Alertmanager that receives our alerts.
  */
 export function fingerprint(labels: Labels): string {
+  const bytes: number[] = []
+  for (const name of Object.keys(labels).sort()) {
+    pushUtf8(bytes, name)
+    pushUtf8(bytes, labels[name]!)
+  }
   let high = OFFSET_HIGH
   let low = OFFSET_LOW
-  const add = (byte: number) => {
+  for (const byte of bytes) {
     low = (low ^ byte) >>> 0
     const lowProduct = low * PRIME_LOW
     high = (high * PRIME_LOW + Math.floor(lowProduct / TWO_32) + ((low << 8) >>> 0)) % TWO_32
     low = lowProduct % TWO_32
-  }
-  const addText = (text: string) => {
-    // Label names and values are ASCII nearly always: their UTF-8 bytes are their char codes.
-    if (ASCII.test(text)) for (let i = 0; i < text.length; i++) add(text.charCodeAt(i))
-    else for (const byte of encoder.encode(text)) add(byte)
-    add(SEPARATOR)
-  }
-  for (const name of Object.keys(labels).sort()) {
-    addText(name)
-    addText(labels[name]!)
   }
   return high.toString(16).padStart(8, '0') + low.toString(16).padStart(8, '0')
 }

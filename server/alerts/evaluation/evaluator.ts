@@ -56,6 +56,8 @@ export class AlertEvaluator {
   private queuedSnapshot: Snapshot | null = null
   private queuedReload: Set<Reloadable> | null = null
   private chain: Promise<void> = Promise.resolve()
+  /** The alerts_active gauge needs redrawing (it only changes with the states' rule, severity or state). */
+  private gaugeStale = true
 
   constructor(private readonly options: EvaluatorOptions) {}
 
@@ -111,6 +113,7 @@ export class AlertEvaluator {
       loaded ? undefined : options.notifier.load(),
     ])
     this.memory = { rules, silences, states }
+    this.gaugeStale = true
     options.log.debug({ reloaded: [...wanted] }, 'alert working set loaded')
   }
 
@@ -137,7 +140,7 @@ export class AlertEvaluator {
     }
     // Durable now: memory follows (a failed transaction left both memory and database as they were).
     if (this.memory === memory) memory.states = result.states
-    this.updateGauge(result.states)
+    if (this.gaugeStale || changes.changed.length || changes.ended.length) this.updateGauge(result.states)
     for (const transition of result.transitions) options.events.emit('alert', toEvent(transition))
     if (plans.length) options.notifier.committed(plans)
     return result
@@ -164,6 +167,7 @@ export class AlertEvaluator {
 
   private drop(): void {
     this.memory = null
+    this.gaugeStale = true
     this.options.metrics.alertsActive.reset()
   }
 
@@ -178,6 +182,7 @@ export class AlertEvaluator {
   }
 
   private updateGauge(states: readonly AlertState[]): void {
+    this.gaugeStale = false
     const gauge = this.options.metrics.alertsActive
     gauge.reset()
     for (const s of states) gauge.inc({ alertname: s.rule, severity: s.severity, state: s.state })

@@ -41,10 +41,26 @@ function evaluatedColumns(state: AlertState, now: Date) {
   }
 }
 
+function sameRecord(a: Record<string, string>, b: Record<string, string>): boolean {
+  if (a === b) return true
+  const keys = Object.keys(a)
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k])
+}
+
+/** Equal in every column the engine writes (the acknowledgement aside). */
 function sameEvaluation(a: AlertState, b: AlertState): boolean {
-  const { ack: _a, ...left } = a
-  const { ack: _b, ...right } = b
-  return JSON.stringify(left) === JSON.stringify(right)
+  return (
+    a.rule === b.rule &&
+    a.severity === b.severity &&
+    a.state === b.state &&
+    Object.is(a.value, b.value) &&
+    a.activeSince === b.activeSince &&
+    a.firingSince === b.firingSince &&
+    a.keepFiringSince === b.keepFiringSince &&
+    a.lastNotifiedAt === b.lastNotifiedAt &&
+    sameRecord(a.labels, b.labels) &&
+    sameRecord(a.annotations, b.annotations)
+  )
 }
 
 export interface StateChanges {
