@@ -71,16 +71,14 @@ export function evaluate(
   const rulesWithState = new Set(previous.map((s) => s.rule))
 
   for (const rule of enabled.values()) {
-    const observed = (bySignal.get(rule.signal) ?? [])
-      .filter((sample) => includesLabels(sample.labels, rule.matchers))
-      .map((sample) => {
-        const value = readValue(rule, sample, context.series, now)
-        const holds = value !== null && Number.isFinite(value) && COMPARE[rule.op](value, rule.threshold)
-        return { sample, value, holds }
-      })
+    const samples = bySignal.get(rule.signal)
+    if (!samples) continue
+    const active = rulesWithState.has(rule.name)
     // Nothing active and nothing true: nothing to do (and no label set to build for each sample).
-    if (!rulesWithState.has(rule.name) && !observed.some((o) => o.holds)) continue
-    for (const { sample, value, holds } of observed) {
+    if (!active && !samples.some((sample) => holdsFor(rule, sample, context.series, now).holds)) continue
+    for (const sample of samples) {
+      const { value, holds, matches } = holdsFor(rule, sample, context.series, now)
+      if (!matches) continue
       const labels = sortLabels({ ...sample.labels, ...rule.labels, alertname: rule.name, severity: rule.severity })
       const id = fingerprint(labels)
       // A label set seen twice in one snapshot counts once.
@@ -126,6 +124,21 @@ export function evaluate(
   }
   return result
 }
+
+/** The rule's value for a sample and whether its condition holds; never holds for a sample its matchers exclude. */
+function holdsFor(
+  rule: AlertRule,
+  sample: SnapshotInput['signals'][number],
+  series: SeriesSource | undefined,
+  now: number,
+): { value: number | null; holds: boolean; matches: boolean } {
+  if (!includesLabels(sample.labels, rule.matchers)) return NOT_MATCHED
+  const value = readValue(rule, sample, series, now)
+  const holds = value !== null && Number.isFinite(value) && COMPARE[rule.op](value, rule.threshold)
+  return { value, holds, matches: true }
+}
+
+const NOT_MATCHED = Object.freeze({ value: null, holds: false, matches: false })
 
 function readValue(
   rule: AlertRule,
