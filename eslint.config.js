@@ -17,6 +17,14 @@ const contractBoundary = {
   regex: '^\\.\\./(?!\\.\\./alerts/)',
   message: 'server/contract/ is pure: it imports nothing else from server/ (only TypeBox and the pure alerts/ engine).',
 }
+const evaluationBoundary = {
+  group: ['**/notification/**'],
+  message: 'server/alerts/evaluation/ reaches notification only through the Notifier seam (server/alerts/notifier.ts).',
+}
+const notificationBoundary = {
+  group: ['**/evaluation/**'],
+  message: 'server/alerts/notification/ imports nothing of evaluation/; the Notifier seam is all they share.',
+}
 
 export default tseslint.config(
   {
@@ -69,5 +77,13 @@ export default tseslint.config(
   // Migrations are frozen and written against Kysely<any> on purpose (they must not import app types).
   { files: ['server/db/migrations/**'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
   { files: ['alerts/**'], rules: { 'no-restricted-imports': ['error', { patterns: [pureBoundary] }] } },
+  {
+    files: ['server/alerts/evaluation/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [evaluationBoundary] }] },
+  },
+  {
+    files: ['server/alerts/notification/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [notificationBoundary] }] },
+  },
   { files: ['server/contract/**'], rules: { 'no-restricted-imports': ['error', { patterns: [contractBoundary] }] } },
 )

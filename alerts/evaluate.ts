@@ -53,19 +53,44 @@ export function evaluate(
   const next = new Map<string, AlertState>()
   const result: EvaluationResult = { states: [], transitions: [], notifications: [] }
   const enabled = new Map(rules.filter((r) => r.enabled).map((r) => [r.name, r]))
+  // Parsed once per evaluation and only for rules with alerts, not once per alert.
+  const timings = new Map<string, RuleTiming>()
+  const timing = (rule: AlertRule) => {
+    let known = timings.get(rule.name)
+    if (!known) timings.set(rule.name, (known = timingOf(rule)))
+    return known
+  }
   const visited = new Set<string>()
 
+  const bySignal = new Map<string, Array<SnapshotInput['signals'][number]>>()
+  for (const sample of snapshot.signals) {
+    const list = bySignal.get(sample.name)
+    if (list) list.push(sample)
+    else bySignal.set(sample.name, [sample])
+  }
+  const rulesWithState = new Set(previous.map((s) => s.rule))
+
   for (const rule of enabled.values()) {
-    for (const sample of snapshot.signals) {
-      if (sample.name !== rule.signal || !includesLabels(sample.labels, rule.matchers)) continue
+    const samples = bySignal.get(rule.signal)
+    if (!samples) continue
+    const active = rulesWithState.has(rule.name)
+    // Nothing active and nothing true: nothing to do (and no label set to build for each sample).
+    if (!active && !samples.some((sample) => holdsFor(rule, sample, context.series, now).holds)) continue
+    for (const sample of samples) {
+      const { value, holds, matches } = holdsFor(rule, sample, context.series, now)
+      if (!matches) continue
       const labels = sortLabels({ ...sample.labels, ...rule.labels, alertname: rule.name, severity: rule.severity })
       const id = fingerprint(labels)
       // A label set seen twice in one snapshot counts once.
       if (visited.has(id)) continue
       visited.add(id)
-      const value = readValue(rule, sample, context.series, now)
-      const holds = value !== null && Number.isFinite(value) && COMPARE[rule.op](value, rule.threshold)
-      const state = advance(rule, previousByFingerprint.get(id), { id, labels, value, holds, now }, result)
+      const state = advance(
+        rule,
+        timing(rule),
+        previousByFingerprint.get(id),
+        { id, labels, value, holds, now },
+        result,
+      )
       previousByFingerprint.delete(id)
       if (state) next.set(id, state)
     }
@@ -77,6 +102,7 @@ export function evaluate(
     const after = rule
       ? advance(
           rule,
+          timing(rule),
           state,
           { id: state.fingerprint, labels: state.labels, value: state.value, holds: false, now },
           result,
@@ -86,11 +112,33 @@ export function evaluate(
   }
 
   for (const state of next.values()) {
-    if (state.state === 'firing') notifyIfDue(state, enabled.get(state.rule), context.silences ?? [], now, result)
+    if (state.state === 'firing')
+      notifyIfDue(
+        state,
+        enabled.has(state.rule) ? timing(enabled.get(state.rule)!) : undefined,
+        context.silences ?? [],
+        now,
+        result,
+      )
     result.states.push(state)
   }
   return result
 }
+
+/** The rule's value for a sample and whether its condition holds; never holds for a sample its matchers exclude. */
+function holdsFor(
+  rule: AlertRule,
+  sample: SnapshotInput['signals'][number],
+  series: SeriesSource | undefined,
+  now: number,
+): { value: number | null; holds: boolean; matches: boolean } {
+  if (!includesLabels(sample.labels, rule.matchers)) return NOT_MATCHED
+  const value = readValue(rule, sample, series, now)
+  const holds = value !== null && Number.isFinite(value) && COMPARE[rule.op](value, rule.threshold)
+  return { value, holds, matches: true }
+}
+
+const NOT_MATCHED = Object.freeze({ value: null, holds: false, matches: false })
 
 function readValue(
   rule: AlertRule,
@@ -110,14 +158,29 @@ interface Observation {
   now: number
 }
 
+interface RuleTiming {
+  forMs: number
+  keepFiringForMs: number
+  repeatIntervalMs: number
+}
+
+function timingOf(rule: AlertRule): RuleTiming {
+  return {
+    forMs: durationMs(rule.for, 0),
+    keepFiringForMs: durationMs(rule.keepFiringFor, 0),
+    repeatIntervalMs: durationMs(rule.repeatInterval ?? RULE_DEFAULTS.repeatInterval),
+  }
+}
+
 function advance(
   rule: AlertRule,
+  timing: RuleTiming,
   previous: AlertState | undefined,
   seen: Observation,
   result: EvaluationResult,
 ): AlertState | null {
   const { now } = seen
-  const forMs = durationMs(rule.for, 0)
+  const { forMs } = timing
   if (!previous) {
     if (!seen.holds) return null
     const fresh: AlertState = {
@@ -153,8 +216,7 @@ function advance(
   }
   if (previous.state === 'pending') return end({ ...previous, value: seen.value }, now, result)
   const keepFiringSince = previous.keepFiringSince ?? now
-  if (now - keepFiringSince >= durationMs(rule.keepFiringFor, 0))
-    return end({ ...previous, value: seen.value }, now, result)
+  if (now - keepFiringSince >= timing.keepFiringForMs) return end({ ...previous, value: seen.value }, now, result)
   return { ...previous, value: seen.value, keepFiringSince }
 }
 
@@ -172,13 +234,13 @@ function end(state: AlertState, now: number, result: EvaluationResult): null {
 
 function notifyIfDue(
   state: AlertState,
-  rule: AlertRule | undefined,
+  timing: RuleTiming | undefined,
   silences: readonly Silence[],
   now: number,
   result: EvaluationResult,
 ): void {
   if (state.ack || silencesCovering(state.labels, silences, now).length > 0) return
-  const repeatMs = durationMs(rule?.repeatInterval ?? RULE_DEFAULTS.repeatInterval)
+  const repeatMs = timing?.repeatIntervalMs ?? durationMs(RULE_DEFAULTS.repeatInterval)
   if (state.lastNotifiedAt !== null && now - state.lastNotifiedAt < repeatMs) return
   result.notifications.push(notification(state, state.lastNotifiedAt === null ? 'firing' : 'repeat', now))
   state.lastNotifiedAt = now

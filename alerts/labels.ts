@@ -67,10 +67,23 @@ export function formatLabels(labels: Labels): string {
   return `{${parts.join(', ')}}`
 }
 
-const FNV_OFFSET = 0xcbf29ce484222325n
-const FNV_PRIME = 0x100000001b3n
-const MASK_64 = 0xffffffffffffffffn
+// FNV-1a 64 in two 32-bit halves (BigInt per byte costs ~40 µs per label set; this, ~1 µs).
+// The prime is 2^40 + 0x1b3: h × prime = h × 0x1b3 + (h << 40), and h << 40 only reaches the high half.
+const OFFSET_HIGH = 0xcbf29ce4
+const OFFSET_LOW = 0x84222325
+const PRIME_LOW = 0x1b3
+const TWO_32 = 0x1_0000_0000
 const SEPARATOR = 0xff
+const encoder = new TextEncoder()
+// eslint-disable-next-line no-control-regex
+const ASCII = /^[\x00-\x7f]*$/
+
+/** The UTF-8 bytes of `text` and the separator. Label names and values are ASCII nearly always: their char codes. */
+function pushUtf8(bytes: number[], text: string): void {
+  if (ASCII.test(text)) for (let i = 0; i < text.length; i++) bytes.push(text.charCodeAt(i))
+  else for (const byte of encoder.encode(text)) bytes.push(byte)
+  bytes.push(SEPARATOR)
+}
 
 /**
  * Alertmanager's fingerprint: FNV-1a 64 over the sorted label names and values, each followed
@@ -78,16 +91,18 @@ const SEPARATOR = 0xff
  * and in an Alertmanager that receives our alerts.
  */
 export function fingerprint(labels: Labels): string {
-  let hash = FNV_OFFSET
-  const add = (byte: number) => {
-    hash = ((hash ^ BigInt(byte)) * FNV_PRIME) & MASK_64
-  }
-  const encoder = new TextEncoder()
+  const bytes: number[] = []
   for (const name of Object.keys(labels).sort()) {
-    for (const byte of encoder.encode(name)) add(byte)
-    add(SEPARATOR)
-    for (const byte of encoder.encode(labels[name]!)) add(byte)
-    add(SEPARATOR)
+    pushUtf8(bytes, name)
+    pushUtf8(bytes, labels[name]!)
   }
-  return hash.toString(16).padStart(16, '0')
+  let high = OFFSET_HIGH
+  let low = OFFSET_LOW
+  for (const byte of bytes) {
+    low = (low ^ byte) >>> 0
+    const lowProduct = low * PRIME_LOW
+    high = (high * PRIME_LOW + Math.floor(lowProduct / TWO_32) + ((low << 8) >>> 0)) % TWO_32
+    low = lowProduct % TWO_32
+  }
+  return high.toString(16).padStart(8, '0') + low.toString(16).padStart(8, '0')
 }

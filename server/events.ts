@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import type { AlertEvent } from './alerts/types.js'
+import type { AlertEvent } from './alerts/evaluation/alert-event.js'
 import type { AuditEntry } from './db/schema.js'
 import type { JobEvent } from './jobs/types.js'
 import type { Snapshot } from './metrics/snapshot.js'

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { fromProjectRoot } from '../paths.js'
 import fp from 'fastify-plugin'
@@ -6,17 +7,19 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { loadRulesYaml } from '../../alerts/rule.js'
 import type { Snapshot } from '../metrics/snapshot.js'
 import { VERSION } from '../version.js'
-import { AlertEvaluator } from './evaluator.js'
-import { Outbox } from './outbox.js'
-import { ReceiverStore } from './receiver-store.js'
+import { AlertChanges, changesChannel } from './changes.js'
+import { AlertEvaluator } from './evaluation/evaluator.js'
+import { RuleStore } from './evaluation/rule-store.js'
+import { SilenceStore } from './evaluation/silence-store.js'
+import { AlertStateStore } from './evaluation/state-store.js'
+import { Outbox } from './notification/outbox.js'
+import { OutboxNotifier } from './notification/outbox-notifier.js'
+import { ReceiverStore } from './notification/receiver-store.js'
+import { DeliveryWorker } from './notification/worker.js'
 import { alertRoutes } from './routes/alert-routes.js'
 import { receiverRoutes } from './routes/receiver-routes.js'
 import { ruleRoutes } from './routes/rule-routes.js'
 import { silenceRoutes } from './routes/silence-routes.js'
-import { RuleStore } from './rule-store.js'
-import { SilenceStore } from './silence-store.js'
-import { AlertStateStore } from './state-store.js'
-import { DeliveryWorker } from './worker.js'
 
 export interface Alerting {
   rules: RuleStore
@@ -24,8 +27,11 @@ export interface Alerting {
   silences: SilenceStore
   receivers: ReceiverStore
   outbox: Outbox
+  notifier: OutboxNotifier
   evaluator: AlertEvaluator
   worker: DeliveryWorker
+  /** Routes that change rules, silences, states or receivers say so here: the leader reloads them. */
+  changes: AlertChanges
 }
 
 declare module 'fastify' {
@@ -63,16 +69,18 @@ export default fp<AlertsPluginOptions>(
       externalURL: config.publicUrl,
       retryWindowMs: config.alerts.delivery.retryWindowMs,
     })
+    const log = app.log.child({ feature: 'alerts' })
     const worker = new DeliveryWorker({
       outbox,
       receivers,
       metrics: app.metrics,
-      log: app.log.child({ feature: 'alerts' }),
+      log,
       settings: config.alerts.delivery,
       userAgent: `chat-control-plane/${VERSION}`,
       isLeader,
       clock: options.clock,
     })
+    const notifier = new OutboxNotifier({ receivers, outbox, log, isLeader, onEnqueued: () => worker.kick() })
     const states = new AlertStateStore(db)
     const silences = new SilenceStore(db)
     const evaluator = new AlertEvaluator({
@@ -80,16 +88,21 @@ export default fp<AlertsPluginOptions>(
       rules,
       states,
       silences,
-      receivers,
-      outbox,
+      notifier,
       series: app.series,
       metrics: app.metrics,
       events: app.events,
-      log: app.log.child({ feature: 'alerts' }),
+      log,
       isLeader,
-      onEnqueued: () => worker.kick(),
     })
-    app.decorate('alerts', { rules, states, silences, receivers, outbox, evaluator, worker })
+    const changes = new AlertChanges(app.redis, changesChannel(config.cachePrefix), randomUUID(), log)
+    changes.on((change) => {
+      if (change === 'receivers') notifier.onReceiversChanged()
+      else evaluator.onChange(change)
+    })
+    if (app.hasDecorator('fleet') && !options.isLeader)
+      app.fleet.leader.onChange((leading) => evaluator.onLeadership(leading))
+    app.decorate('alerts', { rules, states, silences, receivers, outbox, notifier, evaluator, worker, changes })
 
     // A bad rules file stops the start with a message naming the rule and field.
     const rulesFile = config.alerts.rulesFile ?? DEFAULT_RULES_FILE
@@ -115,10 +128,19 @@ export default fp<AlertsPluginOptions>(
 
     const onSnapshot = (snapshot: Snapshot) => evaluator.onSnapshot(snapshot)
     app.events.on('snapshot', onSnapshot)
-    app.addHook('onReady', async () => worker.start())
+    app.addHook('onReady', async () => {
+      // What was seeded or upserted above may be news to a leader that started first.
+      changes.start()
+      changes.publish('rules')
+      changes.publish('receivers')
+      if (isLeader()) evaluator.onLeadership(true)
+      worker.start()
+    })
     app.addHook('onClose', async () => {
       app.events.off('snapshot', onSnapshot)
+      changes.stop()
       await evaluator.idle()
+      await notifier.idle()
       await worker.stop()
     })
 

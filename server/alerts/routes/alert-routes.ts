@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { notFound } from '../../errors.js'
 import { ErrorResponse } from '../../contract/common.js'
-import { listHistory } from '../history.js'
+import { listHistory } from '../evaluation/history.js'
 import { AlertEventView, AlertView, FingerprintParams, NotificationView } from '../../contract/alerts.js'
 import { alertEventView, alertView, notificationView } from './views.js'
 
@@ -100,6 +100,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const by = request.principal!.name
       const state = await alerts.states.acknowledge(fingerprint, { by, comment: request.body.comment, at: new Date() })
       if (!state) throw notFound(`Active alert ${fingerprint}`)
+      alerts.changes.publish('states')
       const now = Date.now()
       app.events.emit('alert', {
         fingerprint,

@@ -5,7 +5,7 @@ import { fingerprint } from '../../../alerts/labels.js'
 import { groupKey } from '../../../alerts/payload.js'
 import { badRequest, conflict, notFound } from '../../errors.js'
 import { ErrorResponse, IdParams } from '../../contract/common.js'
-import type { ReceiverInput, ReceiverRow } from '../receiver-store.js'
+import { toRoutingReceiver, type ReceiverInput, type ReceiverRow } from '../notification/receiver-store.js'
 import { checkMatchers } from './matcher-check.js'
 import { NotificationView, ReceiverBody, ReceiverView, type ReceiverBodyInput } from '../../contract/alerts.js'
 import { notificationView, receiverView } from './views.js'
@@ -43,7 +43,7 @@ export function receiverInput(body: ReceiverBodyInput): ReceiverInput {
 
 /** Where notifications go. A receiver's secret is write-only: responses only say hasSecret. */
 export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { receivers, outbox, worker } = app.alerts
+  const { receivers, outbox, worker, changes } = app.alerts
   const One = Type.Object({ receiver: ReceiverView })
   const audited = (row: ReceiverRow) => ({
     name: row.name,
@@ -98,6 +98,7 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const row = await receivers.create(receiverInput(request.body), request.body.secret ?? null)
       if (!row) throw conflict(`A receiver named ${request.body.name} exists`)
+      changes.publish('receivers')
       await app.audit.record(request, { action: 'alert_receiver.create', target: row.id, params: audited(row) })
       return reply.code(201).send({ receiver: receiverView(row) })
     },
@@ -121,6 +122,7 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (clash) throw conflict(`A receiver named ${input.name} exists`)
       const row = await receivers.update(request.params.id, input, request.body.secret)
       if (!row) throw notFound(`Receiver ${request.params.id}`)
+      changes.publish('receivers')
       await app.audit.record(request, {
         action: 'alert_receiver.update',
         target: row.id,
@@ -144,6 +146,7 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const row = await receivers.remove(request.params.id)
       if (!row) throw notFound(`Receiver ${request.params.id}`)
+      changes.publish('receivers')
       await app.audit.record(request, { action: 'alert_receiver.delete', target: row.id, params: audited(row) })
       return { receiver: receiverView(row) }
     },
@@ -181,7 +184,15 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const groupLabels = { alertname: 'TestNotification' }
       const [id] = await outbox.enqueue(
         app.db,
-        [{ receiver, groupLabels, groupKey: groupKey(groupLabels), reason: 'test', alerts: [alert] }],
+        [
+          {
+            receiver: toRoutingReceiver(receiver),
+            groupLabels,
+            groupKey: groupKey(groupLabels),
+            reason: 'test',
+            alerts: [alert],
+          },
+        ],
         now,
         { holdMs: worker.leaseMs() },
       )

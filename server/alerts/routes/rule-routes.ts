@@ -13,7 +13,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 /** Rules CRUD. Bodies are validated by the engine's validateRule (errors name the field). */
 export const ruleRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { rules } = app.alerts
+  const { rules, changes } = app.alerts
 
   app.get(
     '/api/alerts/rules',
@@ -64,6 +64,7 @@ export const ruleRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw conflict(
           `A rule named ${request.body.name} exists; PUT /api/alerts/rules/${request.body.name} changes it`,
         )
+      changes.publish('rules')
       await app.audit.record(request, { action: 'alert_rule.create', target: created.name, params: { rule: created } })
       return reply.code(201).send({ rule: created })
     },
@@ -88,6 +89,7 @@ export const ruleRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const before = await rules.get(request.params.name)
       const rule = await rules.replace(request.body)
       if (!rule) throw notFound(`Rule ${request.params.name}`)
+      changes.publish('rules')
       await app.audit.record(request, {
         action: 'alert_rule.update',
         target: rule.name,
@@ -112,6 +114,7 @@ export const ruleRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const rule = await rules.remove(request.params.name)
       if (!rule) throw notFound(`Rule ${request.params.name}`)
+      changes.publish('rules')
       await app.audit.record(request, { action: 'alert_rule.delete', target: rule.name, detail: { before: rule } })
       return { rule }
     },

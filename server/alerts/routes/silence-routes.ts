@@ -24,7 +24,7 @@ function silenceInput(body: SilenceBodyInput, now: number) {
 
 /** Silences: label matchers and a time range during which matching alerts notify no one. */
 export const silenceRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { silences } = app.alerts
+  const { silences, changes } = app.alerts
   const One = Type.Object({ silence: SilenceView })
 
   app.get(
@@ -86,6 +86,7 @@ export const silenceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const now = Date.now()
       const input = silenceInput(request.body, now)
       const row = await silences.create({ ...input, createdBy: request.principal!.name })
+      changes.publish('silences')
       await app.audit.record(request, {
         action: 'silence.create',
         target: row.id,
@@ -112,6 +113,7 @@ export const silenceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const input = silenceInput(request.body, now)
       const row = await silences.update(request.params.id, input)
       if (!row) throw notFound(`Silence ${request.params.id}`)
+      changes.publish('silences')
       await app.audit.record(request, {
         action: 'silence.update',
         target: row.id,
@@ -136,6 +138,7 @@ export const silenceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const now = Date.now()
       const row = await silences.expire(request.params.id, now)
       if (!row) throw notFound(`Silence ${request.params.id}`)
+      changes.publish('silences')
       await app.audit.record(request, { action: 'silence.expire', target: row.id })
       return { silence: silenceView(row, now) }
     },

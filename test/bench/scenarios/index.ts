@@ -1,4 +1,5 @@
 import type { Scenario } from '../lib/scenario.js'
+import { alertEval } from './alert-eval.js'
 import { alerts } from './alerts.js'
 import { autopipelining } from './autopipelining.js'
 import { chatCache } from './chat-cache.js'
@@ -25,6 +26,7 @@ export const scenarios: Scenario[] = [
   scrape,
   websocket,
   alerts,
+  alertEval,
   sampler,
   memory,
   soak,

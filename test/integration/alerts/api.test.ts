@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { AlertEvent } from '../../../server/alerts/types.js'
+import type { AlertEvent } from '../../../server/alerts/evaluation/alert-event.js'
 import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
 import { controlledSignal, lead, MANUAL_TICKS, rulesFile, TEST_RULE, tickAndEvaluate } from './helpers.js'
 

@@ -15,6 +15,14 @@ describe('labels', () => {
     expect(fingerprint({ a: 'bc' })).not.toBe(fingerprint({ ab: 'c' }))
   })
 
+  it('fingerprints ASCII and non-ASCII labels to the FNV-1a 64 values of their UTF-8 bytes', () => {
+    // Reference values computed independently (Python, 64-bit integers) for these label sets.
+    expect(fingerprint({ alertname: 'HighErrorRate', severity: 'critical', route: '/v1/chat/completions' })).toBe(
+      '9405639a4830b962',
+    )
+    expect(fingerprint({ name: 'café ☕', ü: 'ø' })).toBe('5b0d2cd07e1be28f')
+  })
+
   it.each<[LabelMatcher, boolean]>([
     [{ name: 'severity', op: '=', value: 'critical' }, true],
     [{ name: 'severity', op: '!=', value: 'critical' }, false],

@@ -1,26 +1,27 @@
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import type { AlertNotification, AlertState } from '../../../alerts/state.js'
-import { classifyStatus, retryDelayMs, signBody } from '../../../server/alerts/delivery.js'
-import type { ReceiverRow } from '../../../server/alerts/receiver-store.js'
-import { planNotifications, planResends, receiverAccepts, renderRequest } from '../../../server/alerts/routing.js'
+import {
+  planNotifications,
+  planResends,
+  receiverAccepts,
+  renderRequest,
+  type Receiver,
+} from '../../../alerts/routing.js'
+import { classifyStatus, retryDelayMs, signBody } from '../../../server/alerts/notification/delivery.js'
 
-const receiver = (overrides: Partial<ReceiverRow> = {}): ReceiverRow => ({
+const receiver = (overrides: Partial<Receiver> = {}): Receiver => ({
   id: 'r1',
   name: 'ops',
   kind: 'webhook',
   format: 'alertmanager',
   url: 'https://hooks.example.com/x',
-  secret: null,
   severities: [],
   matchers: [],
-  send_resolved: true,
-  group_by: ['alertname'],
-  group_wait_ms: 0,
+  sendResolved: true,
+  groupBy: ['alertname'],
+  groupWaitMs: 0,
   enabled: true,
-  source: 'api',
-  created_at: new Date(0),
-  updated_at: new Date(0),
   ...overrides,
 })
 
@@ -51,7 +52,7 @@ describe('receiver routing', () => {
       true,
     )
     expect(receiverAccepts(receiver({ matchers: [{ name: 'alertname', op: '!=', value: 'A' }] }), critical)).toBe(false)
-    expect(receiverAccepts(receiver({ send_resolved: false }), notification('A', 'critical', 'resolved'))).toBe(false)
+    expect(receiverAccepts(receiver({ sendResolved: false }), notification('A', 'critical', 'resolved'))).toBe(false)
     expect(receiverAccepts(receiver({ enabled: false }), critical)).toBe(false)
   })
 
@@ -62,7 +63,7 @@ describe('receiver routing', () => {
         notification('A', 'warning', 'resolved', { mount: '/data' }),
         notification('B', 'info'),
       ],
-      [receiver(), receiver({ id: 'r2', name: 'all-in-one', group_by: [] })],
+      [receiver(), receiver({ id: 'r2', name: 'all-in-one', groupBy: [] })],
     )
     expect(plans.map((p) => [p.receiver.name, p.groupKey, p.reason, p.alerts.length])).toEqual([
       ['ops', '{}:{alertname="A"}', 'firing,resolved', 2],

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { Metrics } from '../metrics/definitions.js'
+import type { Metrics } from '../../metrics/definitions.js'
 import { postNotification, retryDelayMs, type DeliveryResult } from './delivery.js'
 import type { Outbox, OutboxRow } from './outbox.js'
 import type { ReceiverStore } from './receiver-store.js'

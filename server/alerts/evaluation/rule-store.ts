@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
-import { validateRule, type AlertRule } from '../../alerts/rule.js'
-import type { Database } from '../db/schema.js'
+import { validateRule, type AlertRule } from '../../../alerts/rule.js'
+import type { Database } from '../../db/schema.js'
 
 const SEEDED_KEY = 'alert_rules_seeded'
 

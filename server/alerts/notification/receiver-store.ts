@@ -1,20 +1,27 @@
 import type { Kysely, Selectable } from 'kysely'
-import type { LabelMatcher } from '../../alerts/labels.js'
-import type { AlertReceiversTable, Database } from '../db/schema.js'
+import type { Receiver } from '../../../alerts/routing.js'
+import type { AlertReceiversTable, Database } from '../../db/schema.js'
 
 export type ReceiverRow = Selectable<AlertReceiversTable>
 
-export interface ReceiverInput {
-  name: string
-  kind: ReceiverRow['kind']
-  format: ReceiverRow['format']
-  url: string
-  severities: string[]
-  matchers: LabelMatcher[]
-  sendResolved: boolean
-  groupBy: string[]
-  groupWaitMs: number
-  enabled: boolean
+/** A receiver as the API and the environment give it: what routing needs, before it has an id. */
+export type ReceiverInput = Omit<Receiver, 'id'>
+
+/** What routing needs of a row (no secret: that stays with the delivery worker). */
+export function toRoutingReceiver(row: ReceiverRow): Receiver {
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind,
+    format: row.format,
+    url: row.url,
+    severities: row.severities,
+    matchers: row.matchers,
+    sendResolved: row.send_resolved,
+    groupBy: row.group_by,
+    groupWaitMs: row.group_wait_ms,
+    enabled: row.enabled,
+  }
 }
 
 /** Secret changes: undefined keeps the stored one, null removes it, a string replaces it. */

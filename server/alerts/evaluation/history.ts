@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely'
-import type { AlertEventsTable, Database } from '../db/schema.js'
+import type { AlertEventsTable, Database } from '../../db/schema.js'
 
 export type AlertEventRow = Selectable<AlertEventsTable>
 

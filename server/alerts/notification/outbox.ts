@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely, Selectable, Transaction } from 'kysely'
-import type { PayloadAlert } from '../../alerts/payload.js'
-import type { Database, NotificationOutboxTable } from '../db/schema.js'
-import { renderRequest, type PlannedNotification } from './routing.js'
+import type { PayloadAlert } from '../../../alerts/payload.js'
+import { renderRequest, type PlannedNotification } from '../../../alerts/routing.js'
+import type { Database, NotificationOutboxTable } from '../../db/schema.js'
 
 export type OutboxRow = Selectable<NotificationOutboxTable>
 export type OutboxStatus = OutboxRow['status']
@@ -38,7 +38,7 @@ export class Outbox {
   ): Promise<string[]> {
     const ids: string[] = []
     for (const plan of plans) {
-      const waitMs = plan.receiver.group_wait_ms
+      const waitMs = plan.receiver.groupWaitMs
       if (waitMs > 0 && plan.reason !== 'test') {
         const merged = await this.mergeIntoWaiting(trx, plan, now)
         if (merged) {
@@ -159,8 +159,8 @@ export class Outbox {
     return (await this.db.selectFrom('notification_outbox').selectAll().where('id', '=', id).executeTakeFirst()) ?? null
   }
 
-  async hasPending(receiverId: string): Promise<boolean> {
-    const row = await this.db
+  async hasPending(receiverId: string, trx: Transaction<Database> | Kysely<Database> = this.db): Promise<boolean> {
+    const row = await trx
       .selectFrom('notification_outbox')
       .select('id')
       .where('receiver_id', '=', receiverId)

@@ -1,7 +1,7 @@
 import type { Kysely, Selectable, Transaction } from 'kysely'
-import type { Severity } from '../../alerts/rule.js'
-import type { AlertState, Transition } from '../../alerts/state.js'
-import type { AlertStatesTable, Database } from '../db/schema.js'
+import type { Severity } from '../../../alerts/rule.js'
+import type { AlertState, Transition } from '../../../alerts/state.js'
+import type { AlertStatesTable, Database } from '../../db/schema.js'
 
 type StateRow = Selectable<AlertStatesTable>
 const ms = (date: Date | null) => (date ? date.getTime() : null)
@@ -41,10 +41,45 @@ function evaluatedColumns(state: AlertState, now: Date) {
   }
 }
 
+function sameRecord(a: Record<string, string>, b: Record<string, string>): boolean {
+  if (a === b) return true
+  const keys = Object.keys(a)
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k])
+}
+
+/** Equal in every column the engine writes (the acknowledgement aside). */
 function sameEvaluation(a: AlertState, b: AlertState): boolean {
-  const { ack: _a, ...left } = a
-  const { ack: _b, ...right } = b
-  return JSON.stringify(left) === JSON.stringify(right)
+  return (
+    a.rule === b.rule &&
+    a.severity === b.severity &&
+    a.state === b.state &&
+    Object.is(a.value, b.value) &&
+    a.activeSince === b.activeSince &&
+    a.firingSince === b.firingSince &&
+    a.keepFiringSince === b.keepFiringSince &&
+    a.lastNotifiedAt === b.lastNotifiedAt &&
+    sameRecord(a.labels, b.labels) &&
+    sameRecord(a.annotations, b.annotations)
+  )
+}
+
+export interface StateChanges {
+  /** New states and states the evaluation changed (acknowledgements aside). */
+  changed: AlertState[]
+  /** Fingerprints of the alerts that are no longer pending or firing. */
+  ended: string[]
+}
+
+/** What an evaluation changed in the states it started from: what saveEvaluation writes. */
+export function stateChanges(before: readonly AlertState[], after: readonly AlertState[]): StateChanges {
+  const previous = new Map(before.map((s) => [s.fingerprint, s]))
+  const changed = after.filter((s) => {
+    const old = previous.get(s.fingerprint)
+    return !old || !sameEvaluation(old, s)
+  })
+  const current = new Set(after.map((s) => s.fingerprint))
+  const ended = before.filter((s) => !current.has(s.fingerprint)).map((s) => s.fingerprint)
+  return { changed, ended }
 }
 
 /** alert_states (current pending and firing alerts) and alert_events (their history). */
@@ -72,21 +107,16 @@ export class AlertStateStore {
 
   /**
    * Writes one evaluation inside the caller's transaction: changed and new states, the ones
-   * that ended, and every transition. An acknowledgement written meanwhile is kept, because
-   * updates never touch the ack columns.
+   * that ended (see stateChanges), and every transition. An acknowledgement written meanwhile
+   * is kept, because updates never touch the ack columns.
    */
   async saveEvaluation(
     trx: Transaction<Database>,
-    before: readonly AlertState[],
-    after: readonly AlertState[],
+    changes: StateChanges,
     transitions: readonly Transition[],
     now: Date,
   ): Promise<void> {
-    const previous = new Map(before.map((s) => [s.fingerprint, s]))
-    const changed = after.filter(
-      (s) => !previous.has(s.fingerprint) || !sameEvaluation(previous.get(s.fingerprint)!, s),
-    )
-    for (const state of changed) {
+    for (const state of changes.changed) {
       const columns = evaluatedColumns(state, now)
       await trx
         .insertInto('alert_states')
@@ -94,9 +124,7 @@ export class AlertStateStore {
         .onConflict((oc) => oc.column('fingerprint').doUpdateSet(columns))
         .execute()
     }
-    const current = new Set(after.map((s) => s.fingerprint))
-    const ended = before.filter((s) => !current.has(s.fingerprint)).map((s) => s.fingerprint)
-    if (ended.length) await trx.deleteFrom('alert_states').where('fingerprint', 'in', ended).execute()
+    if (changes.ended.length) await trx.deleteFrom('alert_states').where('fingerprint', 'in', changes.ended).execute()
     if (transitions.length) {
       await trx
         .insertInto('alert_events')

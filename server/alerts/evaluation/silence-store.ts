@@ -1,7 +1,7 @@
 import type { Kysely, Selectable } from 'kysely'
-import type { LabelMatcher } from '../../alerts/labels.js'
-import type { Silence } from '../../alerts/silence.js'
-import type { Database, SilencesTable } from '../db/schema.js'
+import type { LabelMatcher } from '../../../alerts/labels.js'
+import type { Silence } from '../../../alerts/silence.js'
+import type { Database, SilencesTable } from '../../db/schema.js'
 
 export type SilenceRow = Selectable<SilencesTable>
 export type SilenceStatus = 'pending' | 'active' | 'expired'

@@ -1,4 +1,4 @@
-import { allMatch, type Labels } from '../../alerts/labels.js'
+import { allMatch, type LabelMatcher, type Labels } from './labels.js'
 import {
   alertmanagerPostableAlerts,
   alertmanagerWebhook,
@@ -6,13 +6,30 @@ import {
   groupLabelsOf,
   slackMessage,
   type PayloadAlert,
-} from '../../alerts/payload.js'
-import type { AlertNotification, AlertState } from '../../alerts/state.js'
-import type { ReceiverRow } from './receiver-store.js'
+} from './payload.js'
+import type { AlertNotification, AlertState } from './state.js'
+
+/** Where notifications go and which ones it takes: what routing needs of a stored receiver. */
+export interface Receiver {
+  id: string
+  name: string
+  kind: 'webhook' | 'alertmanager'
+  /** The body of a webhook: Alertmanager's webhook JSON or a Slack message. */
+  format: 'alertmanager' | 'slack'
+  url: string
+  /** Empty: every severity. */
+  severities: string[]
+  matchers: LabelMatcher[]
+  sendResolved: boolean
+  groupBy: string[]
+  /** How long a new group waits for more alerts before it is sent. */
+  groupWaitMs: number
+  enabled: boolean
+}
 
 /** One request-to-be: the alerts of one group for one receiver. */
 export interface PlannedNotification {
-  receiver: ReceiverRow
+  receiver: Receiver
   groupLabels: Labels
   groupKey: string
   /** firing, repeat, resolved (comma-joined when mixed), resend or test. */
@@ -24,12 +41,9 @@ export interface PlannedNotification {
 export const ALERTMANAGER_RESEND_MS = 60_000
 export const ALERTMANAGER_VALID_FOR_MS = 4 * ALERTMANAGER_RESEND_MS
 
-export function receiverAccepts(
-  receiver: ReceiverRow,
-  alert: { labels: Labels; status: 'firing' | 'resolved' },
-): boolean {
+export function receiverAccepts(receiver: Receiver, alert: { labels: Labels; status: 'firing' | 'resolved' }): boolean {
   if (!receiver.enabled) return false
-  if (alert.status === 'resolved' && !receiver.send_resolved) return false
+  if (alert.status === 'resolved' && !receiver.sendResolved) return false
   const severity = alert.labels.severity ?? ''
   if (receiver.severities.length > 0 && !receiver.severities.includes(severity)) return false
   return allMatch(receiver.matchers, alert.labels)
@@ -49,14 +63,14 @@ export function toPayloadAlert(n: AlertNotification): PayloadAlert {
 /** Splits an evaluation's notifications by receiver (its filters) and group (its group_by). */
 export function planNotifications(
   notifications: readonly AlertNotification[],
-  receivers: readonly ReceiverRow[],
+  receivers: readonly Receiver[],
 ): PlannedNotification[] {
   const planned: PlannedNotification[] = []
   for (const receiver of receivers) {
     const groups = new Map<string, { labels: Labels; alerts: AlertNotification[] }>()
     for (const n of notifications) {
       if (!receiverAccepts(receiver, n)) continue
-      const labels = groupLabelsOf(n.labels, receiver.group_by)
+      const labels = groupLabelsOf(n.labels, receiver.groupBy)
       const key = groupKey(labels)
       const group = groups.get(key) ?? { labels, alerts: [] }
       group.alerts.push(n)
@@ -82,7 +96,7 @@ export function planNotifications(
  */
 export function planResends(
   states: readonly AlertState[],
-  receiver: ReceiverRow,
+  receiver: Receiver,
   skip: ReadonlySet<string>,
 ): PlannedNotification | null {
   const alerts = states

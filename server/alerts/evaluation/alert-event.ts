@@ -1,5 +1,5 @@
-import type { Severity } from '../../alerts/rule.js'
-import type { TransitionTarget } from '../../alerts/state.js'
+import type { Severity } from '../../../alerts/rule.js'
+import type { Transition, TransitionTarget } from '../../../alerts/state.js'
 
 /**
  * What `app.events` 'alert' carries (and the live hub forwards to dashboards): one
@@ -18,4 +18,18 @@ export interface AlertEvent {
   /** Acknowledgements: who and why. */
   by?: string
   comment?: string
+}
+
+export function toEvent(t: Transition): AlertEvent {
+  return {
+    fingerprint: t.fingerprint,
+    rule: t.rule,
+    severity: t.severity,
+    labels: t.labels,
+    annotations: t.annotations,
+    from: t.from,
+    to: t.to,
+    value: t.value,
+    at: new Date(t.at).toISOString(),
+  }
 }
