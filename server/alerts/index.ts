@@ -150,5 +150,5 @@ export default fp<AlertsPluginOptions>(
     await typed.register(silenceRoutes)
     await typed.register(receiverRoutes)
   },
-  { name: 'alerts', dependencies: ['database', 'metrics-registry', 'metrics', 'fleet', 'audit', 'auth'] },
+  { name: 'alerts', dependencies: ['database', 'redis', 'metrics-registry', 'metrics', 'fleet', 'audit', 'auth'] },
 )

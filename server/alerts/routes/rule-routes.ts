@@ -5,7 +5,7 @@ import { AlertRuleSchema, type AlertRule } from '../../../alerts/rule.js'
 import { badRequest, conflict, notFound } from '../../errors.js'
 import { ErrorResponse } from '../../contract/common.js'
 import { ruleValidatorCompiler } from './rule-validator.js'
-import { RuleNameParams, StringMap } from '../../contract/alerts.js'
+import { BacktestView, RuleNameParams } from '../../contract/alerts.js'
 
 const RuleView = Type.Unsafe<AlertRule>(AlertRuleSchema)
 const One = Type.Object({ rule: RuleView })
@@ -133,29 +133,7 @@ export const ruleRoutes: FastifyPluginAsyncTypebox = async (app) => {
           minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 1440, default: 60 })),
         }),
         response: {
-          200: Type.Object({
-            from: Type.String(),
-            to: Type.String(),
-            evaluations: Type.Integer({ description: 'Sample times replayed' }),
-            signalFound: Type.Boolean(),
-            firing: Type.Array(
-              Type.Object({
-                fingerprint: Type.String(),
-                labels: StringMap,
-                firedAt: Type.String(),
-                resolvedAt: Type.Union([Type.String(), Type.Null()]),
-              }),
-            ),
-            transitions: Type.Array(
-              Type.Object({
-                at: Type.String(),
-                fingerprint: Type.String(),
-                from: Type.String(),
-                to: Type.String(),
-                value: Type.Union([Type.Number(), Type.Null()]),
-              }),
-            ),
-          }),
+          200: BacktestView,
           400: ErrorResponse,
         },
       },

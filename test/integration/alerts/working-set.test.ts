@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { FastifyInstance } from 'fastify'
 import type { LogEvent } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { generateToken } from '../../../server/auth/tokens.js'
+import { generateToken } from '../../../server/auth/token-repository.js'
 import type { SignalSample } from '../../../server/metrics/snapshot.js'
 import {
   backends,
