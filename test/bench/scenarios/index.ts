@@ -11,6 +11,7 @@ import { pagination } from './pagination.js'
 import { sampler } from './sampler.js'
 import { soak } from './soak.js'
 import { scrape } from './scrape.js'
+import { startup } from './startup.js'
 import { websocket } from './websocket.js'
 
 /** In the order `npm run bench` runs them (alerts starts first and finishes last: it mostly waits). */
@@ -28,4 +29,5 @@ export const scenarios: Scenario[] = [
   sampler,
   memory,
   soak,
+  startup,
 ]
