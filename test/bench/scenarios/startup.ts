@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { compare, log, pairs } from '../lib/ab.js'
@@ -26,6 +26,8 @@ interface Side {
 
 interface Start {
   readyMs: number
+  /** CPU time (user + system) the process tree had used when it was ready: less moved by a busy machine than readyMs. */
+  cpuMs: number
   /** RSS of the process that serves (for tsx: its child node process, not the CLI wrapper). */
   serverRss: number
   /** RSS of the whole process tree (for tsx: the CLI wrapper and the server). */
@@ -74,6 +76,21 @@ async function idleRss(proc: Proc): Promise<{ serverRss: number; treeRss: number
 
 const ms = (proc: Proc) => proc.readyAt! - proc.startedAt
 
+/** utime + stime of the tree, in ms (clock ticks of 10 ms). */
+function cpuMs(proc: Proc): number {
+  let ticks = 0
+  for (const pid of processTree(proc.pid)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(fields[11]) + Number(fields[12])
+    } catch {
+      // gone
+    }
+  }
+  return ticks * 10
+}
+
 /**
  * Start-up: process start to the first 200 from GET /health/ready, and RSS after
  * BENCH_IDLE_SECONDS idle, for the compiled build vs the tsx CLI, on the real Postgres and
@@ -112,11 +129,14 @@ export const startup: Scenario = {
     const rounds: Start[][] = []
     for (let i = 0; i < settings.rounds; i++) {
       const procs = new Map<Side, Proc>()
+      const cpu = new Map<Side, number>()
       try {
         for (let k = 0; k < sides.length; k++) {
           const side = sides[(i + k) % sides.length]!
           for (const p of procs.values()) p.freeze()
-          procs.set(side, await start(side))
+          const proc = await start(side)
+          cpu.set(side, cpuMs(proc))
+          procs.set(side, proc)
         }
         for (const p of procs.values()) p.thaw()
         const round: Start[] = new Array(sides.length)
@@ -124,7 +144,7 @@ export const startup: Scenario = {
         for (const [side, proc] of byReady) {
           const wait = proc.readyAt! + IDLE_SECONDS * 1000 - performance.now()
           if (wait > 0) await sleep(wait)
-          round[sides.indexOf(side)] = { readyMs: ms(proc), ...(await idleRss(proc)) }
+          round[sides.indexOf(side)] = { readyMs: ms(proc), cpuMs: cpu.get(side)!, ...(await idleRss(proc)) }
         }
         rounds.push(round)
         log(
@@ -147,6 +167,7 @@ export const startup: Scenario = {
       const on = backend === 'postgres' ? 'Postgres + Redis' : 'PGlite, no Redis'
       const real = backend === 'postgres'
       const ready = compare(paired, (r) => r.readyMs)
+      const cpuTime = compare(paired, (r) => r.cpuMs)
       const rss = compare(paired, (r) => r.serverRss / MiB)
       const tree = compare(paired, (r) => r.treeRss / MiB)
       rows.push(
@@ -158,6 +179,7 @@ export const startup: Scenario = {
           ready.ratio,
           real ? { op: '<=', value: 1000, on: 'ours' } : null,
         ),
+        row(`CPU time to ready, ${on}`, 'ms', cpuTime.ours, cpuTime.peer, cpuTime.ratio, null, 'user + system'),
         row(
           `RSS after ${IDLE_SECONDS} s idle, ${on}`,
           'MiB',
