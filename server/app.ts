@@ -15,6 +15,7 @@ import fleetPlugin from './fleet/index.js'
 import healthPlugin from './health/index.js'
 import { registerDashboard } from './infra/http/dashboard.js'
 import { installErrorHandlers } from './infra/http/errors.js'
+import { lazyCompilers } from './infra/http/lazy-compilers.js'
 import { redactLogLine } from './infra/http/log-redaction.js'
 import jobsPlugin from './jobs/index.js'
 import probesPlugin from './infra/probes/index.js'
@@ -78,6 +79,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // Connecting, migrating and (embedded) booting PGlite can take several seconds on a busy
     // machine; avvio's 10 s default would abort start-up.
     pluginTimeout: 120_000,
+    // Each route's validators and serializers are compiled on its first request (see lazy-compilers.ts).
+    schemaController: { compilersFactory: lazyCompilers() },
     // strictNumbers: "1e309" would otherwise coerce to Infinity and pass integer checks.
     ajv: {
       customOptions: {

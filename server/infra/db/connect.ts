@@ -1,8 +1,6 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { PGlite } from '@electric-sql/pglite'
-import { pg_stat_statements } from '@electric-sql/pglite/contrib/pg_stat_statements'
-import { createPgConfig } from '@electric-sql/pglite/node-postgres'
+import type { PGlite } from '@electric-sql/pglite'
 import { Kysely, Migrator, PostgresDialect, sql, type LogEvent } from 'kysely'
 import pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
@@ -63,6 +61,12 @@ export async function connectDatabase(config: Config, options: ConnectOptions): 
   } else {
     const dataDir = options.pgliteDataDir ?? join(config.dataDir, 'pglite')
     if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
+    // Loaded only here: with DATABASE_URL set the embedded engine's code is never read.
+    const [{ PGlite }, { pg_stat_statements }, { createPgConfig }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('@electric-sql/pglite/contrib/pg_stat_statements'),
+      import('@electric-sql/pglite/node-postgres'),
+    ])
     pglite = await PGlite.create({ dataDir, extensions: { pg_stat_statements } })
     await pglite.exec('CREATE EXTENSION IF NOT EXISTS pg_stat_statements')
     if (schema !== 'public')

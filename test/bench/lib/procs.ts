@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -35,6 +35,8 @@ export interface ProcOptions {
   /** Ready when GET `${url}${readyPath}` answers 200; without it, when the process has started. */
   port?: number
   readyPath?: string
+  /** How often to ask readyPath while starting (ms; default 150). */
+  readyPollMs?: number
   timeoutMs?: number
 }
 
@@ -45,6 +47,9 @@ export interface Proc {
   url: string
   child: ChildProcess
   logFile: string
+  /** performance.now() just before the spawn, and when readyPath first answered 200. */
+  startedAt: number
+  readyAt: number | undefined
   /** While the other side of a comparison is measured, take no CPU from it (see ProcOptions.idle). */
   freeze(): void
   thaw(): void
@@ -75,13 +80,38 @@ export function readRss(pid: number): number {
   }
 }
 
-/** Moves every thread of a running process to `cpus`. */
+/** `pid` and its descendants (a wrapper such as the tsx CLI runs the server as its child), parents first. */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      // The command name in parentheses may hold spaces; the parent pid is the second field after it.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)])
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree: number[] = []
+  const visit = (p: number) => {
+    tree.push(p)
+    for (const c of children.get(p) ?? []) visit(c)
+  }
+  visit(pid)
+  return tree
+}
+
+/** Moves every thread of a running process and of its descendants to `cpus`. */
 function pin(pid: number | undefined, cpus: string): void {
   if (!settings.pinning || pid === undefined || cpus === 'none') return
-  try {
-    execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' })
-  } catch {
-    // the process is gone
+  for (const p of processTree(pid)) {
+    try {
+      execFileSync('taskset', ['-a', '-p', '-c', cpus, String(p)], { stdio: 'ignore' })
+    } catch {
+      // the process is gone
+    }
   }
 }
 
@@ -92,6 +122,7 @@ export async function startProc(options: ProcOptions): Promise<Proc> {
   const cpus = options.cpus ?? settings.serverCpus
   let argv = nodeCommand(options.command)
   if (settings.pinning && cpus !== 'none') argv = ['taskset', '-c', cpus, ...argv]
+  const startedAt = performance.now()
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
@@ -128,6 +159,8 @@ export async function startProc(options: ProcOptions): Promise<Proc> {
     url,
     child,
     logFile,
+    startedAt,
+    readyAt: undefined,
     exited,
     freeze() {
       if (child.exitCode !== null) return
@@ -145,10 +178,18 @@ export async function startProc(options: ProcOptions): Promise<Proc> {
       running.delete(proc)
       if (child.exitCode !== null || child.signalCode !== null) return
       child.kill('SIGCONT')
+      const tree = child.pid === undefined ? [] : processTree(child.pid)
       child.kill('SIGTERM')
       const done = await Promise.race([exited.then(() => true), sleep(8_000).then(() => false)])
       if (!done) {
-        child.kill('SIGKILL')
+        // A wrapper's children too: an orphaned server would keep its port and its CPU.
+        for (const p of tree.reverse()) {
+          try {
+            process.kill(p, 'SIGKILL')
+          } catch {
+            // gone
+          }
+        }
         await exited
       }
     },
@@ -168,8 +209,11 @@ export async function startProc(options: ProcOptions): Promise<Proc> {
       },
       () => false,
     )
-    if (ok) return proc
-    await sleep(150)
+    if (ok) {
+      proc.readyAt = performance.now()
+      return proc
+    }
+    await sleep(options.readyPollMs ?? 150)
   }
   await proc.stop()
   throw new Error(`${options.name} was not ready within ${options.timeoutMs ?? 60_000} ms:\n${tail()}`)

@@ -39,32 +39,65 @@ export interface Service {
   stop(): Promise<void>
 }
 
-/** The service as `npm start` runs it (server/main.ts), in its own schema and key prefix. */
-export async function startService(options: ServiceOptions): Promise<Service> {
-  const id = `${options.name.replace(/\W+/g, '_')}_${randomBytes(3).toString('hex')}`
-  const real = options.realBackends !== false
-  const databaseUrl = real ? settings.databaseUrl : undefined
-  const redisUrl = real ? settings.redisUrl : undefined
-  const schema = databaseUrl ? `bench_${id}`.toLowerCase().slice(0, 60) : undefined
-  const prefix = `ccp-bench:${id}:`
-  const adminToken = generateToken()
+/** Where one service keeps its state: its Postgres schema (or PGlite data dir), Redis key prefix, admin token. */
+export interface ServiceData {
+  id: string
+  schema: string | undefined
+  prefix: string
+  dataDir: string
+  adminToken: string
+  databaseUrl: string | undefined
+  redisUrl: string | undefined
+}
+
+/** A fresh schema, key prefix and data dir for a service named `name` (nothing is created in Postgres yet). */
+export function serviceData(name: string, realBackends = true): ServiceData {
+  const id = `${name.replace(/\W+/g, '_')}_${randomBytes(3).toString('hex')}`
+  const databaseUrl = realBackends ? settings.databaseUrl : undefined
+  const redisUrl = realBackends ? settings.redisUrl : undefined
   const dataDir = join(RUN_DIR, `data-${id}`)
   mkdirSync(dataDir, { recursive: true })
-  const port = await freePort()
+  return {
+    id,
+    schema: databaseUrl ? `bench_${id}`.toLowerCase().slice(0, 60) : undefined,
+    prefix: `ccp-bench:${id}:`,
+    dataDir,
+    adminToken: generateToken(),
+    databaseUrl,
+    redisUrl,
+  }
+}
+
+/** The environment of a service process on `data`, listening on `port`. */
+export function serviceEnv(
+  name: string,
+  data: ServiceData,
+  port: number,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   const env: Record<string, string> = {
     HOST: '127.0.0.1',
     PORT: String(port),
     LOG_LEVEL: 'info',
-    INSTANCE_ID: `bench-${options.name}`,
-    DATA_DIR: dataDir,
-    ADMIN_TOKEN: adminToken,
-    CACHE_PREFIX: prefix,
-    ...(databaseUrl ? { DATABASE_URL: databaseUrl, DATABASE_SCHEMA: schema! } : {}),
-    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
-    ...options.env,
+    INSTANCE_ID: `bench-${name}`,
+    DATA_DIR: data.dataDir,
+    ADMIN_TOKEN: data.adminToken,
+    CACHE_PREFIX: data.prefix,
+    ...(data.databaseUrl ? { DATABASE_URL: data.databaseUrl, DATABASE_SCHEMA: data.schema! } : {}),
+    ...(data.redisUrl ? { REDIS_URL: data.redisUrl } : {}),
+    ...extra,
   }
   // Unset in the child what the bench did not set: the parent's DATABASE_URL must not leak in.
   for (const key of ['DATABASE_URL', 'REDIS_URL', 'DATABASE_SCHEMA']) if (!(key in env)) env[key] = ''
+  return env
+}
+
+/** The service as `npm start` runs it (server/main.ts), in its own schema and key prefix. */
+export async function startService(options: ServiceOptions): Promise<Service> {
+  const data = serviceData(options.name, options.realBackends !== false)
+  const { schema, prefix, adminToken, databaseUrl, redisUrl } = data
+  const port = await freePort()
+  const env = serviceEnv(options.name, data, port, options.env)
   // BENCH_PROFILE=1: every service can be asked for a CPU profile of a window (lib/profile.ts).
   const preload = [...(options.preload ?? []), ...(profiling ? [PROFILER_PRELOAD] : [])]
   const imports = preload.flatMap((p) => ['--import', p])

@@ -31,6 +31,8 @@ export const settings = {
   wsClients: int('BENCH_WS_CLIENTS', 1000, 1),
   pageDepth: int('BENCH_PAGE_DEPTH', 100_000, 100),
   soakMinutes: int('SOAK_MINUTES', 10, 0.1),
+  /** Seconds a started service sits idle before `startup` reads its RSS. */
+  idleSeconds: int('BENCH_IDLE_SECONDS', 30, 0),
   databaseUrl: process.env.DATABASE_URL || undefined,
   redisUrl: process.env.REDIS_URL || undefined,
   /** Servers on one core, the load generator (and this orchestrator) on another. */

@@ -12,6 +12,7 @@ import { pagination } from './pagination.js'
 import { sampler } from './sampler.js'
 import { soak } from './soak.js'
 import { scrape } from './scrape.js'
+import { startup } from './startup.js'
 import { websocket } from './websocket.js'
 
 /** In the order `npm run bench` runs them (alerts starts first and finishes last: it mostly waits). */
@@ -30,4 +31,5 @@ export const scenarios: Scenario[] = [
   sampler,
   memory,
   soak,
+  startup,
 ]
