@@ -20,12 +20,7 @@ describe('HTTP error handling and headers', () => {
   })
 
   it('answers an oversized body with 413', async () => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/tokens',
-      headers: t.auth(),
-      payload: { name: 'x'.repeat(4096), role: 'viewer' },
-    })
+    const res = await t.request('POST', '/api/tokens', { name: 'x'.repeat(4096), role: 'viewer' })
     expect(res.statusCode).toBe(413)
     expect(res.json().error.code).toBe('body_too_large')
   })
@@ -41,7 +36,7 @@ describe('HTTP error handling and headers', () => {
   })
 
   it('answers unknown API routes with a JSON 404', async () => {
-    const res = await t.app.inject({ method: 'GET', url: '/api/does-not-exist', headers: t.auth() })
+    const res = await t.request('GET', '/api/does-not-exist')
     expect(res.statusCode).toBe(404)
     expect(res.json()).toEqual({ error: { code: 'not_found', message: 'Route GET /api/does-not-exist not found' } })
   })
@@ -63,7 +58,7 @@ describe('HTTP error handling and headers', () => {
     })
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-encoding']).toBe('gzip')
-    const plain = await t.app.inject({ method: 'GET', url: '/api/openapi.json', headers: t.auth() })
+    const plain = await t.request('GET', '/api/openapi.json')
     expect(plain.json().openapi).toBe('3.1.0')
     expect(Object.keys(plain.json().paths)).toContain('/api/tokens')
   })

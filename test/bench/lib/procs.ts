@@ -1,21 +1,14 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { startProcess, type RunningProcess } from '../../helpers/process.js'
 import { ROOT, settings } from './settings.js'
+
+export { freePort } from '../../helpers/process.js'
 
 /** Scratch space of this run: process logs, data dirs, config files. Removed at exit unless BENCH_KEEP=1. */
 export const RUN_DIR = mkdtempSync(join(tmpdir(), 'ccp-bench-'))
-
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 export interface ProcOptions {
   name: string
@@ -85,50 +78,33 @@ function pin(pid: number | undefined, cpus: string): void {
   }
 }
 
-/** Starts a process pinned to its CPUs, its output in a log file (never a pipe this process must drain). */
-export async function startProc(options: ProcOptions): Promise<Proc> {
-  const logFile = join(RUN_DIR, `${options.name.replace(/[^\w.-]+/g, '_')}-${Date.now()}.log`)
-  const fd = openSync(logFile, 'a')
+/** The command prefix that pins a process to `cpus` (none when pinning is off). */
+export function pinning(cpus: string = settings.serverCpus): string[] {
+  return settings.pinning && cpus !== 'none' ? ['taskset', '-c', cpus] : []
+}
+
+export function logFileFor(name: string): string {
+  return join(RUN_DIR, `${name.replace(/[^\w.-]+/g, '_')}-${Date.now()}.log`)
+}
+
+/**
+ * Wraps a started process (test/helpers/process.ts) with what the bench needs: freezing or
+ * parking while the other side is measured, RSS, and a stop that also wakes a frozen one.
+ */
+export function benchProc(
+  started: RunningProcess,
+  options: { port: number; logFile: string; cpus?: string; idle?: 'freeze' | 'park' },
+): Proc {
+  const { child } = started
   const cpus = options.cpus ?? settings.serverCpus
-  let argv = nodeCommand(options.command)
-  if (settings.pinning && cpus !== 'none') argv = ['taskset', '-c', cpus, ...argv]
-  const child = spawn(argv[0]!, argv.slice(1), {
-    cwd: ROOT,
-    env: { ...process.env, ...options.env },
-    stdio: options.ipc ? ['ignore', fd, fd, 'ipc'] : ['ignore', fd, fd],
-  })
-  closeSync(fd)
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))),
-  )
-  child.on('error', () => {})
-  const port = options.port ?? 0
-  const url = `http://127.0.0.1:${port}`
-  const tail = (bytes = 4000) => {
-    try {
-      // Only the end: a soak's log runs to a gigabyte.
-      const size = statSync(logFile).size
-      const length = Math.min(bytes, size)
-      const buffer = Buffer.alloc(length)
-      const fd = openSync(logFile, 'r')
-      try {
-        readSync(fd, buffer, 0, length, size - length)
-      } finally {
-        closeSync(fd)
-      }
-      return buffer.toString('utf8')
-    } catch {
-      return ''
-    }
-  }
   const proc: Proc = {
-    name: options.name,
+    name: started.name,
     pid: child.pid ?? -1,
-    port,
-    url,
+    port: options.port,
+    url: `http://127.0.0.1:${options.port}`,
     child,
-    logFile,
-    exited,
+    logFile: options.logFile,
+    exited: started.exited,
     freeze() {
       if (child.exitCode !== null) return
       if (options.idle === 'park') pin(child.pid, settings.loaderCpus)
@@ -140,39 +116,33 @@ export async function startProc(options: ProcOptions): Promise<Proc> {
       else child.kill('SIGCONT')
     },
     rssBytes: () => readRss(child.pid ?? -1),
-    tail,
+    tail: (bytes) => started.output(bytes),
     async stop() {
       running.delete(proc)
       if (child.exitCode !== null || child.signalCode !== null) return
       child.kill('SIGCONT')
-      child.kill('SIGTERM')
-      const done = await Promise.race([exited.then(() => true), sleep(8_000).then(() => false)])
-      if (!done) {
-        child.kill('SIGKILL')
-        await exited
-      }
+      await started.stop(8_000)
     },
   }
   running.add(proc)
-  if (options.readyPath === undefined) return proc
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000)
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
-      running.delete(proc)
-      throw new Error(`${options.name} exited with ${child.exitCode} while starting:\n${tail()}`)
-    }
-    const ok = await fetch(`${url}${options.readyPath}`, { signal: AbortSignal.timeout(2_000) }).then(
-      async (r) => {
-        await r.body?.cancel()
-        return r.ok
-      },
-      () => false,
-    )
-    if (ok) return proc
-    await sleep(150)
-  }
-  await proc.stop()
-  throw new Error(`${options.name} was not ready within ${options.timeoutMs ?? 60_000} ms:\n${tail()}`)
+  return proc
+}
+
+/** Starts a process pinned to its CPUs, its output in a log file (never a pipe this process must drain). */
+export async function startProc(options: ProcOptions): Promise<Proc> {
+  const logFile = logFileFor(options.name)
+  const port = options.port ?? 0
+  const started = await startProcess({
+    name: options.name,
+    argv: [...pinning(options.cpus), ...nodeCommand(options.command)],
+    cwd: ROOT,
+    env: options.env,
+    logFile,
+    ipc: options.ipc,
+    readyUrl: options.readyPath === undefined ? undefined : `http://127.0.0.1:${port}${options.readyPath}`,
+    timeoutMs: options.timeoutMs,
+  })
+  return benchProc(started, { port, logFile, cpus: options.cpus, idle: options.idle })
 }
 
 /** Stops everything still running (normal end, failure, Ctrl-C). */

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
-import pg from 'pg'
 import { EnvSchema } from '../../../server/config.js'
 import { generateToken } from '../../../server/auth/tokens.js'
-import { deferCleanup, freePort, RUN_DIR, startProc, type Proc } from './procs.js'
+import { startService as startServiceProcess } from '../../helpers/process.js'
+import { dropTestData } from '../../helpers/store.js'
+import { benchProc, deferCleanup, logFileFor, pinning, RUN_DIR, type Proc } from './procs.js'
 import { PROFILER_PRELOAD, profiling } from './profile.js'
 import { settings } from './settings.js'
 
@@ -50,11 +50,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const adminToken = generateToken()
   const dataDir = join(RUN_DIR, `data-${id}`)
   mkdirSync(dataDir, { recursive: true })
-  const port = await freePort()
   const env: Record<string, string> = {
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    LOG_LEVEL: 'info',
     INSTANCE_ID: `bench-${options.name}`,
     DATA_DIR: dataDir,
     ADMIN_TOKEN: adminToken,
@@ -67,20 +63,18 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   for (const key of ['DATABASE_URL', 'REDIS_URL', 'DATABASE_SCHEMA']) if (!(key in env)) env[key] = ''
   // BENCH_PROFILE=1: every service can be asked for a CPU profile of a window (lib/profile.ts).
   const preload = [...(options.preload ?? []), ...(profiling ? [PROFILER_PRELOAD] : [])]
-  const imports = preload.flatMap((p) => ['--import', p])
   // Registered before the start: a service that fails half-way may have created its schema.
   const unregisterDrop = deferCleanup(() => dropData({ databaseUrl, schema, redisUrl, prefix }))
-  const proc = await startProc({
+  const logFile = logFileFor(options.name)
+  const started = await startServiceProcess(env, {
     name: options.name,
-    command: ['node', '--import', 'tsx', ...imports, 'server/main.ts'],
-    env,
-    port,
-    readyPath: '/health/ready',
+    preload,
+    prefix: pinning(options.cpus),
+    logFile,
     ipc: options.ipc || profiling,
-    cpus: options.cpus,
-    idle: 'park',
     timeoutMs: 90_000,
   })
+  const proc = benchProc(started, { port: started.port, logFile, cpus: options.cpus, idle: 'park' })
   const url = proc.url
   const headers = { authorization: `Bearer ${adminToken}` }
   const cleanup = async () => {
@@ -115,34 +109,18 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   }
 }
 
-/** Drops the bench's Postgres schema and deletes its Redis keys. */
+/** Drops the bench's Postgres schema and deletes its Redis keys (only what a bench created). */
 export async function dropData(what: {
   databaseUrl?: string
   schema?: string
   redisUrl?: string
   prefix?: string
 }): Promise<void> {
-  if (what.databaseUrl && what.schema?.startsWith('bench_')) {
-    const client = new pg.Client({ connectionString: what.databaseUrl })
-    await client.connect()
-    try {
-      await client.query(`DROP SCHEMA IF EXISTS "${what.schema}" CASCADE`)
-    } finally {
-      await client.end()
-    }
-  }
-  if (what.redisUrl && what.prefix?.startsWith('ccp-bench:')) {
-    const redis = new Redis(what.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 })
-    await redis.connect()
-    try {
-      let cursor = '0'
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${what.prefix}*`, 'COUNT', 1000)
-        cursor = next
-        if (keys.length) await redis.unlink(...keys)
-      } while (cursor !== '0')
-    } finally {
-      redis.disconnect()
-    }
-  }
+  await dropTestData(
+    { name: 'bench', databaseUrl: what.databaseUrl, redisUrl: what.redisUrl },
+    {
+      schema: what.schema?.startsWith('bench_') ? what.schema : undefined,
+      cachePrefix: what.prefix?.startsWith('ccp-bench:') ? what.prefix : undefined,
+    },
+  )
 }

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { generateToken } from '../../../server/auth/tokens.js'
 import { createTestApp, dropTestData, real, uniqueName, type Backend, type TestApp } from '../../helpers/app.js'
-import { FAST_SIM } from '../chat/helpers.js'
-import { DisposableRedis, hasRedisServer } from './redis-server.js'
+import { FAST_SIM } from '../../helpers/chat.js'
+import { DisposableRedis, hasRedisServer } from '../../helpers/redis-server.js'
 
 /**
  * Two instances sharing Redis (and, on the real backend, the Postgres schema) under one
@@ -35,12 +35,7 @@ describe.runIf(cases.length > 0).each(cases)('two instances on one Redis ($name)
   })
 
   const ask = (t: TestApp, content: string, stream = false) =>
-    t.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      headers: t.auth(token),
-      payload: { messages: [{ role: 'user', content }], stream },
-    })
+    t.request('POST', '/v1/chat/completions', { messages: [{ role: 'user', content }], stream }, { token: token })
 
   it('answers on one instance what the other computed, from L2', async () => {
     const first = await ask(a, 'shared question')
@@ -58,12 +53,7 @@ describe.runIf(cases.length > 0).each(cases)('two instances on one Redis ($name)
     await ask(a, 'cleared everywhere')
     await ask(b, 'cleared everywhere')
     expect((await b.app.cache.stats()).l1.entries).toBeGreaterThan(0)
-    const res = await a.app.inject({
-      method: 'POST',
-      url: '/api/cache/clear',
-      headers: a.auth(token),
-      payload: { namespace: 'ai_response' },
-    })
+    const res = await a.request('POST', '/api/cache/clear', { namespace: 'ai_response' }, { token: token })
     expect(res.statusCode).toBe(200)
     await vi.waitFor(async () => expect((await b.app.cache.stats()).l1.entries).toBe(0), {
       timeout: 5_000,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { JobFailure } from '../../../server/jobs/attempt.js'
 import type { JobDefinition } from '../../../server/jobs/types.js'
 import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { finishedRun } from './support.js'
+import { finishedRun } from '../../helpers/jobs.js'
 
 /** Never fires during a test: these jobs run when the test says so. */
 const YEARLY = '0 0 0 1 1 *'

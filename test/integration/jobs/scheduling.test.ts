@@ -3,7 +3,7 @@ import { createLockStore } from '../../../server/jobs/locks.js'
 import { JobScheduler } from '../../../server/jobs/scheduler.js'
 import type { JobDefinition } from '../../../server/jobs/types.js'
 import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { eventually } from './support.js'
+import { waitFor } from '../../helpers/wait.js'
 
 const DAILY_AT_3 = '0 0 3 * * *'
 
@@ -54,15 +54,14 @@ describe.each(backends)('job scheduling ($name)', (backend) => {
     t.app.jobs.define(job)
     await other.start(new Date())
     try {
-      await eventually(
-        async () => ((await occurrenceRows(t, 'every-second')).length >= 3 ? true : undefined),
-        'three occurrences',
+      await waitFor('three occurrences', async () =>
+        (await occurrenceRows(t, 'every-second')).length >= 3 ? true : undefined,
       )
     } finally {
       await t.app.jobs.pause('every-second', 'test')
       await other.stop(5_000)
     }
-    await eventually(() => (t.app.jobs.runner.isRunning('every-second') ? undefined : true), 'the last run to end')
+    await waitFor('the last run to end', () => (t.app.jobs.runner.isRunning('every-second') ? undefined : true))
     const rows = await occurrenceRows(t, 'every-second')
     const keys = rows.map((r) => r.occurrence_key)
     expect(new Set(keys).size).toBe(rows.length)
@@ -102,10 +101,8 @@ describe.each(backends)('job scheduling ($name)', (backend) => {
     second.define(job)
     await Promise.all([first.start(now), second.start(now)])
     try {
-      await eventually(
-        async () =>
-          (await occurrenceRows(t, 'nightly')).find((r) => r.trigger === 'catch-up' && r.status === 'success'),
-        'the catch-up run',
+      await waitFor('the catch-up run', async () =>
+        (await occurrenceRows(t, 'nightly')).find((r) => r.trigger === 'catch-up' && r.status === 'success'),
       )
     } finally {
       await Promise.all([first.stop(5_000), second.stop(5_000)])
@@ -205,18 +202,15 @@ describe.each(backends.filter((b) => b.databaseUrl))('two instances on one store
       })
     }
     try {
-      await eventually(
-        async () => ((await occurrenceRows(a, 'shared-tick')).length >= 3 ? true : undefined),
-        'three occurrences',
+      await waitFor('three occurrences', async () =>
+        (await occurrenceRows(a, 'shared-tick')).length >= 3 ? true : undefined,
       )
     } finally {
       await a.app.jobs.pause('shared-tick', 'test')
       await b.app.jobs.pause('shared-tick', 'test')
     }
-    await eventually(
-      () =>
-        a.app.jobs.runner.isRunning('shared-tick') || b.app.jobs.runner.isRunning('shared-tick') ? undefined : true,
-      'runs to end',
+    await waitFor('runs to end', () =>
+      a.app.jobs.runner.isRunning('shared-tick') || b.app.jobs.runner.isRunning('shared-tick') ? undefined : true,
     )
     const rows = await occurrenceRows(a, 'shared-tick')
     expect(new Set(rows.map((r) => r.occurrence_key)).size).toBe(rows.length)
@@ -241,7 +235,7 @@ describe.each(backends.filter((b) => b.databaseUrl))('two instances on one store
       run: async () => ({}),
     })
     const onA = (await a.app.jobs.run('exclusive', { trigger: 'manual' }))!
-    const res = await b.app.inject({ method: 'POST', url: '/api/jobs/exclusive/run', headers: b.auth() })
+    const res = await b.request('POST', '/api/jobs/exclusive/run')
     expect(res.statusCode).toBe(202)
     expect(res.json().status).toBe('skipped')
     const skipped = await b.app.jobs.repo.get('exclusive', res.json().runId)

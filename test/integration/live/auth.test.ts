@@ -1,12 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
+import { backends, createTestApp, type TestApp, createToken } from '../../helpers/app.js'
 import { connectLive, listenOnce } from '../../helpers/live-client.js'
-
-async function createToken(t: TestApp, role: 'admin' | 'viewer' | 'chat', name = `${role} live`) {
-  const res = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: t.auth(), payload: { name, role } })
-  expect(res.statusCode).toBe(201)
-  return res.json() as { token: { id: string }; secret: string }
-}
 
 describe.each(backends)('live hub: who may connect ($name)', (backend) => {
   let t: TestApp
@@ -60,7 +54,7 @@ describe.each(backends)('live hub: who may connect ($name)', (backend) => {
     const kept = await connectLive(baseUrl, t.auth())
     const doomed = await connectLive(baseUrl, t.auth(viewer.secret))
     await doomed.next('hello')
-    const revoke = await t.app.inject({ method: 'DELETE', url: `/api/tokens/${viewer.token.id}`, headers: t.auth() })
+    const revoke = await t.request('DELETE', `/api/tokens/${viewer.token.id}`)
     expect(revoke.statusCode).toBe(200)
 
     await t.app.live.heartbeat()

@@ -56,12 +56,7 @@ describe.each(backends)('live hub: what a dashboard receives ($name)', (backend)
   it('forwards audit entries of admin actions as they are written', async () => {
     const client = await connectLive(baseUrl, t.auth())
     await client.next('history')
-    const created = await t.app.inject({
-      method: 'POST',
-      url: '/api/tokens',
-      headers: t.auth(),
-      payload: { name: 'seen live', role: 'viewer' },
-    })
+    const created = await t.request('POST', '/api/tokens', { name: 'seen live', role: 'viewer' })
     expect(created.statusCode).toBe(201)
     const audit = await client.next('audit', (m) => m.data.target === created.json().token.id)
     expect(audit.instance).toBe(t.config.instanceId)
