@@ -149,3 +149,29 @@ export function useTestApp(
   afterAll(async () => built?.close())
   return t
 }
+
+/**
+ * `count` apps of one describe block on one Postgres schema and one Redis prefix with one
+ * ADMIN_TOKEN: a fleet inside this process. Built in beforeAll (in order), closed in afterAll,
+ * then their shared data is dropped.
+ */
+export function useInstances(backend: Backend, count: number, options: TestAppOptions = {}): TestApp[] {
+  const schema = uniqueName('test')
+  const cachePrefix = `ccp-test:${uniqueName('fleet')}:`
+  const adminToken = generateToken()
+  const instances = Array.from({ length: count }, () => ({}) as TestApp)
+  const built: TestApp[] = []
+  beforeAll(async () => {
+    const shared = { ...options, schema, cachePrefix, keepData: true, env: { ...options.env, ADMIN_TOKEN: adminToken } }
+    for (const instance of instances) {
+      const app = await createTestApp(backend, shared)
+      built.push(app)
+      Object.assign(instance, app)
+    }
+  })
+  afterAll(async () => {
+    for (const app of built) await app.close()
+    await dropTestData(backend, { schema, cachePrefix })
+  })
+  return instances
+}

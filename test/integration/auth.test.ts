@@ -1,14 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { PRINCIPAL_REFRESH_AFTER_MS } from '../../server/auth/authenticator.js'
-import { generateToken } from '../../server/auth/tokens.js'
-import { backends, createTestApp, dropTestData, real, uniqueName, type TestApp, createToken } from '../helpers/app.js'
+import { backends, createToken, real, useInstances, useTestApp, type TestApp } from '../helpers/app.js'
 
 describe.each(backends)('auth ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend, { env: { SIGNIN_RATE_LIMIT_PER_MINUTE: '5' } })
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend, { env: { SIGNIN_RATE_LIMIT_PER_MINUTE: '5' } })
 
   it('answers 401 with a clear message without credentials or with an unknown token', async () => {
     for (const headers of [
@@ -129,22 +124,7 @@ describe.each(backends)('auth ($name)', (backend) => {
 
 /** Two instances on one Postgres schema and one Redis prefix (a fleet). Needs both: CI has them. */
 describe.runIf(real?.databaseUrl && real?.redisUrl)('token revocation across instances (postgres+redis)', () => {
-  const backend = real!
-  const schema = uniqueName('test')
-  const cachePrefix = `ccp-test:${uniqueName('auth')}:`
-  const adminToken = generateToken()
-  let a: TestApp
-  let b: TestApp
-  beforeAll(async () => {
-    const options = { schema, cachePrefix, keepData: true, env: { ADMIN_TOKEN: adminToken } }
-    a = await createTestApp(backend, options)
-    b = await createTestApp(backend, options)
-  })
-  afterAll(async () => {
-    await a?.close()
-    await b?.close()
-    await dropTestData(backend, { schema, cachePrefix })
-  })
+  const [a, b] = useInstances(real!, 2) as [TestApp, TestApp]
 
   it('stops accepting a token revoked on another instance at once, not when its cached verification runs out', async () => {
     const created = await createToken(a, 'viewer', 'revoked elsewhere')

@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, real, type TestApp } from '../helpers/app.js'
+import { afterAll, describe, expect, it } from 'vitest'
+import { backends, createTestApp, real, type TestApp, useTestApp } from '../helpers/app.js'
 import { startTcpProxy } from '../helpers/tcp-proxy.js'
 
 describe.each(backends)('health ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend)
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend)
 
   it('reports the process live without credentials', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/health/live' })

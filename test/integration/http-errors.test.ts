@@ -1,20 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestApp, embedded, type TestApp } from '../helpers/app.js'
+import { describe, expect, it } from 'vitest'
+import { embedded, useTestApp } from '../helpers/app.js'
 
 describe('HTTP error handling and headers', () => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(embedded, { env: { BODY_LIMIT_BYTES: '2048' } })
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(embedded, { env: { BODY_LIMIT_BYTES: '2048' } })
+
+  /** POST /api/tokens with a raw body of the given content type. */
+  const postRaw = (contentType: string, body: string) =>
+    t.request('POST', '/api/tokens', body, { headers: { 'content-type': contentType } })
 
   it('answers malformed JSON with 400 invalid_json', async () => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/tokens',
-      headers: { ...t.auth(), 'content-type': 'application/json' },
-      payload: '{"name": ',
-    })
+    const res = await postRaw('application/json', '{"name": ')
     expect(res.statusCode).toBe(400)
     expect(res.json().error.code).toBe('invalid_json')
   })
@@ -26,12 +21,7 @@ describe('HTTP error handling and headers', () => {
   })
 
   it('answers an unsupported content type with 415', async () => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/tokens',
-      headers: { ...t.auth(), 'content-type': 'application/x-yaml' },
-      payload: 'name: x',
-    })
+    const res = await postRaw('application/x-yaml', 'name: x')
     expect(res.statusCode).toBe(415)
   })
 

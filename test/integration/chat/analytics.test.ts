@@ -1,14 +1,20 @@
 import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
+import { describe, expect, it } from 'vitest'
+import { backends, createTestApp, useTestApp } from '../../helpers/app.js'
 import { FAST_SIM, newConversation } from '../../helpers/chat.js'
 
 describe.each(backends)('chat analytics, metrics, warming and retention ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend, { env: FAST_SIM })
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend, { env: FAST_SIM })
+
+  const countEvents = async () =>
+    Number(
+      (
+        await t.app.db
+          .selectFrom('analytics_events')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    )
 
   const complete = (content: string, extra: Record<string, unknown> = {}) =>
     t.request('POST', '/v1/chat/completions', { model: 'm', messages: [{ role: 'user', content }], ...extra })
@@ -142,28 +148,14 @@ describe.each(backends)('chat analytics, metrics, warming and retention ($name)'
       .insertInto('analytics_events')
       .values(Array.from({ length: 3 }, () => ({ type: 'chat_completion', data: '{}', created_at: old })))
       .execute()
-    const eventsBefore = Number(
-      (
-        await t.app.db
-          .selectFrom('analytics_events')
-          .select((eb) => eb.fn.countAll<string>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    )
+    const eventsBefore = await countEvents()
 
     const purged = await t.app.chat.repos.maintenance.purgeOlderThan(now, {
       analyticsEventsMaxAgeMs: 30 * 86_400_000,
       idleSessionMaxAgeMs: 30 * 86_400_000,
     })
     expect(purged).toEqual({ analytics_events: 3, sessions: 1 })
-    const eventsAfter = Number(
-      (
-        await t.app.db
-          .selectFrom('analytics_events')
-          .select((eb) => eb.fn.countAll<string>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    )
+    const eventsAfter = await countEvents()
     expect(eventsAfter).toBe(eventsBefore - 3)
     expect(await t.app.chat.repos.sessions.findById(oldSession)).toBeUndefined()
     expect(await t.app.chat.repos.conversations.findById(oldConversation)).toBeUndefined()

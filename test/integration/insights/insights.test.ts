@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
+import { backends, createTestApp, type TestApp, useTestApp } from '../../helpers/app.js'
 import { finishedRun } from '../../helpers/jobs.js'
 import { waitFor } from '../../helpers/wait.js'
 
@@ -154,11 +154,7 @@ describe.each(backends)('Postgres insights ($name)', (backend) => {
 })
 
 describe.each(backends.filter((b) => b.databaseUrl))('cancelling queries ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend)
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend)
 
   it('cancels a long query of ours, audited, and refuses one on another database', async () => {
     const sleeper = new pg.Client({ connectionString: backend.databaseUrl, application_name: 'insights-test-sleeper' })

@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
+import { describe, expect, it } from 'vitest'
+import { backends, useTestApp } from '../../helpers/app.js'
 import { runThroughApi } from '../../helpers/jobs.js'
 
 describe.each(backends)('cache-warm ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend, { env: { SIM_FIRST_TOKEN_MS: '0', SIM_TOKENS_PER_SECOND: '100000' } })
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend, { env: { SIM_FIRST_TOKEN_MS: '0', SIM_TOKENS_PER_SECOND: '100000' } })
 
   async function ask(content: string) {
     const res = await t.chat(content)

@@ -1,9 +1,9 @@
 import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { indexMaintenanceJob } from '../../../server/jobs/definitions/index-maintenance.js'
 import { retentionJob } from '../../../server/jobs/definitions/retention.js'
 import type { JobEvent } from '../../../server/jobs/types.js'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
+import { backends, useTestApp } from '../../helpers/app.js'
 import { runThroughApi } from '../../helpers/jobs.js'
 
 /** Names a careless implementation would break: quotes, spaces, a dot, a semicolon. */
@@ -11,11 +11,7 @@ const ODD_TABLE = 'we"ird tab.le; drop'
 const ODD_INDEX = 'odd "idx"; --'
 
 describe.each(backends)('maintenance jobs ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend, { env: { VACUUM_MIN_DEAD_TUPLES: '100' } })
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend, { env: { VACUUM_MIN_DEAD_TUPLES: '100' } })
 
   const table = (name: string) => sql.id(t.app.database.schema, name)
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLockStore } from '../../../server/jobs/locks.js'
 import { JobScheduler } from '../../../server/jobs/scheduler.js'
 import type { JobDefinition } from '../../../server/jobs/types.js'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
+import { backends, createTestApp, type TestApp, useTestApp } from '../../helpers/app.js'
 import { waitFor } from '../../helpers/wait.js'
 
 const DAILY_AT_3 = '0 0 3 * * *'
@@ -22,6 +22,24 @@ function secondScheduler(t: TestApp, instanceId: string): JobScheduler {
   })
 }
 
+/** A scheduled run as an earlier instance left it in job_runs. */
+async function recordRun(
+  t: TestApp,
+  run: { job: string; instance: string; status: 'success' | 'running'; startedAt: Date },
+): Promise<void> {
+  await t.app.db
+    .insertInto('job_runs')
+    .values({
+      job: run.job,
+      trigger: 'schedule',
+      instance: run.instance,
+      status: run.status,
+      started_at: run.startedAt,
+      params: '{}',
+    })
+    .execute()
+}
+
 async function occurrenceRows(t: TestApp, job: string) {
   return t.app.db
     .selectFrom('job_runs')
@@ -31,11 +49,7 @@ async function occurrenceRows(t: TestApp, job: string) {
 }
 
 describe.each(backends)('job scheduling ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend)
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend)
 
   it('runs each occurrence once when two schedulers share the store', async () => {
     const calls: string[] = []
@@ -83,17 +97,12 @@ describe.each(backends)('job scheduling ($name)', (backend) => {
       },
     }
     const now = new Date()
-    await t.app.db
-      .insertInto('job_runs')
-      .values({
-        job: 'nightly',
-        trigger: 'schedule',
-        instance: 'gone',
-        status: 'success',
-        started_at: new Date(now.getTime() - 2 * 86_400_000),
-        params: '{}',
-      })
-      .execute()
+    await recordRun(t, {
+      job: 'nightly',
+      instance: 'gone',
+      status: 'success',
+      startedAt: new Date(now.getTime() - 2 * 86_400_000),
+    })
     // Two instances starting together: one catch-up between them.
     const first = secondScheduler(t, 'starting-1')
     const second = secondScheduler(t, 'starting-2')
@@ -122,17 +131,12 @@ describe.each(backends)('job scheduling ($name)', (backend) => {
       run: async () => (calls.push(name), {}),
     })
     const now = new Date()
-    await t.app.db
-      .insertInto('job_runs')
-      .values({
-        job: 'recent',
-        trigger: 'schedule',
-        instance: 'x',
-        status: 'success',
-        started_at: new Date(now.getTime() - 3_600_000),
-        params: '{}',
-      })
-      .execute()
+    await recordRun(t, {
+      job: 'recent',
+      instance: 'x',
+      status: 'success',
+      startedAt: new Date(now.getTime() - 3_600_000),
+    })
     const scheduler = secondScheduler(t, 'starting-3')
     scheduler.define(make('recent'))
     scheduler.define(make('fresh-install'))
@@ -151,17 +155,12 @@ describe.each(backends)('job scheduling ($name)', (backend) => {
       run: async () => ({}),
     }
     const now = new Date()
-    await t.app.db
-      .insertInto('job_runs')
-      .values({
-        job: 'crashed',
-        trigger: 'schedule',
-        instance: 'dead',
-        status: 'running',
-        started_at: new Date(now.getTime() - 3_600_000),
-        params: '{}',
-      })
-      .execute()
+    await recordRun(t, {
+      job: 'crashed',
+      instance: 'dead',
+      status: 'running',
+      startedAt: new Date(now.getTime() - 3_600_000),
+    })
     const scheduler = secondScheduler(t, 'starting-4')
     scheduler.define(job)
     await scheduler.start(now)
