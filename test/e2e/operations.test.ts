@@ -1,10 +1,9 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, type TestApp } from '../helpers/app.js'
-import { listenOnce } from '../helpers/live-client.js'
-import { launchBrowser, screenshot, signIn, type Browser } from './harness.js'
+import { describe, expect, it } from 'vitest'
+import { backends } from '../helpers/app.js'
+import { signIn, useDashboard } from '../helpers/browser.js'
 
 /**
  * The pages where admins act on the system: Jobs, Database and Alerts. Every check compares
@@ -19,61 +18,36 @@ async function goTo(page: Page, title: string): Promise<void> {
 const count = (text: string | null) => Number((text ?? '').replace(/[^\d]/g, ''))
 
 describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (backend) => {
-  let t: TestApp
-  let baseUrl: string
-  let browser: Browser
-  let page: Page
-  let viewerToken: string
-
-  beforeAll(async () => {
-    t = await createTestApp(backend, {
-      env: {
-        INSTANCE_ID: `e2e-ops-${backend.name.replace(/\W/g, '-')}`,
-        // Any dead tuple makes a table worth vacuuming, so that Optimize has work to report.
-        VACUUM_MIN_DEAD_TUPLES: '1',
-        VACUUM_DEAD_TUPLE_RATIO: '0',
-      },
-    })
-    baseUrl = await listenOnce(t.app)
-    const viewer = await t.app.inject({
-      method: 'POST',
-      url: '/api/tokens',
-      headers: t.auth(),
-      payload: { name: 'e2e ops viewer', role: 'viewer' },
-    })
-    viewerToken = viewer.json().secret
-    browser = await launchBrowser()
-    page = await browser.newPage()
-    await signIn(page, baseUrl, t.adminToken)
-    await page.getByTestId('live-status').filter({ hasText: 'Live' }).waitFor()
+  const ui = useDashboard(backend, {
+    env: {
+      INSTANCE_ID: `e2e-ops-${backend.name.replace(/\W/g, '-')}`,
+      // Any dead tuple makes a table worth vacuuming, so that Optimize has work to report.
+      VACUUM_MIN_DEAD_TUPLES: '1',
+      VACUUM_DEAD_TUPLE_RATIO: '0',
+    },
+    viewerName: 'e2e ops viewer',
+    signIn: true,
   })
-  afterAll(async () => {
-    await browser?.close()
-    await t?.close()
-  })
-
-  const shot = (name: string) => screenshot(page, `${backend.name.replace(/\W/g, '-')}-${name}`)
+  const { t, shot } = ui
 
   it('lists the jobs with their schedule in words and as cron, runs one and shows it finish', async () => {
-    await goTo(page, 'Jobs')
-    const row = page.locator('tr[data-job="retention"]')
+    await goTo(ui.page, 'Jobs')
+    const row = ui.page.locator('tr[data-job="retention"]')
     await row.waitFor()
-    const { job } = (await t.app.inject({ method: 'GET', url: '/api/jobs/retention', headers: t.auth() })).json()
+    const { job } = (await t.request('GET', '/api/jobs/retention')).json()
     await row.getByText(job.scheduleDescription).waitFor()
     expect(await row.locator('code').first().textContent()).toBe(job.schedule)
 
     await row.getByRole('button', { name: 'Run now' }).click()
     // The toast comes from the run's 'finished' event, live.
-    await page.getByRole('status').filter({ hasText: 'retention finished in' }).waitFor()
-    const { runs } = (
-      await t.app.inject({ method: 'GET', url: '/api/jobs/retention/runs?limit=1', headers: t.auth() })
-    ).json()
+    await ui.page.getByRole('status').filter({ hasText: 'retention finished in' }).waitFor()
+    const { runs } = (await t.request('GET', '/api/jobs/retention/runs?limit=1')).json()
     expect(runs[0]).toMatchObject({ trigger: 'manual', status: 'success' })
     await row.locator('.last').getByText('success').waitFor()
     await row.locator('.last').getByText('manual').waitFor()
 
     await row.getByRole('button', { name: 'Runs of retention' }).click()
-    const history = page.getByTestId('run-history')
+    const history = ui.page.getByTestId('run-history')
     await history.waitFor()
     const first = history.locator('tbody tr').first()
     expect(await first.locator('td').nth(1).textContent()).toBe('manual')
@@ -100,33 +74,31 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
         .set((eb) => ({ name: eb.ref('name') }))
         .execute()
 
-    await goTo(page, 'Database')
-    await page.getByTestId('db-overview').waitFor()
-    await page.getByTestId('db-tables').getByText('api_tokens', { exact: true }).waitFor()
-    await page.getByTestId('db-indexes').waitFor()
-    await page
+    await goTo(ui.page, 'Database')
+    await ui.page.getByTestId('db-overview').waitFor()
+    await ui.page.getByTestId('db-tables').getByText('api_tokens', { exact: true }).waitFor()
+    await ui.page.getByTestId('db-indexes').waitFor()
+    await ui.page
       .getByRole('region', { name: 'Slow queries' })
       .getByText(/pg_stat_statements/)
       .first()
       .waitFor()
-    await page
+    await ui.page
       .getByRole('region', { name: 'Activity' })
       .getByText(/other sessions? on this database/)
       .waitFor()
 
-    await page.getByRole('button', { name: 'Optimize now…' }).click()
-    const dialog = page.getByRole('dialog', { name: 'Optimize the database now?' })
+    await ui.page.getByRole('button', { name: 'Optimize now…' }).click()
+    const dialog = ui.page.getByRole('dialog', { name: 'Optimize the database now?' })
     await dialog.waitFor()
     await shot('database-confirm')
     await dialog.getByRole('button', { name: 'Optimize now' }).click()
 
-    const run = page.getByTestId('optimize-run')
+    const run = ui.page.getByTestId('optimize-run')
     await run.getByText('success').waitFor()
     await run.getByTestId('optimize-totals').waitFor()
     // The figures on screen are the ones the server stored with the run.
-    const { runs } = (
-      await t.app.inject({ method: 'GET', url: '/api/jobs/vacuum-analyze/runs?limit=1', headers: t.auth() })
-    ).json()
+    const { runs } = (await t.request('GET', '/api/jobs/vacuum-analyze/runs?limit=1')).json()
     const report = runs[0].output
     expect(runs[0].params).toEqual({ repairInvalidIndexes: true })
     expect(count(await run.getByTestId('dead-before').textContent())).toBe(report.deadTuplesBefore)
@@ -134,17 +106,17 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
     const worked = report.vacuumed.length + report.analyzed.length
     if (worked > 0) expect(await run.getByTestId('optimize-tables').locator('tbody tr').count()).toBe(worked)
     expect(report.indexes).toBeDefined()
-    await page.getByRole('status').filter({ hasText: 'Optimize finished in' }).waitFor()
+    await ui.page.getByRole('status').filter({ hasText: 'Optimize finished in' }).waitFor()
     await shot('database')
   })
 
   it('creates a rule with inline validation and a backtest, then shows its alert firing without a reload', async () => {
-    await goTo(page, 'Alerts')
-    await page.evaluate(() => ((globalThis as unknown as { e2eMark: boolean }).e2eMark = true))
-    await page.getByRole('tab', { name: /^Rules/ }).click()
-    await page.getByTestId('alert-rules').waitFor()
-    await page.getByRole('button', { name: 'New rule…' }).click()
-    const editor = page.getByRole('form', { name: 'New rule' })
+    await goTo(ui.page, 'Alerts')
+    await ui.page.evaluate(() => ((globalThis as unknown as { e2eMark: boolean }).e2eMark = true))
+    await ui.page.getByRole('tab', { name: /^Rules/ }).click()
+    await ui.page.getByTestId('alert-rules').waitFor()
+    await ui.page.getByRole('button', { name: 'New rule…' }).click()
+    const editor = ui.page.getByRole('form', { name: 'New rule' })
     await editor.getByLabel('Name', { exact: true }).fill('E2eMemoryInUse')
     await editor.getByLabel('Signal', { exact: true }).fill('system_memory_usage_ratio')
     await editor.getByLabel('Condition', { exact: true }).fill('lots')
@@ -156,7 +128,7 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
     expect(await editor.locator('#rule-for-error').textContent()).toBe('must be a duration like 30s, 5m or 1h30m')
     expect(await editor.locator('#rule-threshold-error').textContent()).toBe('must be a number')
     expect(await editor.getByLabel('For', { exact: true }).getAttribute('aria-invalid')).toBe('true')
-    const refused = await t.app.inject({ method: 'GET', url: '/api/alerts/rules/E2eMemoryInUse', headers: t.auth() })
+    const refused = await t.request('GET', '/api/alerts/rules/E2eMemoryInUse')
     expect(refused.statusCode).toBe(404)
 
     await editor.getByLabel('Condition', { exact: true }).fill('0')
@@ -170,10 +142,8 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
     await shot('alerts-rule-editor')
 
     await editor.getByRole('button', { name: 'Create rule' }).click()
-    await page.getByTestId('alert-rules').locator('tr[data-rule="E2eMemoryInUse"]').waitFor()
-    const stored = (
-      await t.app.inject({ method: 'GET', url: '/api/alerts/rules/E2eMemoryInUse', headers: t.auth() })
-    ).json().rule
+    await ui.page.getByTestId('alert-rules').locator('tr[data-rule="E2eMemoryInUse"]').waitFor()
+    const stored = (await t.request('GET', '/api/alerts/rules/E2eMemoryInUse')).json().rule
     expect(stored).toMatchObject({
       signal: 'system_memory_usage_ratio',
       op: '>',
@@ -182,34 +152,34 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
       enabled: true,
     })
 
-    await page.getByRole('tab', { name: /^Active/ }).click()
-    const row = page.locator('tr[data-alert="E2eMemoryInUse"]')
+    await ui.page.getByRole('tab', { name: /^Active/ }).click()
+    const row = ui.page.locator('tr[data-alert="E2eMemoryInUse"]')
     await row.getByText('firing', { exact: true }).waitFor()
     expect(await row.getByTestId('alert-value').textContent()).toMatch(/^\d+(\.\d+)? %$/)
     // Still the same page: the alert came in over the live connection.
-    expect(await page.evaluate(() => (globalThis as unknown as { e2eMark?: boolean }).e2eMark)).toBe(true)
-    await page
+    expect(await ui.page.evaluate(() => (globalThis as unknown as { e2eMark?: boolean }).e2eMark)).toBe(true)
+    await ui.page
       .getByTestId('firing-badge')
       .filter({ hasText: /^[1-9]\d* firing$/ })
       .waitFor()
   })
 
   it('acknowledges the alert with a comment and silences it for a duration with its labels prefilled', async () => {
-    const row = page.locator('tr[data-alert="E2eMemoryInUse"]')
+    const row = ui.page.locator('tr[data-alert="E2eMemoryInUse"]')
     await row.getByRole('button', { name: 'Acknowledge E2eMemoryInUse' }).click()
-    const ack = page.getByRole('dialog', { name: 'Acknowledge E2eMemoryInUse?' })
+    const ack = ui.page.getByRole('dialog', { name: 'Acknowledge E2eMemoryInUse?' })
     await ack.getByRole('button', { name: 'Acknowledge' }).click()
     await ack.getByRole('alert').filter({ hasText: 'Say why' }).waitFor()
     await ack.getByLabel('Comment').fill('e2e: looking into it')
     await ack.getByRole('button', { name: 'Acknowledge' }).click()
     await row.getByText('“e2e: looking into it”').waitFor()
-    const current = (await t.app.inject({ method: 'GET', url: '/api/alerts', headers: t.auth() })).json().alerts
+    const current = (await t.request('GET', '/api/alerts')).json().alerts
     expect(current.find((a: { rule: string }) => a.rule === 'E2eMemoryInUse').acknowledged.comment).toBe(
       'e2e: looking into it',
     )
 
     await row.getByRole('button', { name: 'Silence E2eMemoryInUse' }).click()
-    const dialog = page.getByRole('dialog', { name: 'Silence E2eMemoryInUse' })
+    const dialog = ui.page.getByRole('dialog', { name: 'Silence E2eMemoryInUse' })
     await dialog.waitFor()
     expect(await dialog.getByLabel('Label name 1').inputValue()).toBe('alertname')
     expect(await dialog.getByLabel('Value 1').inputValue()).toBe('E2eMemoryInUse')
@@ -218,7 +188,7 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
     await shot('alerts-silence')
     await dialog.getByRole('button', { name: 'Create silence' }).click()
     await row.getByText(/^Silenced/).waitFor()
-    const { silences } = (await t.app.inject({ method: 'GET', url: '/api/silences', headers: t.auth() })).json()
+    const { silences } = (await t.request('GET', '/api/silences')).json()
     expect(silences).toHaveLength(1)
     expect(silences[0].matchers).toContainEqual({ name: 'alertname', op: '=', value: 'E2eMemoryInUse' })
     expect(silences[0].comment).toBe('e2e maintenance window')
@@ -226,10 +196,10 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
     expect(Math.round(hours)).toBe(2)
     await shot('alerts')
 
-    await page.getByRole('tab', { name: /^Silences/ }).click()
-    await page.getByTestId('silences').getByText('e2e maintenance window').waitFor()
-    await page.getByRole('tab', { name: 'History' }).click()
-    const history = page.getByTestId('alert-history')
+    await ui.page.getByRole('tab', { name: /^Silences/ }).click()
+    await ui.page.getByTestId('silences').getByText('e2e maintenance window').waitFor()
+    await ui.page.getByRole('tab', { name: 'History' }).click()
+    const history = ui.page.getByTestId('alert-history')
     await history.locator('tr', { hasText: 'E2eMemoryInUse' }).filter({ hasText: 'acknowledged' }).waitFor()
     await history.locator('tr', { hasText: 'E2eMemoryInUse' }).filter({ hasText: '→ firing' }).first().waitFor()
     await shot('alerts-history')
@@ -248,9 +218,9 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve))
     const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`
     try {
-      await page.getByRole('tab', { name: 'Receivers and notifications' }).click()
-      await page.getByRole('button', { name: 'New receiver…' }).click()
-      const form = page.getByRole('form', { name: 'New receiver' })
+      await ui.page.getByRole('tab', { name: 'Receivers and notifications' }).click()
+      await ui.page.getByRole('button', { name: 'New receiver…' }).click()
+      const form = ui.page.getByRole('form', { name: 'New receiver' })
       await form.getByLabel('Name', { exact: true }).fill('e2e-hook')
       await form.getByLabel(/^URL/).fill('hooks.example.com/no-scheme')
       await form.getByRole('button', { name: 'Add receiver' }).click()
@@ -259,12 +229,12 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
 
       await form.getByLabel(/^URL/).fill(hookUrl)
       await form.getByRole('button', { name: 'Add receiver' }).click()
-      const row = page.getByTestId('receivers').locator('tr[data-receiver="e2e-hook"]')
+      const row = ui.page.getByTestId('receivers').locator('tr[data-receiver="e2e-hook"]')
       await row.getByRole('button', { name: 'Send a test to e2e-hook' }).click()
       await row.getByTestId('test-result').getByText('Delivered (HTTP 200)').waitFor()
       expect(received.map((r) => r.alerts[0]!.labels.alertname)).toContain('TestNotification')
 
-      const log = page.getByTestId('notification-log')
+      const log = ui.page.getByTestId('notification-log')
       const entry = log.locator('tr', { hasText: 'e2e-hook' }).filter({ hasText: 'test' })
       await entry.getByText('delivered', { exact: true }).waitFor()
       await entry.getByText('HTTP 200').waitFor()
@@ -275,31 +245,31 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
   })
 
   it('lets a viewer see the Jobs, Database and Alerts pages but not act, and says why', async () => {
-    await page.getByRole('button', { name: 'Sign out' }).click()
-    await page.getByLabel('API token').waitFor()
-    await signIn(page, baseUrl, viewerToken)
+    await ui.page.getByRole('button', { name: 'Sign out' }).click()
+    await ui.page.getByLabel('API token').waitFor()
+    await signIn(ui.page, t.baseUrl, ui.viewerToken)
 
-    await goTo(page, 'Jobs')
-    const row = page.locator('tr[data-job="retention"]')
+    await goTo(ui.page, 'Jobs')
+    const row = ui.page.locator('tr[data-job="retention"]')
     await row.waitFor()
     for (const name of ['Run now', 'Pause', 'Edit the schedule of retention']) {
       const button = row.getByRole('button', { name })
       expect(await button.isDisabled()).toBe(true)
       expect(await button.getAttribute('aria-describedby')).toBe('viewer-reason')
     }
-    expect(await page.locator('#viewer-reason').textContent()).toContain('actions need an admin token')
+    expect(await ui.page.locator('#viewer-reason').textContent()).toContain('actions need an admin token')
     // History stays open to viewers.
     expect(await row.getByRole('button', { name: 'Runs of retention' }).isEnabled()).toBe(true)
     await shot('jobs-viewer')
 
-    await goTo(page, 'Database')
-    const optimize = page.getByRole('button', { name: 'Optimize now…' })
+    await goTo(ui.page, 'Database')
+    const optimize = ui.page.getByRole('button', { name: 'Optimize now…' })
     expect(await optimize.isDisabled()).toBe(true)
-    await page.getByText('viewer role: actions need an admin token').first().waitFor()
+    await ui.page.getByText('viewer role: actions need an admin token').first().waitFor()
     await shot('database-viewer')
 
-    await goTo(page, 'Alerts')
-    const alertRow = page.locator('tr[data-alert="E2eMemoryInUse"]')
+    await goTo(ui.page, 'Alerts')
+    const alertRow = ui.page.locator('tr[data-alert="E2eMemoryInUse"]')
     await alertRow.waitFor()
     for (const name of ['Acknowledge E2eMemoryInUse', 'Silence E2eMemoryInUse']) {
       expect(await alertRow.getByRole('button', { name }).isDisabled()).toBe(true)
@@ -308,30 +278,25 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
       await alertRow.getByRole('button', { name: 'Silence E2eMemoryInUse' }).getAttribute('aria-describedby'),
     ).toBe('viewer-reason')
     await shot('alerts-viewer')
-    await page.getByRole('tab', { name: /^Rules/ }).click()
-    expect(await page.getByRole('button', { name: 'New rule…' }).isDisabled()).toBe(true)
-    expect(await page.getByRole('button', { name: 'Delete E2eMemoryInUse' }).isDisabled()).toBe(true)
+    await ui.page.getByRole('tab', { name: /^Rules/ }).click()
+    expect(await ui.page.getByRole('button', { name: 'New rule…' }).isDisabled()).toBe(true)
+    expect(await ui.page.getByRole('button', { name: 'Delete E2eMemoryInUse' }).isDisabled()).toBe(true)
     // A viewer may still open a rule and backtest it; saving stays an admin's.
-    await page.getByRole('button', { name: 'Edit E2eMemoryInUse' }).click()
-    const editor = page.getByRole('form', { name: 'Edit E2eMemoryInUse' })
+    await ui.page.getByRole('button', { name: 'Edit E2eMemoryInUse' }).click()
+    const editor = ui.page.getByRole('form', { name: 'Edit E2eMemoryInUse' })
     expect(await editor.getByRole('button', { name: 'Save rule' }).isDisabled()).toBe(true)
     await editor.getByRole('button', { name: 'Backtest' }).click()
     await editor.getByTestId('backtest-summary').waitFor()
-    await page.getByRole('tab', { name: 'Receivers and notifications' }).click()
-    expect(await page.getByRole('button', { name: 'Send a test to e2e-hook' }).isDisabled()).toBe(true)
+    await ui.page.getByRole('tab', { name: 'Receivers and notifications' }).click()
+    expect(await ui.page.getByRole('button', { name: 'Send a test to e2e-hook' }).isDisabled()).toBe(true)
 
     // The server refuses too: the disabled buttons are not the only guard.
-    const { alerts } = (await t.app.inject({ method: 'GET', url: '/api/alerts', headers: t.auth(viewerToken) })).json()
+    const { alerts } = (await t.request('GET', '/api/alerts', undefined, { token: ui.viewerToken })).json()
     const fingerprint = alerts.find((a: { rule: string }) => a.rule === 'E2eMemoryInUse').fingerprint
-    const ack = await t.app.inject({
-      method: 'POST',
-      url: `/api/alerts/${fingerprint}/ack`,
-      headers: t.auth(viewerToken),
-      payload: { comment: 'no' },
-    })
+    const ack = await t.request('POST', `/api/alerts/${fingerprint}/ack`, { comment: 'no' }, { token: ui.viewerToken })
     expect(ack.statusCode).toBe(403)
     for (const url of ['/api/jobs/retention/run', '/api/jobs/retention/pause', '/api/db/optimize']) {
-      const res = await t.app.inject({ method: 'POST', url, headers: t.auth(viewerToken), payload: {} })
+      const res = await t.request('POST', url, {}, { token: ui.viewerToken })
       expect(res.statusCode).toBe(403)
     }
   })
@@ -339,6 +304,6 @@ describe.each(backends)('Jobs, Database and Alerts pages in Chromium ($name)', (
   it('ran every page without a console error or a CSP violation', () => {
     // 400s are the invalid rule and receiver this test submits on purpose; 401 is the
     // session check before signing in.
-    expect(browser.errors.filter((e) => !e.includes('status of 401') && !e.includes('status of 400'))).toEqual([])
+    expect(ui.browser.errors.filter((e) => !e.includes('status of 401') && !e.includes('status of 400'))).toEqual([])
   })
 })

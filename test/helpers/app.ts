@@ -1,35 +1,16 @@
-import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import type { FastifyInstance } from 'fastify'
-import { Redis } from 'ioredis'
-import pg from 'pg'
+import type { FastifyInstance, HTTPMethods, LightMyRequestResponse } from 'fastify'
+import { afterAll, beforeAll } from 'vitest'
 import { buildApp } from '../../server/app.js'
 import { loadConfig, type Config } from '../../server/config.js'
 import { generateToken } from '../../server/auth/token-repository.js'
+import { listenOnce } from './live-client.js'
+import { dropTestData, uniqueName, type Backend } from './store.js'
 
-/**
- * The backends a test runs against: embedded (PGlite + in-memory cache) always, and real
- * Postgres + Redis when DATABASE_URL / REDIS_URL are set. Use with describe.each(backends).
- */
-export interface Backend {
-  name: string
-  databaseUrl: string | undefined
-  redisUrl: string | undefined
-}
-
-export const embedded: Backend = { name: 'embedded', databaseUrl: undefined, redisUrl: undefined }
-export const real: Backend | null =
-  process.env.DATABASE_URL || process.env.REDIS_URL
-    ? { name: 'postgres+redis', databaseUrl: process.env.DATABASE_URL, redisUrl: process.env.REDIS_URL }
-    : null
-export const backends: Backend[] = real ? [embedded, real] : [embedded]
-
-export function uniqueName(prefix = 't'): string {
-  return `${prefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`
-}
+export { backends, dropTestData, embedded, real, uniqueName, type Backend } from './store.js'
 
 export interface TestApp {
   app: FastifyInstance
@@ -38,9 +19,27 @@ export interface TestApp {
   adminToken: string
   /** Bearer header for the admin token (or another token). */
   auth(token?: string): { authorization: string }
+  /**
+   * `app.inject` as the admin (or with `token`); an object payload goes as JSON, a string as
+   * it is (set its content-type in `headers`).
+   */
+  request(
+    method: HTTPMethods,
+    url: string,
+    payload?: unknown,
+    options?: RequestOptions,
+  ): Promise<LightMyRequestResponse>
+  /** POST /v1/chat/completions with one user message (and `extra` body fields). */
+  chat(content: string, extra?: Record<string, unknown>, options?: RequestOptions): Promise<LightMyRequestResponse>
   /** Log lines the app wrote (JSON objects), when `captureLogs` was set. */
   logs: Array<Record<string, unknown>>
   close(): Promise<void>
+}
+
+export interface RequestOptions {
+  /** The bearer token to send instead of the admin's; '' sends none. */
+  token?: string
+  headers?: Record<string, string>
 }
 
 export interface TestAppOptions {
@@ -89,12 +88,23 @@ export async function createTestApp(backend: Backend, options: TestAppOptions = 
   // Without a database URL, PGlite lives in memory unless the test asked for a data dir it keeps.
   const pgliteDataDir = backend.databaseUrl ? undefined : options.dataDir ? undefined : 'memory://'
   const app = await buildApp(config, { pgliteDataDir, logStream })
+  const auth = (token = adminToken) => ({ authorization: `Bearer ${token}` })
+  const request: TestApp['request'] = (method, url, payload, { token, headers } = {}) =>
+    app.inject({
+      method,
+      url,
+      headers: { ...(token === '' ? {} : auth(token)), ...headers },
+      ...(payload === undefined ? {} : { payload: payload as string | object }),
+    })
   return {
     app,
     config,
     adminToken,
     logs,
-    auth: (token = adminToken) => ({ authorization: `Bearer ${token}` }),
+    auth,
+    request,
+    chat: (content, extra = {}, options) =>
+      request('POST', '/v1/chat/completions', { messages: [{ role: 'user', content }], ...extra }, options),
     async close() {
       await app.close()
       if (options.keepData) return
@@ -104,29 +114,64 @@ export async function createTestApp(backend: Backend, options: TestAppOptions = 
   }
 }
 
-/** Drops a test's Postgres schema and deletes its Redis keys. */
-export async function dropTestData(backend: Backend, what: { schema?: string; cachePrefix?: string }): Promise<void> {
-  if (backend.databaseUrl && what.schema && what.schema !== 'public') {
-    const client = new pg.Client({ connectionString: backend.databaseUrl })
-    await client.connect()
-    try {
-      await client.query(`DROP SCHEMA IF EXISTS "${what.schema}" CASCADE`)
-    } finally {
-      await client.end()
+/** A new API token with `role`, created through the API as an admin would. */
+export async function createToken(
+  t: TestApp,
+  role: 'admin' | 'viewer' | 'chat',
+  name = `${role} token`,
+): Promise<{ token: { id: string; token_prefix: string }; secret: string }> {
+  const res = await t.request('POST', '/api/tokens', { name, role })
+  if (res.statusCode !== 201) throw new Error(`could not create a ${role} token: ${res.statusCode} ${res.body}`)
+  return res.json()
+}
+
+export interface UseTestAppOptions extends TestAppOptions {
+  /** Listen on a free port too; `baseUrl` is then its URL. */
+  listen?: boolean
+}
+
+/**
+ * The app of a describe block: built in beforeAll, closed in afterAll. The object it returns
+ * is filled in when beforeAll runs, so use it inside hooks and tests, not in the block's body.
+ * `options` may be a function, for options only known once earlier hooks have run.
+ */
+export function useTestApp(
+  backend: Backend,
+  options: UseTestAppOptions | (() => UseTestAppOptions) = {},
+): TestApp & { baseUrl: string } {
+  const t = {} as TestApp & { baseUrl: string }
+  let built: TestApp | undefined
+  beforeAll(async () => {
+    const resolved = typeof options === 'function' ? options() : options
+    built = await createTestApp(backend, resolved)
+    Object.assign(t, built, { baseUrl: resolved.listen ? await listenOnce(built.app) : '' })
+  })
+  afterAll(async () => built?.close())
+  return t
+}
+
+/**
+ * `count` apps of one describe block on one Postgres schema and one Redis prefix with one
+ * ADMIN_TOKEN: a fleet inside this process. Built in beforeAll (in order), closed in afterAll,
+ * then their shared data is dropped.
+ */
+export function useInstances(backend: Backend, count: number, options: TestAppOptions = {}): TestApp[] {
+  const schema = uniqueName('test')
+  const cachePrefix = `ccp-test:${uniqueName('fleet')}:`
+  const adminToken = generateToken()
+  const instances = Array.from({ length: count }, () => ({}) as TestApp)
+  const built: TestApp[] = []
+  beforeAll(async () => {
+    const shared = { ...options, schema, cachePrefix, keepData: true, env: { ...options.env, ADMIN_TOKEN: adminToken } }
+    for (const instance of instances) {
+      const app = await createTestApp(backend, shared)
+      built.push(app)
+      Object.assign(instance, app)
     }
-  }
-  if (backend.redisUrl && what.cachePrefix) {
-    const redis = new Redis(backend.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 })
-    await redis.connect()
-    try {
-      let cursor = '0'
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${what.cachePrefix}*`, 'COUNT', 500)
-        cursor = next
-        if (keys.length) await redis.unlink(...keys)
-      } while (cursor !== '0')
-    } finally {
-      redis.disconnect()
-    }
-  }
+  })
+  afterAll(async () => {
+    for (const app of built) await app.close()
+    await dropTestData(backend, { schema, cachePrefix })
+  })
+  return instances
 }

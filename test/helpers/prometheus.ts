@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { freePort } from './process.js'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parse, stringify } from 'yaml'
+import { freePort, REPO_ROOT, startProcess } from './process.js'
+
+export { REPO_ROOT } from './process.js'
 
 /**
  * Debian's prometheus and prometheus-alertmanager packages, which CI installs. Tests that need
@@ -15,8 +17,74 @@ export const AMTOOL = '/usr/bin/amtool'
 export const hasPromtool = existsSync(PROMTOOL)
 export const hasPrometheus = existsSync(PROMETHEUS) && hasPromtool
 export const hasAmtool = existsSync(AMTOOL)
+/** prometheus-alertmanager (Debian's name), or upstream's `alertmanager`. */
+export const ALERTMANAGER = [
+  '/usr/bin/prometheus-alertmanager',
+  '/usr/bin/alertmanager',
+  '/usr/local/bin/alertmanager',
+].find((p) => existsSync(p))
+export const hasAlertmanager = ALERTMANAGER !== undefined
 
-export const REPO_ROOT = resolve(import.meta.dirname, '../..')
+/** The command line of a Prometheus on 127.0.0.1:`port`, its data under `dataDir`. */
+export function prometheusArgv(configFile: string, dataDir: string, port: number): string[] {
+  return [
+    PROMETHEUS,
+    `--config.file=${configFile}`,
+    `--storage.tsdb.path=${dataDir}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--log.level=warn',
+  ]
+}
+
+/** The command line of a lone Alertmanager (no cluster) on 127.0.0.1:`port`. */
+export function alertmanagerArgv(configFile: string, dataDir: string, port: number): string[] {
+  if (!ALERTMANAGER) throw new Error('prometheus-alertmanager is not installed')
+  return [
+    ALERTMANAGER,
+    `--config.file=${configFile}`,
+    `--storage.path=${dataDir}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--cluster.listen-address=',
+    '--log.level=warn',
+  ]
+}
+
+export interface RunningTool {
+  url: string
+  output(): string
+  stop(): Promise<void>
+}
+
+/** Starts Prometheus or Alertmanager with a config in a temporary directory, ready once /-/ready answers. */
+async function startWithConfig(
+  name: string,
+  config: string | ((dir: string) => string),
+  argv: (configFile: string, dataDir: string, port: number) => string[],
+): Promise<RunningTool> {
+  const dir = mkdtempSync(join(tmpdir(), `ccp-${name}-`))
+  const configFile = join(dir, `${name}.yml`)
+  writeFileSync(configFile, typeof config === 'function' ? config(dir) : config)
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  const removeDir = () => rmSync(dir, { recursive: true, force: true })
+  const proc = await startProcess({
+    name,
+    argv: argv(configFile, join(dir, 'data'), port),
+    readyUrl: `${url}/-/ready`,
+    timeoutMs: 30_000,
+  }).catch((err: unknown) => {
+    removeDir()
+    throw err
+  })
+  return {
+    url,
+    output: () => proc.output(),
+    async stop() {
+      await proc.stop()
+      removeDir()
+    },
+  }
+}
 export const PROMETHEUS_DIR = join(REPO_ROOT, 'prometheus')
 export const RULES_FILE = join(PROMETHEUS_DIR, 'rules/control-plane.rules.yml')
 export const DASHBOARD_FILE = join(REPO_ROOT, 'grafana/dashboards/control-plane.json')
@@ -56,15 +124,12 @@ export interface ScrapeTarget {
   labels: Record<string, string>
 }
 
-export interface RunningPrometheus {
-  url: string
+export interface RunningPrometheus extends RunningTool {
   /** Instant query through /api/v1/query; throws on a PromQL error. */
   query(expr: string): Promise<PromSample[]>
   targets(): Promise<ScrapeTarget[]>
   /** Names of the rule groups Prometheus loaded, with their rules' health. */
   rules(): Promise<Array<{ name: string; type: string; health: string; lastError?: string }>>
-  output(): string
-  stop(): Promise<void>
 }
 
 export interface PrometheusOptions {
@@ -111,35 +176,8 @@ export function testPrometheusConfig(options: PrometheusOptions, dir: string): s
 
 /** Starts a real Prometheus on a free loopback port and waits until it is ready. */
 export async function startPrometheus(options: PrometheusOptions): Promise<RunningPrometheus> {
-  const dir = mkdtempSync(join(tmpdir(), 'ccp-prometheus-'))
-  const configFile = join(dir, 'prometheus.yml')
-  writeFileSync(configFile, testPrometheusConfig(options, dir))
-  const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
-  const child = spawn(
-    PROMETHEUS,
-    [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  )
-  let output = ''
-  child.stdout.on('data', (d) => (output += d))
-  child.stderr.on('data', (d) => (output += d))
-  const exited = new Promise<void>((r) => child.on('exit', () => r()))
-
-  async function stop(): Promise<void> {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
-      await exited
-      clearTimeout(timer)
-    }
-    rmSync(dir, { recursive: true, force: true })
-  }
+  const prometheus = await startWithConfig('prometheus', (dir) => testPrometheusConfig(options, dir), prometheusArgv)
+  const { url } = prometheus
 
   async function api<T>(path: string): Promise<T> {
     const res = await fetch(`${url}${path}`)
@@ -148,30 +186,8 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
     return body.data
   }
 
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    if (child.exitCode !== null) {
-      await stop()
-      throw new Error(`prometheus exited with ${child.exitCode}:\n${output}`)
-    }
-    if (
-      await fetch(`${url}/-/ready`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break
-    if (Date.now() > deadline) {
-      await stop()
-      throw new Error(`prometheus not ready within 30 s:\n${output}`)
-    }
-    await new Promise((r) => setTimeout(r, 200))
-  }
-
   return {
-    url,
-    output: () => output,
-    stop,
+    ...prometheus,
     async query(expr) {
       const data = await api<{ resultType: string; result: PromSample[] }>(
         `/api/v1/query?query=${encodeURIComponent(expr)}`,
@@ -192,6 +208,21 @@ export async function startPrometheus(options: PrometheusOptions): Promise<Runni
       return data.groups.flatMap((g) => g.rules)
     },
   }
+}
+
+/** A real Alertmanager, routing everything at once to one webhook. */
+export function startAlertmanager(webhookUrl: string): Promise<RunningTool> {
+  const config = stringify({
+    route: {
+      receiver: 'hook',
+      group_by: ['alertname'],
+      group_wait: '100ms',
+      group_interval: '1s',
+      repeat_interval: '1h',
+    },
+    receivers: [{ name: 'hook', webhook_configs: [{ url: webhookUrl, send_resolved: true }] }],
+  })
+  return startWithConfig('alertmanager', config, alertmanagerArgv)
 }
 
 /** Recording and alerting rules from a Prometheus rule file. */

@@ -1,20 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { PRINCIPAL_REFRESH_AFTER_MS } from '../../server/auth/authenticator.js'
-import { generateToken } from '../../server/auth/token-repository.js'
-import { backends, createTestApp, dropTestData, real, uniqueName, type TestApp } from '../helpers/app.js'
-
-async function createToken(t: TestApp, role: 'admin' | 'viewer' | 'chat', name = `${role} token`) {
-  const res = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: t.auth(), payload: { name, role } })
-  expect(res.statusCode).toBe(201)
-  return res.json() as { token: { id: string; token_prefix: string }; secret: string }
-}
+import { backends, createToken, real, useInstances, useTestApp, type TestApp } from '../helpers/app.js'
 
 describe.each(backends)('auth ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend, { env: { SIGNIN_RATE_LIMIT_PER_MINUTE: '5' } })
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend, { env: { SIGNIN_RATE_LIMIT_PER_MINUTE: '5' } })
 
   it('answers 401 with a clear message without credentials or with an unknown token', async () => {
     for (const headers of [
@@ -31,17 +20,12 @@ describe.each(backends)('auth ($name)', (backend) => {
   it('answers 403 naming the role needed when the token has the wrong role', async () => {
     const viewer = await createToken(t, 'viewer')
     const chat = await createToken(t, 'chat')
-    const asViewer = await t.app.inject({
-      method: 'POST',
-      url: '/api/tokens',
-      headers: t.auth(viewer.secret),
-      payload: { name: 'x', role: 'admin' },
-    })
+    const asViewer = await t.request('POST', '/api/tokens', { name: 'x', role: 'admin' }, { token: viewer.secret })
     expect(asViewer.statusCode).toBe(403)
     expect(asViewer.json().error.message).toContain('admin role')
-    const chatReadsAudit = await t.app.inject({ method: 'GET', url: '/api/audit', headers: t.auth(chat.secret) })
+    const chatReadsAudit = await t.request('GET', '/api/audit', undefined, { token: chat.secret })
     expect(chatReadsAudit.statusCode).toBe(403)
-    const viewerReadsAudit = await t.app.inject({ method: 'GET', url: '/api/audit', headers: t.auth(viewer.secret) })
+    const viewerReadsAudit = await t.request('GET', '/api/audit', undefined, { token: viewer.secret })
     expect(viewerReadsAudit.statusCode).toBe(200)
   })
 
@@ -50,26 +34,20 @@ describe.each(backends)('auth ($name)', (backend) => {
     expect(created.secret).toMatch(/^ccp_[A-Za-z0-9_-]{43}$/)
     expect(created.secret.startsWith(created.token.token_prefix)).toBe(true)
 
-    const list = await t.app.inject({ method: 'GET', url: '/api/tokens', headers: t.auth() })
+    const list = await t.request('GET', '/api/tokens')
     expect(list.statusCode).toBe(200)
     expect(list.body).not.toContain(created.secret)
     expect(list.body).not.toContain('token_hash')
     expect(list.json().tokens.map((tk: { name: string }) => tk.name)).toContain('ci reader')
 
-    expect(
-      (await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: t.auth(created.secret) })).json().role,
-    ).toBe('viewer')
-    const revoked = await t.app.inject({ method: 'DELETE', url: `/api/tokens/${created.token.id}`, headers: t.auth() })
+    expect((await t.request('GET', '/api/auth/me', undefined, { token: created.secret })).json().role).toBe('viewer')
+    const revoked = await t.request('DELETE', `/api/tokens/${created.token.id}`)
     expect(revoked.statusCode).toBe(200)
     expect(revoked.json().token.revoked_at).not.toBeNull()
-    expect(
-      (await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: t.auth(created.secret) })).statusCode,
-    ).toBe(401)
-    expect(
-      (await t.app.inject({ method: 'DELETE', url: `/api/tokens/${created.token.id}`, headers: t.auth() })).statusCode,
-    ).toBe(404)
+    expect((await t.request('GET', '/api/auth/me', undefined, { token: created.secret })).statusCode).toBe(401)
+    expect((await t.request('DELETE', `/api/tokens/${created.token.id}`)).statusCode).toBe(404)
 
-    const audit = await t.app.inject({ method: 'GET', url: '/api/audit?limit=50', headers: t.auth() })
+    const audit = await t.request('GET', '/api/audit?limit=50')
     const actions = audit
       .json()
       .entries.filter((e: { target: string }) => e.target === created.token.id)
@@ -78,22 +56,17 @@ describe.each(backends)('auth ($name)', (backend) => {
   })
 
   it('rejects bad token input with 400 and field paths', async () => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/tokens',
-      headers: t.auth(),
-      payload: { name: '', role: 'root' },
-    })
+    const res = await t.request('POST', '/api/tokens', { name: '', role: 'root' })
     expect(res.statusCode).toBe(400)
     expect(res.json().error.code).toBe('validation_error')
     expect(res.json().error.message).toMatch(/body\/(name|role)/)
-    const badId = await t.app.inject({ method: 'DELETE', url: '/api/tokens/not-a-uuid', headers: t.auth() })
+    const badId = await t.request('DELETE', '/api/tokens/not-a-uuid')
     expect(badId.statusCode).toBe(400)
   })
 
   it('refuses to revoke the last active admin token', async () => {
-    const me = (await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: t.auth() })).json()
-    const res = await t.app.inject({ method: 'DELETE', url: `/api/tokens/${me.tokenId}`, headers: t.auth() })
+    const me = (await t.request('GET', '/api/auth/me')).json()
+    const res = await t.request('DELETE', `/api/tokens/${me.tokenId}`)
     expect(res.statusCode).toBe(409)
     expect(res.json().error.code).toBe('last_admin_token')
   })
@@ -151,36 +124,19 @@ describe.each(backends)('auth ($name)', (backend) => {
 
 /** Two instances on one Postgres schema and one Redis prefix (a fleet). Needs both: CI has them. */
 describe.runIf(real?.databaseUrl && real?.redisUrl)('token revocation across instances (postgres+redis)', () => {
-  const backend = real!
-  const schema = uniqueName('test')
-  const cachePrefix = `ccp-test:${uniqueName('auth')}:`
-  const adminToken = generateToken()
-  let a: TestApp
-  let b: TestApp
-  beforeAll(async () => {
-    const options = { schema, cachePrefix, keepData: true, env: { ADMIN_TOKEN: adminToken } }
-    a = await createTestApp(backend, options)
-    b = await createTestApp(backend, options)
-  })
-  afterAll(async () => {
-    await a?.close()
-    await b?.close()
-    await dropTestData(backend, { schema, cachePrefix })
-  })
+  const [a, b] = useInstances(real!, 2) as [TestApp, TestApp]
 
   it('stops accepting a token revoked on another instance at once, not when its cached verification runs out', async () => {
     const created = await createToken(a, 'viewer', 'revoked elsewhere')
-    const onB = () => b.app.inject({ method: 'GET', url: '/api/auth/me', headers: b.auth(created.secret) })
+    const onB = () => b.request('GET', '/api/auth/me', undefined, { token: created.secret })
     const firstUseOnB = Date.now()
     expect((await onB()).statusCode).toBe(200) // B looks the token up and remembers it
     expect((await onB()).statusCode).toBe(200) // answered from B's memory
 
-    const revoke = await a.app.inject({ method: 'DELETE', url: `/api/tokens/${created.token.id}`, headers: a.auth() })
+    const revoke = await a.request('DELETE', `/api/tokens/${created.token.id}`)
     expect(revoke.statusCode).toBe(200)
     const revokedAt = Date.now()
-    expect(
-      (await a.app.inject({ method: 'GET', url: '/api/auth/me', headers: a.auth(created.secret) })).statusCode,
-    ).toBe(401)
+    expect((await a.request('GET', '/api/auth/me', undefined, { token: created.secret })).statusCode).toBe(401)
 
     await vi.waitFor(async () => expect((await onB()).statusCode).toBe(401), { timeout: 10_000, interval: 20 })
     const rejectedOnB = Date.now()
@@ -189,6 +145,6 @@ describe.runIf(real?.databaseUrl && real?.redisUrl)('token revocation across ins
     expect(rejectedOnB - firstUseOnB).toBeLessThan(PRINCIPAL_REFRESH_AFTER_MS)
     expect(rejectedOnB - revokedAt).toBeLessThan(2_000)
     // Other tokens are unaffected: B looks them up again.
-    expect((await b.app.inject({ method: 'GET', url: '/api/auth/me', headers: b.auth() })).statusCode).toBe(200)
+    expect((await b.request('GET', '/api/auth/me')).statusCode).toBe(200)
   })
 })

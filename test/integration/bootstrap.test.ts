@@ -28,16 +28,14 @@ describe.each(backends)('bootstrap admin token ($name)', (backend) => {
     expect(lines).toHaveLength(1)
     expect(lines[0]).toContain('Authorization: Bearer')
     const token = lines[0]!.match(/ccp_[A-Za-z0-9_-]{43}/)![0]
-    const me = await first.app.inject({ method: 'GET', url: '/api/auth/me', headers: first.auth(token) })
+    const me = await first.request('GET', '/api/auth/me', undefined, { token: token })
     expect(me.statusCode).toBe(200)
     expect(me.json().role).toBe('admin')
     await first.close()
 
     const second = await createTestApp(backend, shared)
     expect(tokenLines(second.logs)).toEqual([])
-    expect(
-      (await second.app.inject({ method: 'GET', url: '/api/auth/me', headers: second.auth(token) })).statusCode,
-    ).toBe(200)
+    expect((await second.request('GET', '/api/auth/me', undefined, { token: token })).statusCode).toBe(200)
     await second.close()
   })
 
@@ -45,7 +43,7 @@ describe.each(backends)('bootstrap admin token ($name)', (backend) => {
     const adminToken = `ccp_${'x'.repeat(43)}`
     const t = await createTestApp(backend, { ...shared, env: { ADMIN_TOKEN: adminToken } })
     expect(tokenLines(t.logs)).toEqual([])
-    const me = await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: t.auth(adminToken) })
+    const me = await t.request('GET', '/api/auth/me', undefined, { token: adminToken })
     expect(me.json()).toMatchObject({ role: 'admin', name: 'ADMIN_TOKEN' })
     await t.close()
   })

@@ -1,13 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, real, type TestApp } from '../helpers/app.js'
+import { afterAll, describe, expect, it } from 'vitest'
+import { backends, createTestApp, real, type TestApp, useTestApp } from '../helpers/app.js'
 import { startTcpProxy } from '../helpers/tcp-proxy.js'
 
 describe.each(backends)('health ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend)
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend)
 
   it('reports the process live without credentials', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/health/live' })
@@ -23,7 +19,7 @@ describe.each(backends)('health ($name)', (backend) => {
   })
 
   it('lists every component with its latency for an authenticated caller', async () => {
-    const res = await t.app.inject({ method: 'GET', url: '/api/health', headers: t.auth() })
+    const res = await t.request('GET', '/api/health')
     expect(res.statusCode).toBe(200)
     for (const c of res.json().components) {
       expect(c.up).toBe(true)

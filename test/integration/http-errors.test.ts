@@ -1,47 +1,32 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestApp, embedded, type TestApp } from '../helpers/app.js'
+import { describe, expect, it } from 'vitest'
+import { embedded, useTestApp } from '../helpers/app.js'
 
 describe('HTTP error handling and headers', () => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(embedded, { env: { BODY_LIMIT_BYTES: '2048' } })
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(embedded, { env: { BODY_LIMIT_BYTES: '2048' } })
+
+  /** POST /api/tokens with a raw body of the given content type. */
+  const postRaw = (contentType: string, body: string) =>
+    t.request('POST', '/api/tokens', body, { headers: { 'content-type': contentType } })
 
   it('answers malformed JSON with 400 invalid_json', async () => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/tokens',
-      headers: { ...t.auth(), 'content-type': 'application/json' },
-      payload: '{"name": ',
-    })
+    const res = await postRaw('application/json', '{"name": ')
     expect(res.statusCode).toBe(400)
     expect(res.json().error.code).toBe('invalid_json')
   })
 
   it('answers an oversized body with 413', async () => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/tokens',
-      headers: t.auth(),
-      payload: { name: 'x'.repeat(4096), role: 'viewer' },
-    })
+    const res = await t.request('POST', '/api/tokens', { name: 'x'.repeat(4096), role: 'viewer' })
     expect(res.statusCode).toBe(413)
     expect(res.json().error.code).toBe('body_too_large')
   })
 
   it('answers an unsupported content type with 415', async () => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/tokens',
-      headers: { ...t.auth(), 'content-type': 'application/x-yaml' },
-      payload: 'name: x',
-    })
+    const res = await postRaw('application/x-yaml', 'name: x')
     expect(res.statusCode).toBe(415)
   })
 
   it('answers unknown API routes with a JSON 404', async () => {
-    const res = await t.app.inject({ method: 'GET', url: '/api/does-not-exist', headers: t.auth() })
+    const res = await t.request('GET', '/api/does-not-exist')
     expect(res.statusCode).toBe(404)
     expect(res.json()).toEqual({ error: { code: 'not_found', message: 'Route GET /api/does-not-exist not found' } })
   })
@@ -63,7 +48,7 @@ describe('HTTP error handling and headers', () => {
     })
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-encoding']).toBe('gzip')
-    const plain = await t.app.inject({ method: 'GET', url: '/api/openapi.json', headers: t.auth() })
+    const plain = await t.request('GET', '/api/openapi.json')
     expect(plain.json().openapi).toBe('3.1.0')
     expect(Object.keys(plain.json().paths)).toContain('/api/tokens')
   })

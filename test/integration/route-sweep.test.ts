@@ -75,25 +75,14 @@ describe.each(backends)('route sweep ($name)', (backend) => {
 
   it('answers 403 to a viewer on every admin-only route and to a chat token on every viewer route', async () => {
     const tokenFor = async (role: string) =>
-      (
-        await t.app.inject({
-          method: 'POST',
-          url: '/api/tokens',
-          headers: t.auth(),
-          payload: { name: `sweep ${role}`, role },
-        })
-      ).json().secret as string
+      (await t.request('POST', '/api/tokens', { name: `sweep ${role}`, role })).json().secret as string
     const viewer = await tokenFor('viewer')
     const chat = await tokenFor('chat')
     const failures: string[] = []
     for (const route of routes) {
       const as = route.access === 'admin' ? viewer : route.access === 'viewer' ? chat : null
       if (!as) continue
-      const res = await t.app.inject({
-        method: route.method as 'GET',
-        url: concreteUrl(route.url),
-        headers: t.auth(as),
-      })
+      const res = await t.request(route.method as 'GET', concreteUrl(route.url), undefined, { token: as })
       if (res.statusCode !== 403)
         failures.push(`${key(route)} as ${route.access === 'admin' ? 'viewer' : 'chat'} → ${res.statusCode}`)
     }

@@ -1,18 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { alertmanagerWebhook } from '../../../alerts/payload.js'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { hasAlertmanager, startAlertmanager, type RunningAlertmanager } from './alertmanager-process.js'
-import {
-  controlledSignal,
-  lead,
-  MANUAL_TICKS,
-  rulesFile,
-  startReceiver,
-  TEST_RULE,
-  tickAndEvaluate,
-  waitFor,
-  type TestReceiver,
-} from './helpers.js'
+import { backends } from '../../helpers/app.js'
+import { useAlertingApp, useReceivers, waitFor, type TestReceiver } from '../../helpers/alerts.js'
+import { hasAlertmanager, startAlertmanager, type RunningTool } from '../../helpers/prometheus.js'
 
 /**
  * Against a real Alertmanager: it accepts our API v2 alerts, computes the same fingerprint
@@ -20,40 +10,31 @@ import {
  */
 if (hasAlertmanager) {
   describe.each(backends)('a real Alertmanager as receiver ($name)', (backend) => {
-    let t: TestApp
+    const { t, fire } = useAlertingApp(backend)
+    const startReceiver = useReceivers()
     let webhook: TestReceiver
-    let alertmanager: RunningAlertmanager
+    let alertmanager: RunningTool | undefined
     beforeAll(async () => {
       webhook = await startReceiver()
       alertmanager = await startAlertmanager(`${webhook.url}/from-alertmanager`)
-      t = await createTestApp(backend, { env: { ...MANUAL_TICKS, ALERT_RULES_FILE: rulesFile(`rules:${TEST_RULE}`) } })
-      await lead(t.app)
+      return () => alertmanager?.stop()
     })
-    afterAll(async () => {
-      await t?.close()
-      await alertmanager?.stop()
-      await webhook?.close()
-    })
+
+    /** Waits for the webhook Alertmanager sends with `status`. */
+    const fromAlertmanager = (status: 'firing' | 'resolved') =>
+      waitFor(`Alertmanager’s ${status} webhook`, () => webhook.requests.find((r) => r.json?.status === status), 30_000)
 
     it('routes our alerts through Alertmanager, firing then resolved, with our fingerprint and fields', async () => {
-      const created = await t.app.inject({
-        method: 'POST',
-        url: '/api/alerts/receivers',
-        headers: t.auth(),
-        payload: { name: 'am', kind: 'alertmanager', url: alertmanager.url },
+      const created = await t.request('POST', '/api/alerts/receivers', {
+        name: 'am',
+        kind: 'alertmanager',
+        url: alertmanager!.url,
       })
       expect(created.statusCode).toBe(201)
-      const signal = controlledSignal(t.app)
-      let clock = Date.now()
-      signal.set(5, { case: 'am' })
-      await tickAndEvaluate(t.app, (clock = Math.max(clock + 1000, Date.now())))
-      const firing = await waitFor(
-        'Alertmanager’s firing webhook',
-        () => webhook.requests.find((r) => r.json?.status === 'firing'),
-        30_000,
-      )
+      await fire('am', 5)
+      const firing = await fromAlertmanager('firing')
 
-      const [ours] = (await t.app.inject({ method: 'GET', url: '/api/alerts', headers: t.auth() })).json().alerts
+      const [ours] = (await t.request('GET', '/api/alerts')).json().alerts
       const theirs = firing.json.alerts[0]
       expect(theirs.fingerprint).toBe(ours.fingerprint)
       expect(theirs.labels).toEqual(ours.labels)
@@ -71,13 +52,8 @@ if (hasAlertmanager) {
       expect(Object.keys(theirs).sort()).toEqual(Object.keys(own.alerts[0]!).sort())
       expect(firing.json.groupKey).toBe('{}:{alertname="TestHigh"}')
 
-      signal.set(0, { case: 'am' })
-      await tickAndEvaluate(t.app, (clock = Math.max(clock + 1000, Date.now())))
-      const resolved = await waitFor(
-        'Alertmanager’s resolved webhook',
-        () => webhook.requests.find((r) => r.json?.status === 'resolved'),
-        30_000,
-      )
+      await fire('am', 0)
+      const resolved = await fromAlertmanager('resolved')
       expect(resolved.json.alerts[0].fingerprint).toBe(ours.fingerprint)
     }, 60_000)
   })

@@ -1,39 +1,20 @@
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { AlertEvent } from '../../../server/alerts/evaluation/alert-event.js'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { controlledSignal, lead, MANUAL_TICKS, rulesFile, TEST_RULE, tickAndEvaluate } from './helpers.js'
+import { backends } from '../../helpers/app.js'
+import { useAlertingApp } from '../../helpers/alerts.js'
 
 describe.each(backends)('alerting API ($name)', (backend) => {
-  let t: TestApp
-  let viewer: string
-  let signal: ReturnType<typeof controlledSignal>
-  let clock = Date.now()
   // Sampled time runs at least as fast as real time, so silences made "now" apply to the next tick.
-  const tick = async () => {
-    clock = Math.max(clock + 1000, Date.now())
-    await tickAndEvaluate(t.app, clock)
-    return clock
-  }
-
+  const alerting = useAlertingApp(backend)
+  const { t, fire, tick } = alerting
+  let viewer: string
   beforeAll(async () => {
-    t = await createTestApp(backend, { env: { ...MANUAL_TICKS, ALERT_RULES_FILE: rulesFile(`rules:${TEST_RULE}`) } })
     viewer = (await t.app.tokens.create({ name: 'viewer', role: 'viewer', createdBy: 'test' })).secret
-    signal = controlledSignal(t.app)
-    await lead(t.app)
   })
-  afterAll(async () => t?.close())
-
-  const call = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown, token = t.adminToken) =>
-    t.app.inject({
-      method,
-      url,
-      headers: t.auth(token),
-      ...(payload === undefined ? {} : { payload: payload as object }),
-    })
 
   it('seeds the rules of ALERT_RULES_FILE with their defaults', async () => {
-    const res = await call('GET', '/api/alerts/rules')
+    const res = await t.request('GET', '/api/alerts/rules')
     expect(res.statusCode).toBe(200)
     expect(res.json().rules).toEqual([
       {
@@ -62,20 +43,20 @@ describe.each(backends)('alerting API ($name)', (backend) => {
       for: '1m',
       severity: 'info',
     }
-    const created = await call('POST', '/api/alerts/rules', rule)
+    const created = await t.request('POST', '/api/alerts/rules', rule)
     expect(created.statusCode).toBe(201)
     expect(created.json().rule).toMatchObject({ ...rule, keepFiringFor: '0s', enabled: true })
-    expect((await call('POST', '/api/alerts/rules', rule)).statusCode).toBe(409)
+    expect((await t.request('POST', '/api/alerts/rules', rule)).statusCode).toBe(409)
 
-    const replaced = await call('PUT', '/api/alerts/rules/Busy', { ...rule, threshold: 200 })
+    const replaced = await t.request('PUT', '/api/alerts/rules/Busy', { ...rule, threshold: 200 })
     expect(replaced.statusCode).toBe(200)
-    expect((await call('GET', '/api/alerts/rules/Busy')).json().rule.threshold).toBe(200)
+    expect((await t.request('GET', '/api/alerts/rules/Busy')).json().rule.threshold).toBe(200)
 
-    expect((await call('DELETE', '/api/alerts/rules/Busy')).statusCode).toBe(200)
-    expect((await call('GET', '/api/alerts/rules/Busy')).statusCode).toBe(404)
-    expect((await call('DELETE', '/api/alerts/rules/Busy')).statusCode).toBe(404)
+    expect((await t.request('DELETE', '/api/alerts/rules/Busy')).statusCode).toBe(200)
+    expect((await t.request('GET', '/api/alerts/rules/Busy')).statusCode).toBe(404)
+    expect((await t.request('DELETE', '/api/alerts/rules/Busy')).statusCode).toBe(404)
 
-    const audit = await call('GET', '/api/audit?limit=20')
+    const audit = await t.request('GET', '/api/audit?limit=20')
     const actions = audit
       .json()
       .entries.filter((e: { target: string }) => e.target === 'Busy')
@@ -105,10 +86,10 @@ describe.each(backends)('alerting API ($name)', (backend) => {
       expect(res.json().error.code).toBe('validation_error')
       expect(res.json().error.message).toContain(message)
     }
-    const renamed = await call('PUT', '/api/alerts/rules/TestHigh', { ...base, name: 'Other' })
+    const renamed = await t.request('PUT', '/api/alerts/rules/TestHigh', { ...base, name: 'Other' })
     expect(renamed.statusCode).toBe(400)
     expect(renamed.json().error.message).toContain('body/name must be TestHigh')
-    expect((await call('GET', '/api/alerts/rules/not-a-name!')).statusCode).toBe(400)
+    expect((await t.request('GET', '/api/alerts/rules/not-a-name!')).statusCode).toBe(400)
   })
 
   it('lets a viewer read but not change alerting', async () => {
@@ -120,21 +101,21 @@ describe.each(backends)('alerting API ($name)', (backend) => {
       '/api/alerts/receivers',
       '/api/alerts/notifications',
     ]) {
-      expect((await call('GET', url, undefined, viewer)).statusCode, url).toBe(200)
+      expect((await t.request('GET', url, undefined, { token: viewer })).statusCode, url).toBe(200)
     }
     expect(
       (
-        await call(
+        await t.request(
           'POST',
           '/api/alerts/rules',
           { name: 'V', signal: 'x', op: '>', threshold: 1, severity: 'info' },
-          viewer,
+          { token: viewer },
         )
       ).statusCode,
     ).toBe(403)
     expect(
       (
-        await call(
+        await t.request(
           'POST',
           '/api/silences',
           {
@@ -142,7 +123,7 @@ describe.each(backends)('alerting API ($name)', (backend) => {
             endsAt: new Date(Date.now() + 60_000).toISOString(),
             comment: 'x',
           },
-          viewer,
+          { token: viewer },
         )
       ).statusCode,
     ).toBe(403)
@@ -153,10 +134,9 @@ describe.each(backends)('alerting API ($name)', (backend) => {
     const events: AlertEvent[] = []
     const listener = (e: AlertEvent) => events.push(e)
     t.app.events.on('alert', listener)
-    signal.set(5, { case: 'lifecycle' })
-    await tick()
+    const firedAt = await fire('lifecycle', 5)
 
-    const [alert] = (await call('GET', '/api/alerts')).json().alerts
+    const [alert] = (await t.request('GET', '/api/alerts')).json().alerts
     expect(alert).toMatchObject({
       rule: 'TestHigh',
       state: 'firing',
@@ -167,25 +147,24 @@ describe.each(backends)('alerting API ($name)', (backend) => {
       silenced: false,
       acknowledged: null,
     })
-    expect(new Date(alert.since).getTime()).toBe(clock)
+    expect(new Date(alert.since).getTime()).toBe(firedAt)
     const gauge = await t.app.metrics.alertsActive.get()
     expect(gauge.values).toEqual([
       { labels: { alertname: 'TestHigh', severity: 'warning', state: 'firing' }, value: 1 },
     ])
 
-    const ack = await call('POST', `/api/alerts/${alert.fingerprint}/ack`, { comment: 'looking into it' })
+    const ack = await t.request('POST', `/api/alerts/${alert.fingerprint}/ack`, { comment: 'looking into it' })
     expect(ack.statusCode).toBe(200)
     expect(ack.json().alert.acknowledged).toMatchObject({ by: 'ADMIN_TOKEN', comment: 'looking into it' })
     // An evaluation after the ack keeps it.
     await tick()
-    expect((await call('GET', '/api/alerts')).json().alerts[0].acknowledged.by).toBe('ADMIN_TOKEN')
+    expect((await t.request('GET', '/api/alerts')).json().alerts[0].acknowledged.by).toBe('ADMIN_TOKEN')
 
-    signal.set(0, { case: 'lifecycle' })
-    await tick()
-    expect((await call('GET', '/api/alerts')).json().alerts).toEqual([])
+    await fire('lifecycle', 0)
+    expect((await t.request('GET', '/api/alerts')).json().alerts).toEqual([])
     expect((await t.app.metrics.alertsActive.get()).values).toEqual([])
 
-    const history = (await call('GET', `/api/alerts/history?fingerprint=${alert.fingerprint}`)).json().events
+    const history = (await t.request('GET', `/api/alerts/history?fingerprint=${alert.fingerprint}`)).json().events
     expect(history.map((e: { from: string; to: string }) => `${e.from}→${e.to}`)).toEqual([
       'firing→resolved',
       'firing→acknowledged',
@@ -200,7 +179,7 @@ describe.each(backends)('alerting API ($name)', (backend) => {
     let before: string | null = null
     do {
       const page: { events: Array<{ to: string }>; nextBefore: string | null } = (
-        await call(
+        await t.request(
           'GET',
           `/api/alerts/history?fingerprint=${alert.fingerprint}&limit=1${before ? `&before=${before}` : ''}`,
         )
@@ -209,36 +188,36 @@ describe.each(backends)('alerting API ($name)', (backend) => {
       before = page.nextBefore
     } while (before)
     expect(seen).toEqual(['resolved', 'acknowledged', 'firing'])
-    const resolvedOnly = (await call('GET', '/api/alerts/history?state=resolved&rule=TestHigh')).json().events
+    const resolvedOnly = (await t.request('GET', '/api/alerts/history?state=resolved&rule=TestHigh')).json().events
     expect(resolvedOnly.every((e: { to: string }) => e.to === 'resolved')).toBe(true)
   })
 
   it('answers 404 for acknowledging an alert that is not active and 400 for a malformed fingerprint', async () => {
-    expect((await call('POST', '/api/alerts/0123456789abcdef/ack', { comment: 'x' })).statusCode).toBe(404)
-    expect((await call('POST', '/api/alerts/nothex/ack', { comment: 'x' })).statusCode).toBe(400)
-    expect((await call('POST', '/api/alerts/0123456789abcdef/ack', {})).statusCode).toBe(400)
-    expect((await call('GET', '/api/alerts/history?since=yesterday')).statusCode).toBe(400)
+    expect((await t.request('POST', '/api/alerts/0123456789abcdef/ack', { comment: 'x' })).statusCode).toBe(404)
+    expect((await t.request('POST', '/api/alerts/nothex/ack', { comment: 'x' })).statusCode).toBe(400)
+    expect((await t.request('POST', '/api/alerts/0123456789abcdef/ack', {})).statusCode).toBe(400)
+    expect((await t.request('GET', '/api/alerts/history?since=yesterday')).statusCode).toBe(400)
   })
 
   it('manages silences and shows which alerts they silence', async () => {
     const endsAt = new Date(Date.now() + 3_600_000).toISOString()
-    const bad = await call('POST', '/api/silences', {
+    const bad = await t.request('POST', '/api/silences', {
       matchers: [{ name: 'case', op: '=~', value: '(' }],
       endsAt,
       comment: 'x',
     })
     expect(bad.statusCode).toBe(400)
     expect(bad.json().error.message).toContain('body/matchers/0/value is not a valid regular expression')
-    const backwards = await call('POST', '/api/silences', {
+    const backwards = await t.request('POST', '/api/silences', {
       matchers: [{ name: 'case', op: '=', value: 'x' }],
       startsAt: endsAt,
       endsAt: new Date().toISOString(),
       comment: 'x',
     })
     expect(backwards.statusCode).toBe(400)
-    expect((await call('POST', '/api/silences', { matchers: [], endsAt, comment: 'x' })).statusCode).toBe(400)
+    expect((await t.request('POST', '/api/silences', { matchers: [], endsAt, comment: 'x' })).statusCode).toBe(400)
 
-    const created = await call('POST', '/api/silences', {
+    const created = await t.request('POST', '/api/silences', {
       matchers: [{ name: 'case', op: '=~', value: 'silenced|other' }],
       endsAt,
       comment: 'maintenance',
@@ -247,35 +226,33 @@ describe.each(backends)('alerting API ($name)', (backend) => {
     const silence = created.json().silence
     expect(silence).toMatchObject({ status: 'active', createdBy: 'ADMIN_TOKEN', comment: 'maintenance' })
 
-    signal.set(3, { case: 'silenced' })
-    await tick()
-    const [alert] = (await call('GET', '/api/alerts')).json().alerts
+    await fire('silenced', 3)
+    const [alert] = (await t.request('GET', '/api/alerts')).json().alerts
     expect(alert).toMatchObject({ state: 'firing', silenced: true, silencedBy: [silence.id], lastNotifiedAt: null })
 
-    const updated = await call('PUT', `/api/silences/${silence.id}`, {
+    const updated = await t.request('PUT', `/api/silences/${silence.id}`, {
       matchers: [{ name: 'case', op: '=', value: 'other' }],
       endsAt,
       comment: 'narrower',
     })
     expect(updated.json().silence.comment).toBe('narrower')
-    expect((await call('GET', '/api/alerts')).json().alerts[0].silenced).toBe(false)
+    expect((await t.request('GET', '/api/alerts')).json().alerts[0].silenced).toBe(false)
 
-    const expired = await call('DELETE', `/api/silences/${silence.id}`)
+    const expired = await t.request('DELETE', `/api/silences/${silence.id}`)
     expect(expired.json().silence.status).toBe('expired')
     expect(
-      (await call('GET', '/api/silences?status=expired')).json().silences.map((s: { id: string }) => s.id),
+      (await t.request('GET', '/api/silences?status=expired')).json().silences.map((s: { id: string }) => s.id),
     ).toContain(silence.id)
     expect(
-      (await call('GET', '/api/silences?status=active')).json().silences.map((s: { id: string }) => s.id),
+      (await t.request('GET', '/api/silences?status=active')).json().silences.map((s: { id: string }) => s.id),
     ).not.toContain(silence.id)
-    expect((await call('GET', `/api/silences/${crypto.randomUUID()}`)).statusCode).toBe(404)
-    signal.set(0, { case: 'silenced' })
-    await tick()
+    expect((await t.request('GET', `/api/silences/${crypto.randomUUID()}`)).statusCode).toBe(404)
+    await fire('silenced', 0)
   })
 
   it('keeps receiver secrets write-only', async () => {
     const secret = 'receiver-secret-value-123'
-    const created = await call('POST', '/api/alerts/receivers', {
+    const created = await t.request('POST', '/api/alerts/receivers', {
       name: 'ops',
       url: 'https://user:pw@hooks.example.com/x?token=abc',
       secret,
@@ -296,34 +273,34 @@ describe.each(backends)('alerting API ($name)', (backend) => {
     })
     expect(receiver.url).toBe('https://***@hooks.example.com/x?token=***')
     expect(created.body).not.toContain(secret)
-    const listed = await call('GET', '/api/alerts/receivers')
+    const listed = await t.request('GET', '/api/alerts/receivers')
     expect(listed.body).not.toContain(secret)
     expect(listed.body).not.toContain('"secret"')
 
-    const kept = await call('PUT', `/api/alerts/receivers/${receiver.id}`, {
+    const kept = await t.request('PUT', `/api/alerts/receivers/${receiver.id}`, {
       name: 'ops',
       url: 'https://hooks.example.com/y',
       groupWait: '30s',
     })
     expect(kept.json().receiver).toMatchObject({ hasSecret: true, groupWait: '30s', severities: [] })
-    const cleared = await call('PUT', `/api/alerts/receivers/${receiver.id}`, {
+    const cleared = await t.request('PUT', `/api/alerts/receivers/${receiver.id}`, {
       name: 'ops',
       url: 'https://hooks.example.com/y',
       secret: null,
     })
     expect(cleared.json().receiver.hasSecret).toBe(false)
 
-    const audit = (await call('GET', '/api/audit?limit=10&action=alert_receiver.create')).json().entries[0]
+    const audit = (await t.request('GET', '/api/audit?limit=10&action=alert_receiver.create')).json().entries[0]
     expect(JSON.stringify(audit)).not.toContain(secret)
     expect(
-      (await call('POST', '/api/alerts/receivers', { name: 'ops', url: 'https://a.example.com' })).statusCode,
+      (await t.request('POST', '/api/alerts/receivers', { name: 'ops', url: 'https://a.example.com' })).statusCode,
     ).toBe(409)
-    expect((await call('POST', '/api/alerts/receivers', { name: 'x', url: 'ftp://a.example.com' })).statusCode).toBe(
-      400,
-    )
+    expect(
+      (await t.request('POST', '/api/alerts/receivers', { name: 'x', url: 'ftp://a.example.com' })).statusCode,
+    ).toBe(400)
     expect(
       (
-        await call('POST', '/api/alerts/receivers', {
+        await t.request('POST', '/api/alerts/receivers', {
           name: 'x',
           kind: 'alertmanager',
           format: 'slack',
@@ -332,20 +309,25 @@ describe.each(backends)('alerting API ($name)', (backend) => {
       ).statusCode,
     ).toBe(400)
     expect(
-      (await call('POST', '/api/alerts/receivers', { name: 'x', url: 'https://a.example.com', groupWait: 'later' }))
-        .statusCode,
+      (
+        await t.request('POST', '/api/alerts/receivers', {
+          name: 'x',
+          url: 'https://a.example.com',
+          groupWait: 'later',
+        })
+      ).statusCode,
     ).toBe(400)
-    expect((await call('DELETE', `/api/alerts/receivers/${receiver.id}`)).statusCode).toBe(200)
-    expect((await call('GET', `/api/alerts/receivers/${receiver.id}`)).statusCode).toBe(404)
+    expect((await t.request('DELETE', `/api/alerts/receivers/${receiver.id}`)).statusCode).toBe(200)
+    expect((await t.request('GET', `/api/alerts/receivers/${receiver.id}`)).statusCode).toBe(404)
   })
 
   it('backtests a rule over the in-memory series', async () => {
     const times: number[] = []
     for (const value of [0, 5, 5, 5, 0, 0]) {
-      signal.set(value, { case: 'preview' })
+      alerting.signal.set(value, { case: 'preview' })
       times.push(await tick())
     }
-    const res = await call('POST', '/api/alerts/rules/preview', {
+    const res = await t.request('POST', '/api/alerts/rules/preview', {
       rule: {
         name: 'Preview',
         signal: 'test_signal',
@@ -366,12 +348,12 @@ describe.each(backends)('alerting API ($name)', (backend) => {
     expect([new Date(firedAt).getTime(), new Date(resolvedAt).getTime()]).toEqual([times[2], times[4]])
     expect(body.transitions.map((t: { to: string }) => t.to)).toEqual(['pending', 'firing', 'resolved'])
 
-    const bad = await call('POST', '/api/alerts/rules/preview', {
+    const bad = await t.request('POST', '/api/alerts/rules/preview', {
       rule: { name: 'P', signal: 'x', op: '>', threshold: 1, severity: 'info', for: 'x' },
     })
     expect(bad.statusCode).toBe(400)
     expect(bad.json().error.message).toContain('body/rule/for must be a duration')
-    expect((await call('POST', '/api/alerts/rules/preview', { minutes: 5 })).json().error.message).toContain(
+    expect((await t.request('POST', '/api/alerts/rules/preview', { minutes: 5 })).json().error.message).toContain(
       'body/rule is required',
     )
   })

@@ -1,54 +1,27 @@
 import { createHmac } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import {
-  controlledSignal,
-  lead,
-  MANUAL_TICKS,
-  rulesFile,
-  startReceiver,
-  TEST_RULE,
-  tickAndEvaluate,
-  waitFor,
-  type TestReceiver,
-} from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { backends } from '../../helpers/app.js'
+import { useAlertingApp, useReceivers, waitFor } from '../../helpers/alerts.js'
 
 /**
  * Delivery to a real local HTTP receiver. Each case fires the test rule for its own `case`
  * label and gives its receiver a matcher on that label, so that cases do not see each other.
  */
 describe.each(backends)('alert delivery ($name)', (backend) => {
-  let t: TestApp
-  let signal: ReturnType<typeof controlledSignal>
-  let clock = Date.now()
-  const receivers: TestReceiver[] = []
-
-  beforeAll(async () => {
-    t = await createTestApp(backend, {
-      env: {
-        ...MANUAL_TICKS,
-        ALERT_RULES_FILE: rulesFile(`rules:${TEST_RULE}`),
-        ALERT_RETRY_BASE_MS: '20',
-        ALERT_RETRY_MAX_DELAY_MS: '100',
-        ALERT_RETRY_WINDOW_S: '3',
-        ALERT_DELIVERY_POLL_MS: '20',
-      },
-    })
-    signal = controlledSignal(t.app)
-    await lead(t.app)
+  const alerting = useAlertingApp(backend, {
+    env: {
+      ALERT_RETRY_BASE_MS: '20',
+      ALERT_RETRY_MAX_DELAY_MS: '100',
+      ALERT_RETRY_WINDOW_S: '3',
+      ALERT_DELIVERY_POLL_MS: '20',
+    },
   })
-  afterAll(async () => {
-    await t?.close()
-    await Promise.all(receivers.map((r) => r.close()))
-  })
-
-  const api = (method: 'GET' | 'POST', url: string, payload?: object) =>
-    t.app.inject({ method, url, headers: t.auth(), ...(payload ? { payload } : {}) })
+  const { t, fire, tick } = alerting
+  const startReceiver = useReceivers()
 
   async function receiverFor(caseName: string, body: Record<string, unknown> = {}) {
     const receiver = await startReceiver()
-    receivers.push(receiver)
-    const res = await api('POST', '/api/alerts/receivers', {
+    const res = await t.request('POST', '/api/alerts/receivers', {
       name: caseName,
       url: receiver.url,
       matchers: [{ name: 'case', op: '=', value: caseName }],
@@ -58,16 +31,18 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
     return { receiver, id: res.json().receiver.id as string }
   }
 
-  async function fire(caseName: string, value = 5) {
-    signal.set(value, { case: caseName })
-    clock = Math.max(clock + 1000, Date.now())
-    await tickAndEvaluate(t.app, clock)
-  }
-
   async function notificationsOf(caseName: string) {
-    return (await api('GET', `/api/alerts/notifications?receiver=${caseName}`)).json().notifications as Array<
+    return (await t.request('GET', `/api/alerts/notifications?receiver=${caseName}`)).json().notifications as Array<
       Record<string, any>
     >
+  }
+
+  /** The case's first notification, once it has `status`. */
+  function notificationOnce(caseName: string, status: string, what: string) {
+    return waitFor(what, async () => {
+      const [first] = await notificationsOf(caseName)
+      return first?.status === status && first
+    })
   }
 
   it('retries after 5xx until the receiver takes it, with the same body, idempotency key and a valid signature', async () => {
@@ -76,10 +51,7 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
     receiver.respond = (index) => (index < 2 ? 503 : 200)
     await fire('retry')
 
-    const [notification] = await waitFor('delivery after two 503s', async () => {
-      const list = await notificationsOf('retry')
-      return list[0]?.status === 'delivered' && list
-    })
+    const notification = await notificationOnce('retry', 'delivered', 'delivery after two 503s')
     expect(notification).toMatchObject({
       status: 'delivered',
       attempts: 3,
@@ -87,7 +59,7 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
       lastStatusCode: 200,
       reason: 'firing',
     })
-    expect(notification!.alerts).toEqual([{ fingerprint: expect.any(String), alertname: 'TestHigh', status: 'firing' }])
+    expect(notification.alerts).toEqual([{ fingerprint: expect.any(String), alertname: 'TestHigh', status: 'firing' }])
     expect(receiver.requests.map((r) => r.status)).toEqual([503, 503, 200])
 
     const [first, , last] = receiver.requests
@@ -120,10 +92,7 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
     const { receiver } = await receiverFor('refused')
     receiver.respond = () => 400
     await fire('refused')
-    const [notification] = await waitFor('the failure', async () => {
-      const list = await notificationsOf('refused')
-      return list[0]?.status === 'failed' && list
-    })
+    const notification = await notificationOnce('refused', 'failed', 'the failure')
     expect(notification).toMatchObject({ attempts: 1, lastStatusCode: 400, lastError: 'HTTP 400: refused with 400' })
     expect(receiver.requests).toHaveLength(1)
     expect(receiver.requests[0]!.headers['x-signature-256']).toBeUndefined()
@@ -133,7 +102,7 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
     const { receiver } = await receiverFor('throttled')
     receiver.respond = (index) => [429, 408, 200][index] ?? 200
     await fire('throttled')
-    await waitFor('delivery', async () => (await notificationsOf('throttled'))[0]?.status === 'delivered')
+    await notificationOnce('throttled', 'delivered', 'delivery')
     expect(receiver.requests.map((r) => r.status)).toEqual([429, 408, 200])
   })
 
@@ -141,7 +110,7 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
     const probe = await startReceiver()
     const port = probe.port
     await probe.close()
-    const res = await api('POST', '/api/alerts/receivers', {
+    const res = await t.request('POST', '/api/alerts/receivers', {
       name: 'down',
       url: `http://127.0.0.1:${port}/hook`,
       matchers: [{ name: 'case', op: '=', value: 'down' }],
@@ -156,11 +125,7 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
     expect(pending!.lastError).toContain('ECONNREFUSED')
 
     const receiver = await startReceiver(port)
-    receivers.push(receiver)
-    await waitFor(
-      'delivery once the receiver listens',
-      async () => (await notificationsOf('down'))[0]?.status === 'delivered',
-    )
+    await notificationOnce('down', 'delivered', 'delivery once the receiver listens')
     expect(receiver.requests[0]!.path).toBe('/hook')
   })
 
@@ -168,12 +133,9 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
     const { receiver } = await receiverFor('gone')
     receiver.respond = () => 500
     await fire('gone')
-    const [notification] = await waitFor('giving up', async () => {
-      const list = await notificationsOf('gone')
-      return list[0]?.status === 'failed' && list
-    })
-    expect(notification!.lastError).toMatch(/^gave up after \d+ attempts: HTTP 500/)
-    expect(notification!.attempts).toBe(receiver.requests.length)
+    const notification = await notificationOnce('gone', 'failed', 'giving up')
+    expect(notification.lastError).toMatch(/^gave up after \d+ attempts: HTTP 500/)
+    expect(notification.attempts).toBe(receiver.requests.length)
   })
 
   it('sends the resolution, Slack text and Alertmanager API v2 alerts to receivers of those kinds', async () => {
@@ -207,35 +169,32 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
 
   it('with a group wait, batches the alerts of a group that arrive meanwhile into one notification', async () => {
     const receiver = await startReceiver()
-    receivers.push(receiver)
-    const res = await api('POST', '/api/alerts/receivers', {
+    const res = await t.request('POST', '/api/alerts/receivers', {
       name: 'batched',
       url: receiver.url,
       matchers: [{ name: 'case', op: '=~', value: 'batch-.*' }],
       groupWait: '2s',
     })
     expect(res.statusCode).toBe(201)
-    signal.setMany([{ labels: { case: 'batch-a' }, value: 5 }])
-    clock = Math.max(clock + 1000, Date.now())
-    await tickAndEvaluate(t.app, clock)
-    signal.setMany([
+    alerting.signal.setMany([{ labels: { case: 'batch-a' }, value: 5 }])
+    await tick()
+    alerting.signal.setMany([
       { labels: { case: 'batch-a' }, value: 5 },
       { labels: { case: 'batch-b' }, value: 5 },
     ])
-    clock = Math.max(clock + 100, Date.now())
-    await tickAndEvaluate(t.app, clock)
+    await tick(100)
     const [request] = await waitFor('the batched notification', () => receiver.requests.length > 0 && receiver.requests)
     expect(request!.json.alerts.map((a: { labels: { case: string } }) => a.labels.case).sort()).toEqual([
       'batch-a',
       'batch-b',
     ])
     expect(await notificationsOf('batched')).toHaveLength(1)
-    signal.setMany([])
+    alerting.signal.setMany([])
   })
 
   it('sends a test notification on demand and answers with its outcome', async () => {
     const { receiver, id } = await receiverFor('tested')
-    const res = await api('POST', `/api/alerts/receivers/${id}/test`)
+    const res = await t.request('POST', `/api/alerts/receivers/${id}/test`)
     expect(res.statusCode).toBe(200)
     expect(res.json().notification).toMatchObject({
       status: 'delivered',
@@ -250,10 +209,10 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
     })
 
     receiver.respond = () => 410
-    const refused = await api('POST', `/api/alerts/receivers/${id}/test`)
+    const refused = await t.request('POST', `/api/alerts/receivers/${id}/test`)
     expect(refused.json().notification).toMatchObject({ status: 'failed', lastStatusCode: 410 })
-    expect((await api('POST', `/api/alerts/receivers/${crypto.randomUUID()}/test`)).statusCode).toBe(404)
-    const audit = (await api('GET', '/api/audit?action=alert_receiver.test&limit=5')).json().entries
+    expect((await t.request('POST', `/api/alerts/receivers/${crypto.randomUUID()}/test`)).statusCode).toBe(404)
+    const audit = (await t.request('GET', '/api/audit?action=alert_receiver.test&limit=5')).json().entries
     expect(audit.map((e: { detail: { status: string } }) => e.detail.status)).toEqual(['failed', 'delivered'])
   })
 })

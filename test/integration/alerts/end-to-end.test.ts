@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { lead, rulesFile, startReceiver, waitFor, type TestReceiver } from './helpers.js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { backends, useTestApp } from '../../helpers/app.js'
+import { lead, rulesFile, useReceivers, waitFor, type TestReceiver } from '../../helpers/alerts.js'
 
 /**
  * The service as it runs: the sampler on its own timer, a low-threshold rule on
@@ -8,16 +8,17 @@ import { lead, rulesFile, startReceiver, waitFor, type TestReceiver } from './he
  * alert; silence resolves it once the signal window has slid past the traffic.
  */
 describe.each(backends)('alerting end to end ($name)', (backend) => {
-  let t: TestApp
+  const startReceiver = useReceivers()
   let receiver: TestReceiver
   beforeAll(async () => {
     receiver = await startReceiver()
-    t = await createTestApp(backend, {
-      env: {
-        SAMPLE_INTERVAL_MS: '100',
-        SIGNAL_WINDOW_S: '5',
-        ALERT_WEBHOOK_URL: `${receiver.url}/alerts`,
-        ALERT_RULES_FILE: rulesFile(`rules:
+  })
+  const t = useTestApp(backend, () => ({
+    env: {
+      SAMPLE_INTERVAL_MS: '100',
+      SIGNAL_WINDOW_S: '5',
+      ALERT_WEBHOOK_URL: `${receiver.url}/alerts`,
+      ALERT_RULES_FILE: rulesFile(`rules:
   - name: TrafficSeen
     signal: http_requests_per_second
     op: ">"
@@ -26,14 +27,9 @@ describe.each(backends)('alerting end to end ($name)', (backend) => {
     annotations:
       summary: "{{ $value }} requests per second"
 `),
-      },
-    })
-    await lead(t.app)
-  })
-  afterAll(async () => {
-    await t?.close()
-    await receiver?.close()
-  })
+    },
+  }))
+  beforeAll(() => lead(t.app))
 
   it('sends a firing webhook when traffic starts and a resolved one after it stops', async () => {
     for (let i = 0; i < 30; i++)
@@ -60,17 +56,9 @@ describe.each(backends)('alerting end to end ($name)', (backend) => {
     // 5 s window stay under the rule's 0.5 requests per second.)
     await t.app.alerts.worker.idle()
 
-    const history = (
-      await t.app.inject({
-        method: 'GET',
-        url: `/api/alerts/history?fingerprint=${alert.fingerprint}`,
-        headers: t.auth(),
-      })
-    ).json().events
+    const history = (await t.request('GET', `/api/alerts/history?fingerprint=${alert.fingerprint}`)).json().events
     expect(history.map((e: { to: string }) => e.to)).toEqual(['resolved', 'firing'])
-    const notifications = (
-      await t.app.inject({ method: 'GET', url: '/api/alerts/notifications', headers: t.auth() })
-    ).json().notifications
+    const notifications = (await t.request('GET', '/api/alerts/notifications')).json().notifications
     expect(notifications.map((n: { status: string; reason: string }) => `${n.reason}:${n.status}`)).toEqual([
       'resolved:delivered',
       'firing:delivered',

@@ -7,14 +7,14 @@ import { backends, createTestApp, uniqueName, type TestApp } from '../../helpers
 import {
   controlledSignal,
   lead,
+  manualClock,
   MANUAL_TICKS,
   rulesFile,
   startReceiver,
   TEST_RULE,
-  tickAndEvaluate,
   waitFor,
   type TestReceiver,
-} from './helpers.js'
+} from '../../helpers/alerts.js'
 
 const SECRET = 'restart-test-secret'
 
@@ -55,11 +55,8 @@ describe.each(backends)('delivery across a restart ($name)', (backend) => {
       ALERT_DELIVERY_POLL_MS: '50',
     }
     const store = { schema, cachePrefix, dataDir }
-    let clock = Date.now()
-    const tick = async (app: TestApp['app']) => {
-      clock = Math.max(clock + 1000, Date.now())
-      await tickAndEvaluate(app, clock)
-    }
+    const clock = manualClock()
+    const tick = (app: TestApp['app']) => clock.tick(app)
 
     const first = await createTestApp(backend, { env, ...store, keepData: true })
     await lead(first.app)
@@ -76,9 +73,7 @@ describe.each(backends)('delivery across a restart ($name)', (backend) => {
     await tick(first.app)
     // Both firing alerts share a group (alertname): one notification, then one for the resolution.
     const before = await waitFor('two attempted notifications', async () => {
-      const list = (
-        await first.app.inject({ method: 'GET', url: '/api/alerts/notifications', headers: first.auth() })
-      ).json().notifications
+      const list = (await first.request('GET', '/api/alerts/notifications')).json().notifications
       return list.length === 2 && list.every((n: { attempts: number }) => n.attempts >= 1) && list
     })
     expect(
@@ -86,11 +81,8 @@ describe.each(backends)('delivery across a restart ($name)', (backend) => {
         (n: { status: string; lastError: string }) => n.status === 'pending' && n.lastError.includes('ECONNREFUSED'),
       ),
     ).toBe(true)
-    expect(
-      (await first.app.inject({ method: 'DELETE', url: '/api/alerts/rules/Extra', headers: first.auth() })).statusCode,
-    ).toBe(200)
-    const steadyBefore = (await first.app.inject({ method: 'GET', url: '/api/alerts', headers: first.auth() })).json()
-      .alerts
+    expect((await first.request('DELETE', '/api/alerts/rules/Extra')).statusCode).toBe(200)
+    const steadyBefore = (await first.request('GET', '/api/alerts')).json().alerts
     await first.close()
 
     // Back, but answering 500 at first.
@@ -99,16 +91,14 @@ describe.each(backends)('delivery across a restart ($name)', (backend) => {
     second = await createTestApp(backend, { env, ...store })
     await lead(second.app)
     const app = second.app
-    const list = async () =>
-      (await app.inject({ method: 'GET', url: '/api/alerts/notifications', headers: second!.auth() })).json()
-        .notifications
+    const list = async () => (await second!.request('GET', '/api/alerts/notifications')).json().notifications
     await waitFor(
       'the queued notifications delivered',
       async () => (await list()).filter((n: { status: string }) => n.status === 'delivered').length === 2,
     )
 
     // The steady alert is still firing after the restart, with its old start, and is not announced again.
-    const steadyAfter = (await app.inject({ method: 'GET', url: '/api/alerts', headers: second.auth() })).json().alerts
+    const steadyAfter = (await second!.request('GET', '/api/alerts')).json().alerts
     expect(steadyAfter.map((a: { fingerprint: string; since: string }) => [a.fingerprint, a.since])).toEqual(
       steadyBefore.map((a: { fingerprint: string; since: string }) => [a.fingerprint, a.since]),
     )
@@ -138,12 +128,11 @@ describe.each(backends)('delivery across a restart ($name)', (backend) => {
     expect(keys).toContain(receiver.requests[0]!.headers['idempotency-key'])
 
     // Rules are seeded once: the one deleted before the restart stays deleted.
-    const ruleNames = (await app.inject({ method: 'GET', url: '/api/alerts/rules', headers: second.auth() }))
+    const ruleNames = (await second!.request('GET', '/api/alerts/rules'))
       .json()
       .rules.map((r: { name: string }) => r.name)
     expect(ruleNames).toEqual(['TestHigh'])
-    const [webhook] = (await app.inject({ method: 'GET', url: '/api/alerts/receivers', headers: second.auth() })).json()
-      .receivers
+    const [webhook] = (await second!.request('GET', '/api/alerts/receivers')).json().receivers
     expect(webhook).toMatchObject({ name: 'webhook', source: 'env', hasSecret: true })
   }, 120_000)
 })

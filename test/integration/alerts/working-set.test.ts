@@ -13,7 +13,7 @@ import {
   type Backend,
   type TestApp,
 } from '../../helpers/app.js'
-import { lead, MANUAL_TICKS, rulesFile, TEST_RULE, waitFor } from './helpers.js'
+import { lead, MANUAL_TICKS, rulesFile, TEST_RULE, waitFor } from '../../helpers/alerts.js'
 
 /** Marks the async work started inside it, so that the queries it issues can be told from the app's others. */
 const observed = new AsyncLocalStorage<object>()

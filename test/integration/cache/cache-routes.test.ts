@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, real, type Backend, type TestApp } from '../../helpers/app.js'
-import { createToken, FAST_SIM } from '../chat/helpers.js'
-import { DisposableRedis, hasRedisServer } from './redis-server.js'
+import { backends, createTestApp, real, type Backend, type TestApp, createToken } from '../../helpers/app.js'
+import { FAST_SIM } from '../../helpers/chat.js'
+import { DisposableRedis, hasRedisServer } from '../../helpers/redis-server.js'
 
 /** The shared backends, plus (on a machine without REDIS_URL) PGlite with a redis-server of our own. */
 const ownRedis: Backend = { name: 'embedded + own redis-server', databaseUrl: undefined, redisUrl: undefined }
@@ -20,8 +20,8 @@ describe.each(cases)('cache admin API ($name)', (backend) => {
       ownRedis.redisUrl = server.url
     }
     t = await createTestApp(backend, { env: FAST_SIM })
-    viewer = await createToken(t, 'viewer')
-    chat = await createToken(t, 'chat')
+    viewer = (await createToken(t, 'viewer')).secret
+    chat = (await createToken(t, 'chat')).secret
   })
   afterAll(async () => {
     await t?.close()
@@ -31,18 +31,11 @@ describe.each(cases)('cache admin API ($name)', (backend) => {
   const clear = (payload?: object, token = t.adminToken) =>
     t.app.inject({ method: 'POST', url: '/api/cache/clear', headers: t.auth(token), ...(payload ? { payload } : {}) })
   const ask = (content: string) =>
-    t.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      headers: t.auth(chat),
-      payload: { messages: [{ role: 'user', content }] },
-    })
+    t.request('POST', '/v1/chat/completions', { messages: [{ role: 'user', content }] }, { token: chat })
 
   it('shows stats to viewers and admins only', async () => {
-    expect((await t.app.inject({ method: 'GET', url: '/api/cache/stats', headers: t.auth(viewer) })).statusCode).toBe(
-      200,
-    )
-    expect((await t.app.inject({ method: 'GET', url: '/api/cache/stats', headers: t.auth(chat) })).statusCode).toBe(403)
+    expect((await t.request('GET', '/api/cache/stats', undefined, { token: viewer })).statusCode).toBe(200)
+    expect((await t.request('GET', '/api/cache/stats', undefined, { token: chat })).statusCode).toBe(403)
     expect((await t.app.inject({ method: 'GET', url: '/api/cache/stats' })).statusCode).toBe(401)
   })
 
@@ -64,7 +57,7 @@ describe.each(cases)('cache admin API ($name)', (backend) => {
     expect(res.json().deleted.l2).toBe(backend.redisUrl ? res.json().deleted.l1 : 0)
     expect((await ask('cached before the clear')).headers['x-cache']).toBe('MISS')
 
-    const audit = await t.app.inject({ method: 'GET', url: '/api/audit?action=cache.clear&limit=1', headers: t.auth() })
+    const audit = await t.request('GET', '/api/audit?action=cache.clear&limit=1')
     expect(audit.json().entries[0]).toMatchObject({
       action: 'cache.clear',
       target: 'ai_response',

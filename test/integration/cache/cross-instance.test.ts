@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { generateToken } from '../../../server/auth/token-repository.js'
-import { createTestApp, dropTestData, real, uniqueName, type Backend, type TestApp } from '../../helpers/app.js'
-import { FAST_SIM } from '../chat/helpers.js'
-import { DisposableRedis, hasRedisServer } from './redis-server.js'
+import { useInstances, real, type Backend, type TestApp } from '../../helpers/app.js'
+import { FAST_SIM } from '../../helpers/chat.js'
+import { DisposableRedis, hasRedisServer } from '../../helpers/redis-server.js'
 
 /**
  * Two instances sharing Redis (and, on the real backend, the Postgres schema) under one
@@ -13,34 +12,16 @@ const cases = [...(real?.redisUrl ? [real] : []), ...(hasRedisServer ? [ownRedis
 
 describe.runIf(cases.length > 0).each(cases)('two instances on one Redis ($name)', (backend) => {
   let server: DisposableRedis | undefined
-  let a: TestApp
-  let b: TestApp
-  const schema = uniqueName('test')
-  const cachePrefix = `ccp-test:${uniqueName('x')}:`
-  const token = generateToken()
   beforeAll(async () => {
     if (backend === ownRedis) {
       server = await DisposableRedis.start()
       ownRedis.redisUrl = server.url
     }
-    const options = { schema, cachePrefix, keepData: true, env: { ...FAST_SIM, ADMIN_TOKEN: token } }
-    a = await createTestApp(backend, options)
-    b = await createTestApp(backend, options)
   })
-  afterAll(async () => {
-    await a?.close()
-    await b?.close()
-    await dropTestData(backend, { schema, cachePrefix })
-    await server?.kill()
-  })
+  afterAll(async () => server?.kill())
+  const [a, b] = useInstances(backend, 2, { env: FAST_SIM }) as [TestApp, TestApp]
 
-  const ask = (t: TestApp, content: string, stream = false) =>
-    t.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      headers: t.auth(token),
-      payload: { messages: [{ role: 'user', content }], stream },
-    })
+  const ask = (t: TestApp, content: string, stream = false) => t.chat(content, { stream })
 
   it('answers on one instance what the other computed, from L2', async () => {
     const first = await ask(a, 'shared question')
@@ -58,12 +39,7 @@ describe.runIf(cases.length > 0).each(cases)('two instances on one Redis ($name)
     await ask(a, 'cleared everywhere')
     await ask(b, 'cleared everywhere')
     expect((await b.app.cache.stats()).l1.entries).toBeGreaterThan(0)
-    const res = await a.app.inject({
-      method: 'POST',
-      url: '/api/cache/clear',
-      headers: a.auth(token),
-      payload: { namespace: 'ai_response' },
-    })
+    const res = await a.request('POST', '/api/cache/clear', { namespace: 'ai_response' })
     expect(res.statusCode).toBe(200)
     await vi.waitFor(async () => expect((await b.app.cache.stats()).l1.entries).toBe(0), {
       timeout: 5_000,

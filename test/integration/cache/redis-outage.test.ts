@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createTestApp, embedded, type TestApp } from '../../helpers/app.js'
-import { FAST_SIM, newConversation } from '../chat/helpers.js'
-import { DisposableRedis, hasRedisServer } from './redis-server.js'
+import { FAST_SIM, newConversation } from '../../helpers/chat.js'
+import { DisposableRedis, hasRedisServer } from '../../helpers/redis-server.js'
 
 /**
  * Redis dies mid-run and comes back. Runs against a redis-server of the test's own (never the
@@ -28,13 +28,7 @@ describe.runIf(hasRedisServer)('a Redis outage mid-run', () => {
     await server?.kill()
   })
 
-  const ask = (content: string, extra: Record<string, unknown> = {}) =>
-    t.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      headers: t.auth(),
-      payload: { messages: [{ role: 'user', content }], ...extra },
-    })
+  const ask = (content: string, extra: Record<string, unknown> = {}) => t.chat(content, extra)
 
   it('fails no chat request, degrades to L1, and reconnects by itself', async () => {
     const before = await ask('asked before the outage')
@@ -55,21 +49,18 @@ describe.runIf(hasRedisServer)('a Redis outage mid-run', () => {
     expect(during.map((r) => r.statusCode)).toEqual([200, 200, 200, 200])
     expect(during[0]!.headers['x-cache']).toBe('HIT') // from L1
     const { conversationId } = await newConversation(t)
-    const message = await t.app.inject({
-      method: 'POST',
-      url: `/api/conversations/${conversationId}/messages`,
-      headers: t.auth(),
-      payload: { content: 'still there?' },
+    const message = await t.request('POST', `/api/conversations/${conversationId}/messages`, {
+      content: 'still there?',
     })
     expect(message.statusCode).toBe(201)
     expect((await ask('asked during the outage')).headers['x-cache']).toBe('HIT') // L1 still works
 
-    const stats = (await t.app.inject({ method: 'GET', url: '/api/cache/stats', headers: t.auth() })).json()
+    const stats = (await t.request('GET', '/api/cache/stats')).json()
     expect(stats.l2.connected).toBe(false)
     const health = await t.app.inject({ method: 'GET', url: '/health/ready' })
     expect(health.statusCode).toBe(503)
     // Clearing cannot reach Redis: L1 goes, the admin is told, and it is audited as an error.
-    const clear = await t.app.inject({ method: 'POST', url: '/api/cache/clear', headers: t.auth(), payload: {} })
+    const clear = await t.request('POST', '/api/cache/clear', {})
     expect(clear.statusCode).toBe(503)
     expect(clear.json().error.code).toBe('cache_unavailable')
 

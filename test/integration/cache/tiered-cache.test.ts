@@ -1,13 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
+import { describe, expect, it } from 'vitest'
+import { backends, useTestApp } from '../../helpers/app.js'
 
 describe.each(backends)('tiered cache ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend, { env: { CACHE_L1_MAX_ENTRIES: '5', CACHE_L1_MAX_BYTES: '4096' } })
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend, { env: { CACHE_L1_MAX_ENTRIES: '5', CACHE_L1_MAX_BYTES: '4096' } })
 
   const stats = () => t.app.cache.stats()
 

@@ -1,22 +1,23 @@
 import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { FAST_SIM, newConversation } from './helpers.js'
+import { describe, expect, it } from 'vitest'
+import { backends, createTestApp, useTestApp } from '../../helpers/app.js'
+import { FAST_SIM, newConversation } from '../../helpers/chat.js'
 
 describe.each(backends)('chat analytics, metrics, warming and retention ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend, { env: FAST_SIM })
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend, { env: FAST_SIM })
+
+  const countEvents = async () =>
+    Number(
+      (
+        await t.app.db
+          .selectFrom('analytics_events')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    )
 
   const complete = (content: string, extra: Record<string, unknown> = {}) =>
-    t.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      headers: t.auth(),
-      payload: { model: 'm', messages: [{ role: 'user', content }], ...extra },
-    })
+    t.request('POST', '/v1/chat/completions', { model: 'm', messages: [{ role: 'user', content }], ...extra })
 
   it('writes one analytics event per chat request with model, cached, latency, tokens and the prompt', async () => {
     const miss = await complete('Analytics  please ')
@@ -48,12 +49,7 @@ describe.each(backends)('chat analytics, metrics, warming and retention ($name)'
     expect(second).toMatchObject({ cached: true, stream: true, prompt_hash: hash })
 
     const { sessionId, conversationId } = await newConversation(t)
-    await t.app.inject({
-      method: 'POST',
-      url: `/api/conversations/${conversationId}/messages`,
-      headers: t.auth(),
-      payload: { content: 'in a conversation' },
-    })
+    await t.request('POST', `/api/conversations/${conversationId}/messages`, { content: 'in a conversation' })
     await t.app.chat.repos.analytics.flush()
     const event = await t.app.db
       .selectFrom('analytics_events')
@@ -67,12 +63,7 @@ describe.each(backends)('chat analytics, metrics, warming and retention ($name)'
   it('records failures too, with their error code', async () => {
     const failing = await createTestApp(backend, { env: { ...FAST_SIM, SIM_ERROR_RATE: '1' } })
     try {
-      const res = await failing.app.inject({
-        method: 'POST',
-        url: '/v1/chat/completions',
-        headers: failing.auth(),
-        payload: { messages: [{ role: 'user', content: 'fail' }] },
-      })
+      const res = await failing.chat('fail')
       expect(res.statusCode).toBe(502)
       expect(res.json().error.message).toMatch(/SIM_ERROR_RATE/)
       await failing.app.chat.repos.analytics.flush()

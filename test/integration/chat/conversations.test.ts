@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { createToken, FAST_SIM, newConversation, parseSse } from './helpers.js'
+import { backends, createTestApp, type TestApp, createToken } from '../../helpers/app.js'
+import { FAST_SIM, newConversation, parseSse } from '../../helpers/chat.js'
 
 const MAX_CHARS = 200
 
@@ -11,8 +11,8 @@ describe.each(backends)('conversation API ($name)', (backend) => {
   let viewerToken: string
   beforeAll(async () => {
     t = await createTestApp(backend, { env: { ...FAST_SIM, CHAT_MAX_CONTENT_CHARS: String(MAX_CHARS) } })
-    chatToken = await createToken(t, 'chat')
-    viewerToken = await createToken(t, 'viewer')
+    chatToken = (await createToken(t, 'chat')).secret
+    viewerToken = (await createToken(t, 'viewer')).secret
   })
   afterAll(async () => t?.close())
 

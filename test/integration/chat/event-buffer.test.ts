@@ -93,16 +93,11 @@ describe.each(backends)('analytics event buffer ($name)', (backend) => {
   })
 
   it('makes what this instance recorded readable at once through the repository', async () => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      headers: t.auth(),
-      payload: { messages: [{ role: 'user', content: 'read after write' }] },
-    })
+    const res = await t.chat('read after write')
     expect(res.statusCode).toBe(200)
     const top = await t.app.chat.repos.analytics.topPrompts(new Date(Date.now() - 60_000), 50)
     expect(top.map((p) => p.messages[0]?.content)).toContain('read after write')
-    const stats = (await t.app.inject({ method: 'GET', url: '/api/db/stats', headers: t.auth() })).json()
+    const stats = (await t.request('GET', '/api/db/stats')).json()
     expect(stats.analytics_events).toBeGreaterThan(0)
   })
 })

@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { createToken, FAST_SIM } from './helpers.js'
+import { backends, createTestApp, type TestApp, createToken } from '../../helpers/app.js'
+import { FAST_SIM } from '../../helpers/chat.js'
 
 describe.each(backends)('OpenAI-compatible API with the official client ($name)', (backend) => {
   let t: TestApp
@@ -12,7 +12,7 @@ describe.each(backends)('OpenAI-compatible API with the official client ($name)'
     t = await createTestApp(backend, { env: FAST_SIM })
     await t.app.listen({ port: 0, host: '127.0.0.1' })
     baseURL = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}/v1`
-    client = new OpenAI({ apiKey: await createToken(t, 'chat'), baseURL, maxRetries: 0 })
+    client = new OpenAI({ apiKey: (await createToken(t, 'chat')).secret, baseURL, maxRetries: 0 })
   })
   afterAll(async () => t?.close())
 
@@ -159,7 +159,7 @@ describe.each(backends)('OpenAI-compatible API with the official client ($name)'
     ).rejects.toMatchObject({ status: 400 })
     const stranger = new OpenAI({ apiKey: 'ccp_not-a-real-token-at-all-0000000000000', baseURL, maxRetries: 0 })
     await expect(stranger.models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError)
-    const viewer = new OpenAI({ apiKey: await createToken(t, 'viewer'), baseURL, maxRetries: 0 })
+    const viewer = new OpenAI({ apiKey: (await createToken(t, 'viewer')).secret, baseURL, maxRetries: 0 })
     await expect(
       viewer.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'hi' }] }),
     ).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError)

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { newConversation } from './helpers.js'
+import { newConversation } from '../../helpers/chat.js'
 
 /** Reads an SSE response until `until` matches what arrived so far; returns the reader to finish with. */
 async function readUntil(res: Response, until: (text: string) => boolean) {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
 import { freePort } from '../../helpers/process.js'
 import { startFakeUpstream, upstreamReply, type FakeUpstream } from './fake-upstream.js'
-import { newConversation, parseSse } from './helpers.js'
+import { newConversation, parseSse } from '../../helpers/chat.js'
 
 const TIMEOUT_MS = 3_000
 
@@ -32,13 +32,7 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
 
   let prompts = 0
   const uniquePrompt = () => `prompt ${++prompts} ${Date.now()}`
-  const complete = (content: string, extra: Record<string, unknown> = {}) =>
-    t.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      headers: t.auth(),
-      payload: { messages: [{ role: 'user', content }], ...extra },
-    })
+  const complete = (content: string, extra: Record<string, unknown> = {}) => t.chat(content, extra)
 
   it('passes requests upstream with its key and streaming on, and answers in both shapes', async () => {
     const prompt = uniquePrompt()
@@ -86,7 +80,7 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
         : r.json().choices[0].message.content,
     )
     expect(new Set(contents)).toEqual(new Set([upstreamReply([{ content: prompt }])]))
-    const stats = (await t.app.inject({ method: 'GET', url: '/api/cache/stats', headers: t.auth() })).json()
+    const stats = (await t.request('GET', '/api/cache/stats')).json()
     expect(stats.namespaces.ai_response.coalesced).toBeGreaterThanOrEqual(19)
   })
 
@@ -134,11 +128,9 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
     upstream.failMidStream = true
     const before = upstream.completionCalls
     const { conversationId } = await newConversation(t)
-    const res = await t.app.inject({
-      method: 'POST',
-      url: `/api/conversations/${conversationId}/messages`,
-      headers: t.auth(),
-      payload: { content: uniquePrompt(), stream: true },
+    const res = await t.request('POST', `/api/conversations/${conversationId}/messages`, {
+      content: uniquePrompt(),
+      stream: true,
     })
     expect(res.statusCode).toBe(200)
     const events = parseSse(res.body)
@@ -158,12 +150,7 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
   it('sends the conversation’s last CHAT_HISTORY_MESSAGES messages', async () => {
     const { conversationId } = await newConversation(t)
     for (const content of ['one', 'two', 'three']) {
-      const res = await t.app.inject({
-        method: 'POST',
-        url: `/api/conversations/${conversationId}/messages`,
-        headers: t.auth(),
-        payload: { content },
-      })
+      const res = await t.request('POST', `/api/conversations/${conversationId}/messages`, { content })
       expect(res.statusCode).toBe(201)
     }
     const sent = upstream.requests.at(-1)!.messages as Array<{ role: string; content: string }>
@@ -180,7 +167,7 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
     await t.app.cache.clear({ namespace: 'models' })
     const before = upstream.modelsCalls
     for (let i = 0; i < 2; i++) {
-      const res = await t.app.inject({ method: 'GET', url: '/v1/models', headers: t.auth() })
+      const res = await t.request('GET', '/v1/models')
       expect(res.json()).toEqual({
         object: 'list',
         data: [{ id: 'fake-model-1', object: 'model', created: 1700000000, owned_by: 'fake' }],
@@ -191,7 +178,7 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
 
   it('reports the provider up or down from GET /models', async () => {
     const health = async () =>
-      (await t.app.inject({ method: 'GET', url: '/api/health', headers: t.auth() }))
+      (await t.request('GET', '/api/health'))
         .json()
         .components.find((c: { component: string }) => c.component === 'provider')
     expect(await health()).toMatchObject({ up: true })
@@ -211,15 +198,10 @@ describe('openai provider with nothing listening upstream', () => {
   afterAll(async () => t?.close())
 
   it('answers 502 saying the upstream cannot be reached, and reports the provider down', async () => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      headers: t.auth(),
-      payload: { messages: [{ role: 'user', content: 'anyone?' }] },
-    })
+    const res = await t.chat('anyone?')
     expect(res.statusCode).toBe(502)
     expect(res.json().error.message).toMatch(/could not reach the upstream/)
-    const health = (await t.app.inject({ method: 'GET', url: '/api/health', headers: t.auth() })).json()
+    const health = (await t.request('GET', '/api/health')).json()
     expect(health.components.find((c: { component: string }) => c.component === 'provider')).toMatchObject({
       up: false,
     })

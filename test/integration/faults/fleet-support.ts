@@ -1,11 +1,12 @@
 import { createHmac } from 'node:crypto'
+import { afterEach } from 'vitest'
+import type { ReceivedRequest } from '../../helpers/alerts.js'
 import { startService, type ServiceProcess } from '../../helpers/process.js'
-import type { ReceivedRequest } from '../alerts/helpers.js'
 
 /**
  * Shared by the fault tests that run the service as real processes (webhook-restart,
  * three-instances): process control, a small API client, and reading what the webhook receiver
- * (alerts/helpers.ts startReceiver) acknowledged.
+ * (test/helpers/alerts.ts startReceiver) acknowledged.
  */
 
 /** GitHub-style `sha256=<hex>` HMAC of the body, computed here independently of the service's code. */
@@ -57,11 +58,27 @@ export async function apiGet<T = any>(service: ServiceProcess, token: string, pa
   return JSON.parse(text) as T
 }
 
-/** Starts the service and remembers it in `started`, so afterAll can stop every process, whatever failed. */
-export async function startTracked(started: ServiceProcess[], env: Record<string, string>): Promise<ServiceProcess> {
-  const service = await startService(env, 90_000)
-  started.push(service)
-  return service
+export interface ServiceProcesses {
+  /** Starts the service and remembers it, so that stopAll finds every process, whatever failed. */
+  start(env: Record<string, string>): Promise<ServiceProcess>
+  /** Stops every process started (call it in afterAll, before the stores they use go away). */
+  stopAll(): Promise<void>
+}
+
+/** The service processes of a describe block; a failing test prints the last lines of each. */
+export function useServiceProcesses(): ServiceProcesses {
+  const started: ServiceProcess[] = []
+  afterEach(({ task }) => {
+    if (task.result?.state === 'fail') console.error(processLogs(started))
+  })
+  return {
+    async start(env) {
+      const service = await startService(env, { timeoutMs: 90_000 })
+      started.push(service)
+      return service
+    },
+    stopAll: () => stopAll(started),
+  }
 }
 
 /** Sends the signal and waits for the process to exit; returns its exit code (null when killed by a signal). */
@@ -82,7 +99,7 @@ export async function stopService(
 }
 
 /** SIGTERM, then SIGKILL after a grace period, for every process still running (afterAll). */
-export async function stopAll(services: readonly ServiceProcess[]): Promise<void> {
+async function stopAll(services: readonly ServiceProcess[]): Promise<void> {
   await Promise.all(
     services.map((s) => stopService(s, 'SIGTERM', 10_000).catch(() => stopService(s, 'SIGKILL').catch(() => {}))),
   )
@@ -94,36 +111,11 @@ export function tail(service: ServiceProcess, lines = 30): string {
 }
 
 /** The last lines of every process, for a failing test's output (they say what the service did). */
-export function processLogs(services: readonly ServiceProcess[], lines = 40): string {
+function processLogs(services: readonly ServiceProcess[], lines = 40): string {
   return services
     .map(
       (s, i) =>
         `--- process ${i + 1} (port ${s.port}, exit ${s.child.exitCode ?? s.child.signalCode ?? 'running'}) ---\n${tail(s, lines)}`,
     )
     .join('\n')
-}
-
-/** Polls `check` every `everyMs` until it returns a value (not undefined/false); fails naming what it waited for. */
-export async function poll<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 20_000,
-  everyMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let lastError: unknown
-  for (;;) {
-    try {
-      const value = await check()
-      if (value !== undefined && value !== false) return value
-    } catch (err) {
-      // A request to a process that is starting or busy may fail; keep polling until the deadline.
-      lastError = err
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`,
-      )
-    await new Promise((r) => setTimeout(r, everyMs))
-  }
 }

@@ -8,7 +8,7 @@ import { generateToken } from '../../../server/auth/token-repository.js'
 import { dropTestData, uniqueName } from '../../helpers/app.js'
 import { DisposablePostgres } from '../../helpers/postgres-cluster.js'
 import { startService, type ServiceProcess } from '../../helpers/process.js'
-import { FAST_SIM } from '../chat/helpers.js'
+import { FAST_SIM } from '../../helpers/chat.js'
 
 /**
  * Postgres is stopped (fast shutdown) and started again under a steady load of writes and

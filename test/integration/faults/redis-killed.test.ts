@@ -8,9 +8,9 @@ import { DEFAULT_RULES_FILE } from '../../../server/alerts/index.js'
 import { generateToken } from '../../../server/auth/token-repository.js'
 import { dropTestData, uniqueName } from '../../helpers/app.js'
 import { startService, type ServiceProcess } from '../../helpers/process.js'
-import { rulesFile, startReceiver, waitFor, type TestReceiver } from '../alerts/helpers.js'
-import { DisposableRedis } from '../cache/redis-server.js'
-import { FAST_SIM, parseSse } from '../chat/helpers.js'
+import { rulesFile, startReceiver, waitFor, type TestReceiver } from '../../helpers/alerts.js'
+import { DisposableRedis } from '../../helpers/redis-server.js'
+import { FAST_SIM, parseSse } from '../../helpers/chat.js'
 import { startLoad, type Load, type LoadRecord } from './load.js'
 
 /**

@@ -5,8 +5,8 @@ import { afterAll, describe, expect, it, onTestFailed } from 'vitest'
 import { generateToken } from '../../../server/auth/token-repository.js'
 import { dropTestData, uniqueName } from '../../helpers/app.js'
 import { startService, type ServiceProcess } from '../../helpers/process.js'
-import { waitFor } from '../alerts/helpers.js'
-import { parseSse } from '../chat/helpers.js'
+import { waitFor } from '../../helpers/alerts.js'
+import { parseSse } from '../../helpers/chat.js'
 import { startLoad, type Load, type LoadRecord } from './load.js'
 
 /**

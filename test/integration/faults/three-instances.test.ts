@@ -2,26 +2,24 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import pg from 'pg'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { generateToken } from '../../../server/auth/token-repository.js'
 import { DisposablePostgres } from '../../helpers/postgres-cluster.js'
 import { dropTestData, uniqueName } from '../../helpers/app.js'
 import { connectLive, type LiveClient } from '../../helpers/live-client.js'
 import type { ServiceProcess } from '../../helpers/process.js'
-import { rulesFile, startReceiver, type TestReceiver } from '../alerts/helpers.js'
-import { DisposableRedis } from '../cache/redis-server.js'
+import { rulesFile, startReceiver, type TestReceiver } from '../../helpers/alerts.js'
+import { DisposableRedis } from '../../helpers/redis-server.js'
 import {
   acknowledgedAlerts,
   apiGet,
   countBy,
   expectedSignature,
-  poll,
-  processLogs,
-  startTracked,
-  stopAll,
   stopService,
   transitionKey,
+  useServiceProcesses,
 } from './fleet-support.js'
+import { poll } from '../../helpers/wait.js'
 
 /**
  * Three real service processes on one Postgres schema and one Redis prefix: one leader, each
@@ -60,7 +58,7 @@ describe('three instances sharing one Postgres and one Redis', () => {
   const adminToken = generateToken()
   const rules = rulesFile(RULES)
   const dataDir = mkdtempSync(join(tmpdir(), 'ccp-fleet3-'))
-  const started: ServiceProcess[] = []
+  const services = useServiceProcesses()
   const instances = new Map<string, ServiceProcess>()
   const live = new Map<string, LiveClient>()
   const killed = new Set<string>()
@@ -127,20 +125,16 @@ describe('three instances sharing one Postgres and one Redis', () => {
     // All three at once, as a fleet rolled out together would: they race for migrations and seeding too.
     const ids = ['fleet-a', 'fleet-b', 'fleet-c']
     // allSettled: afterAll must find every process that did start, even when another one failed to.
-    const results = await Promise.allSettled(ids.map((id) => startTracked(started, env(id))))
+    const results = await Promise.allSettled(ids.map((id) => services.start(env(id))))
     const failed = results.find((r) => r.status === 'rejected')
     if (failed) throw failed.reason
     ids.forEach((id, i) => instances.set(id, (results[i] as PromiseFulfilledResult<ServiceProcess>).value))
     fleetUpAt = Date.now()
   }, 120_000)
 
-  afterEach(({ task }) => {
-    if (task.result?.state === 'fail') console.error(processLogs(started))
-  })
-
   afterAll(async () => {
     await closeDashboards().catch(() => {})
-    await stopAll(started)
+    await services.stopAll()
     await receiver?.close()
     if (ownPostgres) await ownPostgres.destroy()
     else await dropTestData({ name: 'fleet', databaseUrl, redisUrl: undefined }, { schema })

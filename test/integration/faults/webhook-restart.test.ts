@@ -1,26 +1,24 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { generateToken } from '../../../server/auth/token-repository.js'
 import { dropTestData, uniqueName } from '../../helpers/app.js'
 import { connectLive, type LiveClient } from '../../helpers/live-client.js'
 import { freePort, type ServiceProcess } from '../../helpers/process.js'
-import { rulesFile, startReceiver, type TestReceiver } from '../alerts/helpers.js'
+import { rulesFile, startReceiver, type TestReceiver } from '../../helpers/alerts.js'
 import {
   acknowledgedAlerts,
   apiGet,
   countBy,
   groupBy,
   expectedSignature,
-  poll,
-  processLogs,
-  startTracked,
-  stopAll,
   stopService,
   tail,
   transitionKey,
+  useServiceProcesses,
 } from './fleet-support.js'
+import { poll } from '../../helpers/wait.js'
 
 /**
  * The webhook receiver is down while alerts fire and resolve, and the service goes down in
@@ -68,17 +66,13 @@ describe(`alert delivery across service restarts while the receiver is down (${d
   const dataDir = mkdtempSync(join(tmpdir(), 'ccp-webhook-restart-'))
   const rules = rulesFile(RULES)
   const adminToken = generateToken()
-  const started: ServiceProcess[] = []
+  const services = useServiceProcesses()
   const clients: LiveClient[] = []
   let receiver: TestReceiver | undefined
 
-  afterEach(({ task }) => {
-    if (task.result?.state === 'fail') console.error(processLogs(started))
-  })
-
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close().catch(() => {})))
-    await stopAll(started)
+    await services.stopAll()
     await receiver?.close()
     await dropTestData({ name: 'faults', databaseUrl, redisUrl }, { schema, cachePrefix })
     rmSync(dataDir, { recursive: true, force: true })
@@ -130,7 +124,7 @@ describe(`alert delivery across service restarts while the receiver is down (${d
       list.map((n) => `${n.alerts.map((a) => `${a.alertname}:${a.status}`).join('+')}`).sort()
 
     // Phase 1: both alerts fire and resolve, then LiveViewer fires again and is still firing at the clean stop.
-    const first = await startTracked(started, env)
+    const first = await services.start(env)
     const [viewer1, viewer2] = [await openViewer(first), await openViewer(first)]
     await outboxHolds(first, 2, 'LiveViewer and LiveCrowd firing')
     await viewer1!.close()
@@ -153,7 +147,7 @@ describe(`alert delivery across service restarts while the receiver is down (${d
     await viewer3.closed
 
     // Phase 2: the alert still firing at the stop resolves (no viewer any more); LiveViewer fires a third time; crash.
-    const second = await startTracked(started, env)
+    const second = await services.start(env)
     await outboxHolds(second, 6, 'LiveViewer resolved after the restart')
     await openViewer(second)
     const beforeCrash = await outboxHolds(second, 7, 'LiveViewer firing a third time')
@@ -164,7 +158,7 @@ describe(`alert delivery across service restarts while the receiver is down (${d
     expect(await stopService(second, 'SIGKILL')).toBeNull()
 
     // Phase 3: after the crash, the outbox is intact and the third firing resolves.
-    const third = await startTracked(started, env)
+    const third = await services.start(env)
     const queued = await outboxHolds(third, 8, 'LiveViewer resolved after the crash')
     expect(describeOutbox(queued)).toEqual([
       'LiveCrowd:firing',

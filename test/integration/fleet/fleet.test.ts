@@ -9,7 +9,7 @@ describe('a single instance without Redis', () => {
   it('leads and lists itself as the only instance', async () => {
     t = await createTestApp(embedded, { env: { INSTANCE_ID: 'solo-1' } })
     expect(t.app.fleet.isLeader()).toBe(true)
-    const res = await t.app.inject({ method: 'GET', url: '/api/instances', headers: t.auth() })
+    const res = await t.request('GET', '/api/instances')
     expect(res.statusCode).toBe(200)
     const body = res.json()
     expect(body.redis).toBe(false)
@@ -48,7 +48,7 @@ if (real?.redisUrl) {
       for (const t of [a, b, c]) await t.app.fleet.leader.attempt()
       expect([a, b, c].filter((t) => t.app.fleet.isLeader())).toHaveLength(1)
 
-      const res = await b.app.inject({ method: 'GET', url: '/api/instances', headers: b.auth() })
+      const res = await b.request('GET', '/api/instances')
       expect(res.statusCode, res.body).toBe(200)
       const body = res.json()
       expect(body.instances.map((i: { id: string }) => i.id).sort()).toEqual(['node-a', 'node-b', 'node-c'])

@@ -1,8 +1,9 @@
 import { sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { eventually, finishedRun } from '../jobs/support.js'
+import { backends, createTestApp, type TestApp, useTestApp } from '../../helpers/app.js'
+import { finishedRun } from '../../helpers/jobs.js'
+import { waitFor } from '../../helpers/wait.js'
 
 describe.each(backends)('Postgres insights ($name)', (backend) => {
   let t: TestApp
@@ -100,22 +101,16 @@ describe.each(backends)('Postgres insights ($name)', (backend) => {
     for (const key of ['running', 'longRunning', 'blocked', 'idleInTransaction'])
       expect(Array.isArray(res.json()[key])).toBe(true)
 
-    const unknown = await t.app.inject({ method: 'POST', url: '/api/db/activity/2147483000/cancel', headers: t.auth() })
+    const unknown = await t.request('POST', '/api/db/activity/2147483000/cancel')
     expect(unknown.statusCode).toBe(404)
-    expect(
-      (await t.app.inject({ method: 'POST', url: '/api/db/activity/abc/cancel', headers: t.auth() })).statusCode,
-    ).toBe(400)
+    expect((await t.request('POST', '/api/db/activity/abc/cancel')).statusCode).toBe(400)
     expect((await t.app.inject({ method: 'POST', url: '/api/db/activity/1/cancel', headers: viewer })).statusCode).toBe(
       403,
     )
     if (!backend.databaseUrl) {
       // PGlite has one session: the service's own.
       const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(t.app.db)
-      const self = await t.app.inject({
-        method: 'POST',
-        url: `/api/db/activity/${rows[0]!.pid}/cancel`,
-        headers: t.auth(),
-      })
+      const self = await t.request('POST', `/api/db/activity/${rows[0]!.pid}/cancel`)
       expect(self.statusCode).toBe(409)
     }
   })
@@ -129,7 +124,7 @@ describe.each(backends)('Postgres insights ($name)', (backend) => {
       await sql`select 1`.execute(conn)
     })
     await sql`delete from ${table('dupes')}`.execute(t.app.db)
-    const res = await t.app.inject({ method: 'POST', url: '/api/db/optimize', headers: t.auth() })
+    const res = await t.request('POST', '/api/db/optimize')
     expect(res.statusCode).toBe(202)
     expect(res.json()).toMatchObject({ job: 'vacuum-analyze', status: 'running' })
     const run = await finishedRun(t.app, 'vacuum-analyze', res.json().runId)
@@ -142,7 +137,7 @@ describe.each(backends)('Postgres insights ($name)', (backend) => {
     expect(run.output!.indexes).toMatchObject({
       repaired: [expect.objectContaining({ index: 'dupes_code_key', error: null })],
     })
-    const audit = await t.app.inject({ method: 'GET', url: '/api/audit?action=db.optimize', headers: t.auth() })
+    const audit = await t.request('GET', '/api/audit?action=db.optimize')
     expect(audit.json().entries[0]).toMatchObject({ action: 'db.optimize', detail: { runId: run.id } })
     const tables = (await get('/api/db/tables')).json().tables as Array<{
       name: string
@@ -159,11 +154,7 @@ describe.each(backends)('Postgres insights ($name)', (backend) => {
 })
 
 describe.each(backends.filter((b) => b.databaseUrl))('cancelling queries ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend)
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend)
 
   it('cancels a long query of ours, audited, and refuses one on another database', async () => {
     const sleeper = new pg.Client({ connectionString: backend.databaseUrl, application_name: 'insights-test-sleeper' })
@@ -178,30 +169,22 @@ describe.each(backends.filter((b) => b.databaseUrl))('cancelling queries ($name)
       const elsewherePid = (await elsewhere.query('select pg_backend_pid() as pid')).rows[0].pid as number
       const sleeping = sleeper.query('select pg_sleep(30)')
       sleeping.catch(() => undefined)
-      await eventually(async () => {
-        const res = await t.app.inject({ method: 'GET', url: '/api/db/activity', headers: t.auth() })
+      await waitFor('the sleeping query to show as running', async () => {
+        const res = await t.request('GET', '/api/db/activity')
         return res
           .json()
           .running.find((b: { pid: number; query: string }) => b.pid === sleeperPid && b.query.includes('pg_sleep'))
-      }, 'the sleeping query to show as running')
-
-      const refused = await t.app.inject({
-        method: 'POST',
-        url: `/api/db/activity/${elsewherePid}/cancel`,
-        headers: t.auth(),
       })
+
+      const refused = await t.request('POST', `/api/db/activity/${elsewherePid}/cancel`)
       expect(refused.statusCode).toBe(403)
       expect(refused.json().error.message).toMatch(/not connected to this service's database/)
 
-      const res = await t.app.inject({
-        method: 'POST',
-        url: `/api/db/activity/${sleeperPid}/cancel`,
-        headers: t.auth(),
-      })
+      const res = await t.request('POST', `/api/db/activity/${sleeperPid}/cancel`)
       expect(res.statusCode).toBe(200)
       expect(res.json()).toEqual({ pid: sleeperPid, cancelled: true })
       await expect(sleeping).rejects.toThrow(/canceling statement due to user request/)
-      const audit = await t.app.inject({ method: 'GET', url: '/api/audit?action=db.cancel', headers: t.auth() })
+      const audit = await t.request('GET', '/api/audit?action=db.cancel')
       expect(audit.json().entries[0]).toMatchObject({ target: String(sleeperPid), detail: { cancelled: true } })
     } finally {
       await sleeper.end()

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { eventually, runThroughApi } from './support.js'
+import { runThroughApi } from '../../helpers/jobs.js'
+import { waitFor } from '../../helpers/wait.js'
 
 const FIVE_JOBS = ['cache-warm', 'health-check', 'index-maintenance', 'retention', 'vacuum-analyze']
 
@@ -34,7 +35,7 @@ describe.each(backends)('jobs API ($name)', (backend) => {
   })
 
   it('runs a job on demand: 202 with the run id, then a recorded success with its report, audited', async () => {
-    const run = await runThroughApi(t.app, t.auth(), 'health-check')
+    const run = await runThroughApi(t, 'health-check')
     expect(run).toMatchObject({
       job: 'health-check',
       trigger: 'manual',
@@ -46,7 +47,7 @@ describe.each(backends)('jobs API ($name)', (backend) => {
     expect(components.map((c) => c.component)).toEqual(expect.arrayContaining(['database', 'disk', 'event_loop']))
     // The event loop's verdict depends on the machine's load; the stores must answer.
     expect(components.filter((c) => c.component !== 'event_loop').every((c) => c.up)).toBe(true)
-    const audit = await t.app.inject({ method: 'GET', url: '/api/audit?action=job.run', headers: t.auth() })
+    const audit = await t.request('GET', '/api/audit?action=job.run')
     expect(audit.json().entries[0]).toMatchObject({
       action: 'job.run',
       target: 'health-check',
@@ -61,7 +62,7 @@ describe.each(backends)('jobs API ($name)', (backend) => {
   })
 
   it('sets health_check_up and the latency gauge for every component', async () => {
-    await runThroughApi(t.app, t.auth(), 'health-check')
+    await runThroughApi(t, 'health-check')
     const up = await t.app.metrics.healthCheckUp.get()
     const byComponent = Object.fromEntries(up.values.map((v) => [v.labels.component, v.value]))
     expect(byComponent).toMatchObject({ database: 1, disk: 1 })
@@ -76,7 +77,7 @@ describe.each(backends)('jobs API ($name)', (backend) => {
     expect(
       (await t.app.inject({ method: 'POST', url: '/api/jobs/health-check/pause', headers: viewer })).statusCode,
     ).toBe(403)
-    const missing = await t.app.inject({ method: 'POST', url: '/api/jobs/no-such-job/run', headers: t.auth() })
+    const missing = await t.request('POST', '/api/jobs/no-such-job/run')
     expect(missing.statusCode).toBe(404)
     expect(missing.json().error.message).toMatch(/no-such-job/)
     expect((await t.app.inject({ method: 'GET', url: '/api/jobs/Bad%20Name/runs', headers: viewer })).statusCode).toBe(
@@ -85,41 +86,26 @@ describe.each(backends)('jobs API ($name)', (backend) => {
   })
 
   it('pauses and resumes: no next run while paused, audited', async () => {
-    const paused = await t.app.inject({ method: 'POST', url: '/api/jobs/cache-warm/pause', headers: t.auth() })
+    const paused = await t.request('POST', '/api/jobs/cache-warm/pause')
     expect(paused.statusCode).toBe(200)
     expect(paused.json().job).toMatchObject({ name: 'cache-warm', paused: true, nextRunAt: null })
-    const resumed = await t.app.inject({ method: 'POST', url: '/api/jobs/cache-warm/resume', headers: t.auth() })
+    const resumed = await t.request('POST', '/api/jobs/cache-warm/resume')
     expect(resumed.json().job.paused).toBe(false)
     expect(resumed.json().job.nextRunAt).not.toBeNull()
-    const audit = await t.app.inject({ method: 'GET', url: '/api/audit?limit=2', headers: t.auth() })
+    const audit = await t.request('GET', '/api/audit?limit=2')
     expect(audit.json().entries.map((e: { action: string }) => e.action)).toEqual(['job.resume', 'job.pause'])
   })
 
   it('changes a schedule through the API, rejects an invalid one with a clear 400, and goes back with null', async () => {
-    const bad = await t.app.inject({
-      method: 'PUT',
-      url: '/api/jobs/vacuum-analyze/schedule',
-      headers: t.auth(),
-      payload: { schedule: '0 0 25 * * *' },
-    })
+    const bad = await t.request('PUT', '/api/jobs/vacuum-analyze/schedule', { schedule: '0 0 25 * * *' })
     expect(bad.statusCode).toBe(400)
     expect(bad.json().error).toMatchObject({ code: 'invalid_schedule' })
     expect(bad.json().error.message).toMatch(/hour/)
-    const set = await t.app.inject({
-      method: 'PUT',
-      url: '/api/jobs/vacuum-analyze/schedule',
-      headers: t.auth(),
-      payload: { schedule: '0 0 4 * * *' },
-    })
+    const set = await t.request('PUT', '/api/jobs/vacuum-analyze/schedule', { schedule: '0 0 4 * * *' })
     expect(set.statusCode).toBe(200)
     expect(set.json().job).toMatchObject({ schedule: '0 0 4 * * *', scheduleSource: 'api' })
     expect(new Date(set.json().job.nextRunAt).getHours()).toBe(4)
-    const reset = await t.app.inject({
-      method: 'PUT',
-      url: '/api/jobs/vacuum-analyze/schedule',
-      headers: t.auth(),
-      payload: { schedule: null },
-    })
+    const reset = await t.request('PUT', '/api/jobs/vacuum-analyze/schedule', { schedule: null })
     expect(reset.json().job).toMatchObject({ schedule: '0 15 * * * *', scheduleSource: 'default' })
   })
 
@@ -130,10 +116,10 @@ describe.each(backends)('jobs API ($name)', (backend) => {
     }
     t.app.events.on('job', listener)
     try {
-      const res = await t.app.inject({ method: 'POST', url: '/api/jobs/health-check/run', headers: t.auth() })
+      const res = await t.request('POST', '/api/jobs/health-check/run')
       const runId = res.json().runId
       // The row is final before the event goes out: wait for the event itself.
-      await eventually(() => seen.find((e) => e.runId === runId && e.type === 'finished'), 'the finished event')
+      await waitFor('the finished event', () => seen.find((e) => e.runId === runId && e.type === 'finished'))
       const mine = seen.filter((e) => e.runId === runId)
       expect(mine.map((e) => e.type)).toEqual(['started', 'finished'])
       expect(mine[1]).toMatchObject({ status: 'success' })

@@ -1,21 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { runThroughApi } from './support.js'
+import { describe, expect, it } from 'vitest'
+import { backends, useTestApp } from '../../helpers/app.js'
+import { runThroughApi } from '../../helpers/jobs.js'
 
 describe.each(backends)('cache-warm ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend, { env: { SIM_FIRST_TOKEN_MS: '0', SIM_TOKENS_PER_SECOND: '100000' } })
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend, { env: { SIM_FIRST_TOKEN_MS: '0', SIM_TOKENS_PER_SECOND: '100000' } })
 
   async function ask(content: string) {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      headers: t.auth(),
-      payload: { messages: [{ role: 'user', content }] },
-    })
+    const res = await t.chat(content)
     expect(res.statusCode).toBe(200)
   }
 
@@ -23,27 +14,13 @@ describe.each(backends)('cache-warm ($name)', (backend) => {
     await ask('how do I reset my password?')
     await ask('how do I reset my password?')
     await ask('what are your opening hours?')
-    const session = (
-      await t.app.inject({ method: 'POST', url: '/api/sessions', headers: t.auth(), payload: {} })
-    ).json().session
-    const conversation = (
-      await t.app.inject({
-        method: 'POST',
-        url: '/api/conversations',
-        headers: t.auth(),
-        payload: { session_id: session.id },
-      })
-    ).json().conversation
-    const posted = await t.app.inject({
-      method: 'POST',
-      url: `/api/conversations/${conversation.id}/messages`,
-      headers: t.auth(),
-      payload: { content: 'hello' },
-    })
+    const session = (await t.request('POST', '/api/sessions', {})).json().session
+    const conversation = (await t.request('POST', '/api/conversations', { session_id: session.id })).json().conversation
+    const posted = await t.request('POST', `/api/conversations/${conversation.id}/messages`, { content: 'hello' })
     expect(posted.statusCode).toBe(201)
 
     // Everything asked is cached already: nothing to compute.
-    const warm = await runThroughApi(t.app, t.auth(), 'cache-warm')
+    const warm = await runThroughApi(t, 'cache-warm')
     expect(warm.status).toBe('success')
     expect(warm.output).toMatchObject({ replies: { warmed: 0, failed: 0 } })
     const candidates = (warm.output!.replies as { candidates: number; alreadyCached: number }).candidates
@@ -58,14 +35,9 @@ describe.each(backends)('cache-warm ($name)', (backend) => {
 
     // After a cache clear the same prompts are computed again, ahead of the next user.
     await t.app.cache.clear({ namespace: 'ai_response' })
-    const cold = await runThroughApi(t.app, t.auth(), 'cache-warm')
+    const cold = await runThroughApi(t, 'cache-warm')
     expect(cold.output).toMatchObject({ replies: { candidates, warmed: candidates, alreadyCached: 0 } })
-    const again = await t.app.inject({
-      method: 'POST',
-      url: '/v1/chat/completions',
-      headers: t.auth(),
-      payload: { messages: [{ role: 'user', content: 'what are your opening hours?' }] },
-    })
+    const again = await t.chat('what are your opening hours?')
     expect(again.headers['x-cache']).toMatch(/hit/i)
   })
 })

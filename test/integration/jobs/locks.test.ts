@@ -1,15 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { AdvisoryLockStore } from '../../../server/infra/locks/advisory.js'
 import { createLockStore, RedisLockStore, type LockStore } from '../../../server/infra/locks/lease.js'
-import { backends, createTestApp, uniqueName, type TestApp } from '../../helpers/app.js'
-import { eventually } from './support.js'
+import { backends, uniqueName, useTestApp } from '../../helpers/app.js'
+import { waitFor } from '../../helpers/wait.js'
 
 describe.each(backends)('job locks ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend)
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend)
 
   /** The store the app picks, plus advisory locks whenever a real Postgres is there. */
   function stores(): Array<[string, () => LockStore]> {
@@ -47,11 +43,7 @@ describe.each(backends)('job locks ($name)', (backend) => {
 })
 
 describe.each(backends.filter((b) => b.redisUrl))('Redis job lock leases ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend)
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend)
 
   it('renews a held lease past its first expiry', async () => {
     const store = new RedisLockStore(t.app.redis!, t.config.cachePrefix, t.app.log, 300, 100)
@@ -67,11 +59,8 @@ describe.each(backends.filter((b) => b.redisUrl))('Redis job lock leases ($name)
     const slow = new RedisLockStore(t.app.redis!, t.config.cachePrefix, t.app.log, 150, 600)
     const other = new RedisLockStore(t.app.redis!, t.config.cachePrefix, t.app.log)
     const stale = (await slow.tryAcquire('contended'))!
-    const current = await eventually(
-      () => other.tryAcquire('contended').then((l) => l ?? undefined),
-      'the lease to lapse',
-    )
-    await eventually(() => (stale.lost.aborted ? true : undefined), 'the old holder to learn it lost the lock')
+    const current = await waitFor('the lease to lapse', () => other.tryAcquire('contended').then((l) => l ?? undefined))
+    await waitFor('the old holder to learn it lost the lock', () => (stale.lost.aborted ? true : undefined))
     await stale.release()
     expect(await other.tryAcquire('contended')).toBeNull()
     await current.release()

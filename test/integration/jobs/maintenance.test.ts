@@ -1,21 +1,17 @@
 import { sql } from 'kysely'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { indexMaintenanceJob } from '../../../server/insights/maintenance/index-maintenance.js'
 import { retentionJob } from '../../../server/insights/maintenance/retention.js'
 import type { JobEvent } from '../../../server/jobs/types.js'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { runThroughApi } from './support.js'
+import { backends, useTestApp } from '../../helpers/app.js'
+import { runThroughApi } from '../../helpers/jobs.js'
 
 /** Names a careless implementation would break: quotes, spaces, a dot, a semicolon. */
 const ODD_TABLE = 'we"ird tab.le; drop'
 const ODD_INDEX = 'odd "idx"; --'
 
 describe.each(backends)('maintenance jobs ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend, { env: { VACUUM_MIN_DEAD_TUPLES: '100' } })
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend, { env: { VACUUM_MIN_DEAD_TUPLES: '100' } })
 
   const table = (name: string) => sql.id(t.app.database.schema, name)
 
@@ -43,7 +39,7 @@ describe.each(backends)('maintenance jobs ($name)', (backend) => {
     await bloat('bloated')
     await bloat(ODD_TABLE)
     expect(await deadTuples('bloated')).toBeGreaterThanOrEqual(2_000)
-    const run = await runThroughApi(t.app, t.auth(), 'vacuum-analyze')
+    const run = await runThroughApi(t, 'vacuum-analyze')
     expect(run.status).toBe('success')
     const vacuumed = run.output!.vacuumed as Array<{
       table: string
@@ -80,14 +76,14 @@ describe.each(backends)('maintenance jobs ($name)', (backend) => {
     expect(await validity()).toBe(false)
 
     // While the duplicates remain, the repair fails and the run says so.
-    const failing = await runThroughApi(t.app, t.auth(), 'index-maintenance')
+    const failing = await runThroughApi(t, 'index-maintenance')
     expect(failing.status).toBe('failed')
     expect(failing.error).toContain(ODD_INDEX)
     const repairs = (failing.output!.invalid as { repaired: Array<{ index: string; error: string | null }> }).repaired
     expect(repairs.find((r) => r.index === ODD_INDEX)?.error).toMatch(/duplicate|could not create/i)
 
     await sql`delete from ${table('dupes')} where id > 10`.execute(t.app.db)
-    const fixed = await runThroughApi(t.app, t.auth(), 'index-maintenance')
+    const fixed = await runThroughApi(t, 'index-maintenance')
     expect(fixed.status).toBe('success')
     expect((fixed.output!.invalid as { repaired: Array<{ index: string; error: null }> }).repaired).toContainEqual(
       expect.objectContaining({ index: ODD_INDEX, error: null }),
@@ -100,7 +96,7 @@ describe.each(backends)('maintenance jobs ($name)', (backend) => {
     await sql`create index ${sql.id('analytics_events_type_idx')} on ${table('analytics_events')} (type)`.execute(
       t.app.db,
     )
-    const run = await runThroughApi(t.app, t.auth(), 'index-maintenance')
+    const run = await runThroughApi(t, 'index-maintenance')
     expect(run.status).toBe('success')
     expect(run.output!.created).toContainEqual(
       expect.objectContaining({ index: 'analytics_events_type_created_idx', error: null }),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { backends, createTestApp, dropTestData, uniqueName } from '../../helpers/app.js'
-import { eventually } from './support.js'
+import { waitFor } from '../../helpers/wait.js'
 
 describe.each(backends)('jobs across a restart ($name)', (backend) => {
   // The same store for both lives of the app: a schema on Postgres, a directory for PGlite.
@@ -24,16 +24,8 @@ describe.each(backends)('jobs across a restart ($name)', (backend) => {
     async () => {
       const first = await createTestApp(backend, { ...store, keepData: true })
       try {
-        expect(
-          (await first.app.inject({ method: 'POST', url: '/api/jobs/cache-warm/pause', headers: first.auth() }))
-            .statusCode,
-        ).toBe(200)
-        const schedule = await first.app.inject({
-          method: 'PUT',
-          url: '/api/jobs/index-maintenance/schedule',
-          headers: first.auth(),
-          payload: { schedule: '0 0 2 * * 0' },
-        })
+        expect((await first.request('POST', '/api/jobs/cache-warm/pause')).statusCode).toBe(200)
+        const schedule = await first.request('PUT', '/api/jobs/index-maintenance/schedule', { schedule: '0 0 2 * * 0' })
         expect(schedule.statusCode).toBe(200)
         // retention last succeeded three days ago: the instance was down over two of its nightly runs.
         await first.app.db
@@ -53,26 +45,21 @@ describe.each(backends)('jobs across a restart ($name)', (backend) => {
 
       const second = await createTestApp(backend, { ...store, keepData: true })
       try {
-        const jobs = (await second.app.inject({ method: 'GET', url: '/api/jobs', headers: second.auth() })).json()
-          .jobs as Array<Record<string, unknown>>
+        const jobs = (await second.request('GET', '/api/jobs')).json().jobs as Array<Record<string, unknown>>
         expect(jobs.find((j) => j.name === 'cache-warm')).toMatchObject({ paused: true, nextRunAt: null })
         expect(jobs.find((j) => j.name === 'index-maintenance')).toMatchObject({
           schedule: '0 0 2 * * 0',
           scheduleSource: 'api',
         })
-        const catchUp = await eventually(async () => {
-          const runs = (
-            await second.app.inject({ method: 'GET', url: '/api/jobs/retention/runs', headers: second.auth() })
-          ).json().runs
+        const catchUp = await waitFor('the retention catch-up run', async () => {
+          const runs = (await second.request('GET', '/api/jobs/retention/runs')).json().runs
           return runs.find(
             (r: { trigger: string; status: string }) => r.trigger === 'catch-up' && r.status !== 'running',
           )
-        }, 'the retention catch-up run')
+        })
         expect(catchUp).toMatchObject({ status: 'success', instance: second.config.instanceId })
         // vacuum-analyze never ran: a fresh install waits for its schedule.
-        const vacuumRuns = (
-          await second.app.inject({ method: 'GET', url: '/api/jobs/vacuum-analyze/runs', headers: second.auth() })
-        ).json().runs
+        const vacuumRuns = (await second.request('GET', '/api/jobs/vacuum-analyze/runs')).json().runs
         expect(vacuumRuns).toEqual([])
       } finally {
         await second.close()

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { JobFailure } from '../../../server/jobs/attempt.js'
 import type { JobDefinition } from '../../../server/jobs/types.js'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { finishedRun } from './support.js'
+import { backends, useTestApp } from '../../helpers/app.js'
+import { finishedRun } from '../../helpers/jobs.js'
 
 /** Never fires during a test: these jobs run when the test says so. */
 const YEARLY = '0 0 0 1 1 *'
@@ -12,11 +12,7 @@ function testJob(name: string, run: JobDefinition['run'], extra: Partial<JobDefi
 }
 
 describe.each(backends)('job runner ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend)
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend)
 
   it('skips a run while another run of the job is going, and records the skip', async () => {
     let release!: () => void

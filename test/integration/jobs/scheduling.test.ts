@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLockStore } from '../../../server/infra/locks/lease.js'
 import { JobScheduler } from '../../../server/jobs/scheduler.js'
 import type { JobDefinition } from '../../../server/jobs/types.js'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { eventually } from './support.js'
+import { backends, createTestApp, type TestApp, useTestApp } from '../../helpers/app.js'
+import { waitFor } from '../../helpers/wait.js'
 
 const DAILY_AT_3 = '0 0 3 * * *'
 
@@ -22,6 +22,24 @@ function secondScheduler(t: TestApp, instanceId: string): JobScheduler {
   })
 }
 
+/** A scheduled run as an earlier instance left it in job_runs. */
+async function recordRun(
+  t: TestApp,
+  run: { job: string; instance: string; status: 'success' | 'running'; startedAt: Date },
+): Promise<void> {
+  await t.app.db
+    .insertInto('job_runs')
+    .values({
+      job: run.job,
+      trigger: 'schedule',
+      instance: run.instance,
+      status: run.status,
+      started_at: run.startedAt,
+      params: '{}',
+    })
+    .execute()
+}
+
 async function occurrenceRows(t: TestApp, job: string) {
   return t.app.db
     .selectFrom('job_runs')
@@ -31,11 +49,7 @@ async function occurrenceRows(t: TestApp, job: string) {
 }
 
 describe.each(backends)('job scheduling ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend)
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend)
 
   it('runs each occurrence once when two schedulers share the store', async () => {
     const calls: string[] = []
@@ -54,15 +68,14 @@ describe.each(backends)('job scheduling ($name)', (backend) => {
     t.app.jobs.define(job)
     await other.start(new Date())
     try {
-      await eventually(
-        async () => ((await occurrenceRows(t, 'every-second')).length >= 3 ? true : undefined),
-        'three occurrences',
+      await waitFor('three occurrences', async () =>
+        (await occurrenceRows(t, 'every-second')).length >= 3 ? true : undefined,
       )
     } finally {
       await t.app.jobs.pause('every-second', 'test')
       await other.stop(5_000)
     }
-    await eventually(() => (t.app.jobs.runner.isRunning('every-second') ? undefined : true), 'the last run to end')
+    await waitFor('the last run to end', () => (t.app.jobs.runner.isRunning('every-second') ? undefined : true))
     const rows = await occurrenceRows(t, 'every-second')
     const keys = rows.map((r) => r.occurrence_key)
     expect(new Set(keys).size).toBe(rows.length)
@@ -84,17 +97,12 @@ describe.each(backends)('job scheduling ($name)', (backend) => {
       },
     }
     const now = new Date()
-    await t.app.db
-      .insertInto('job_runs')
-      .values({
-        job: 'nightly',
-        trigger: 'schedule',
-        instance: 'gone',
-        status: 'success',
-        started_at: new Date(now.getTime() - 2 * 86_400_000),
-        params: '{}',
-      })
-      .execute()
+    await recordRun(t, {
+      job: 'nightly',
+      instance: 'gone',
+      status: 'success',
+      startedAt: new Date(now.getTime() - 2 * 86_400_000),
+    })
     // Two instances starting together: one catch-up between them.
     const first = secondScheduler(t, 'starting-1')
     const second = secondScheduler(t, 'starting-2')
@@ -102,10 +110,8 @@ describe.each(backends)('job scheduling ($name)', (backend) => {
     second.define(job)
     await Promise.all([first.start(now), second.start(now)])
     try {
-      await eventually(
-        async () =>
-          (await occurrenceRows(t, 'nightly')).find((r) => r.trigger === 'catch-up' && r.status === 'success'),
-        'the catch-up run',
+      await waitFor('the catch-up run', async () =>
+        (await occurrenceRows(t, 'nightly')).find((r) => r.trigger === 'catch-up' && r.status === 'success'),
       )
     } finally {
       await Promise.all([first.stop(5_000), second.stop(5_000)])
@@ -125,17 +131,12 @@ describe.each(backends)('job scheduling ($name)', (backend) => {
       run: async () => (calls.push(name), {}),
     })
     const now = new Date()
-    await t.app.db
-      .insertInto('job_runs')
-      .values({
-        job: 'recent',
-        trigger: 'schedule',
-        instance: 'x',
-        status: 'success',
-        started_at: new Date(now.getTime() - 3_600_000),
-        params: '{}',
-      })
-      .execute()
+    await recordRun(t, {
+      job: 'recent',
+      instance: 'x',
+      status: 'success',
+      startedAt: new Date(now.getTime() - 3_600_000),
+    })
     const scheduler = secondScheduler(t, 'starting-3')
     scheduler.define(make('recent'))
     scheduler.define(make('fresh-install'))
@@ -154,17 +155,12 @@ describe.each(backends)('job scheduling ($name)', (backend) => {
       run: async () => ({}),
     }
     const now = new Date()
-    await t.app.db
-      .insertInto('job_runs')
-      .values({
-        job: 'crashed',
-        trigger: 'schedule',
-        instance: 'dead',
-        status: 'running',
-        started_at: new Date(now.getTime() - 3_600_000),
-        params: '{}',
-      })
-      .execute()
+    await recordRun(t, {
+      job: 'crashed',
+      instance: 'dead',
+      status: 'running',
+      startedAt: new Date(now.getTime() - 3_600_000),
+    })
     const scheduler = secondScheduler(t, 'starting-4')
     scheduler.define(job)
     await scheduler.start(now)
@@ -205,18 +201,15 @@ describe.each(backends.filter((b) => b.databaseUrl))('two instances on one store
       })
     }
     try {
-      await eventually(
-        async () => ((await occurrenceRows(a, 'shared-tick')).length >= 3 ? true : undefined),
-        'three occurrences',
+      await waitFor('three occurrences', async () =>
+        (await occurrenceRows(a, 'shared-tick')).length >= 3 ? true : undefined,
       )
     } finally {
       await a.app.jobs.pause('shared-tick', 'test')
       await b.app.jobs.pause('shared-tick', 'test')
     }
-    await eventually(
-      () =>
-        a.app.jobs.runner.isRunning('shared-tick') || b.app.jobs.runner.isRunning('shared-tick') ? undefined : true,
-      'runs to end',
+    await waitFor('runs to end', () =>
+      a.app.jobs.runner.isRunning('shared-tick') || b.app.jobs.runner.isRunning('shared-tick') ? undefined : true,
     )
     const rows = await occurrenceRows(a, 'shared-tick')
     expect(new Set(rows.map((r) => r.occurrence_key)).size).toBe(rows.length)
@@ -241,7 +234,7 @@ describe.each(backends.filter((b) => b.databaseUrl))('two instances on one store
       run: async () => ({}),
     })
     const onA = (await a.app.jobs.run('exclusive', { trigger: 'manual' }))!
-    const res = await b.app.inject({ method: 'POST', url: '/api/jobs/exclusive/run', headers: b.auth() })
+    const res = await b.request('POST', '/api/jobs/exclusive/run')
     expect(res.statusCode).toBe(202)
     expect(res.json().status).toBe('skipped')
     const skipped = await b.app.jobs.repo.get('exclusive', res.json().runId)

@@ -1,37 +1,25 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { connectLive, listenOnce } from '../../helpers/live-client.js'
-
-async function createToken(t: TestApp, role: 'admin' | 'viewer' | 'chat', name = `${role} live`) {
-  const res = await t.app.inject({ method: 'POST', url: '/api/tokens', headers: t.auth(), payload: { name, role } })
-  expect(res.statusCode).toBe(201)
-  return res.json() as { token: { id: string }; secret: string }
-}
+import { describe, expect, it } from 'vitest'
+import { backends, createToken, useTestApp } from '../../helpers/app.js'
+import { connectLive } from '../../helpers/live-client.js'
 
 describe.each(backends)('live hub: who may connect ($name)', (backend) => {
-  let t: TestApp
-  let baseUrl: string
-  beforeAll(async () => {
-    t = await createTestApp(backend)
-    baseUrl = await listenOnce(t.app)
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend, { listen: true })
 
   it('refuses the upgrade with 401 without credentials and with an unknown token', async () => {
-    await expect(connectLive(baseUrl)).rejects.toThrow('upgrade refused: 401')
+    await expect(connectLive(t.baseUrl)).rejects.toThrow('upgrade refused: 401')
     await expect(
-      connectLive(baseUrl, { authorization: 'Bearer ccp_unknown-token-0000000000000000000000000' }),
+      connectLive(t.baseUrl, { authorization: 'Bearer ccp_unknown-token-0000000000000000000000000' }),
     ).rejects.toThrow('upgrade refused: 401')
   })
 
   it('refuses a chat token with 403', async () => {
     const chat = await createToken(t, 'chat')
-    await expect(connectLive(baseUrl, t.auth(chat.secret))).rejects.toThrow('upgrade refused: 403')
+    await expect(connectLive(t.baseUrl, t.auth(chat.secret))).rejects.toThrow('upgrade refused: 403')
   })
 
   it('accepts a viewer bearer token and greets it with its role and the instance', async () => {
     const viewer = await createToken(t, 'viewer', 'live viewer')
-    const client = await connectLive(baseUrl, t.auth(viewer.secret))
+    const client = await connectLive(t.baseUrl, t.auth(viewer.secret))
     const hello = await client.next('hello')
     expect(hello.data.principal).toEqual({ name: 'live viewer', role: 'viewer' })
     expect(hello.data.instance).toBe(t.config.instanceId)
@@ -44,23 +32,23 @@ describe.each(backends)('live hub: who may connect ($name)', (backend) => {
     const signIn = await t.app.inject({ method: 'POST', url: '/api/auth/session', payload: { token: t.adminToken } })
     expect(signIn.statusCode).toBe(200)
     const cookie = signIn.cookies.find((c) => c.name === 'ccp_session')!
-    const client = await connectLive(baseUrl, { cookie: `ccp_session=${cookie.value}` })
+    const client = await connectLive(t.baseUrl, { cookie: `ccp_session=${cookie.value}` })
     expect((await client.next('hello')).data.principal.role).toBe('admin')
     await client.close()
   })
 
   it('refuses a tampered session cookie with 401', async () => {
     await expect(
-      connectLive(baseUrl, { cookie: 'ccp_session=00000000-0000-4000-8000-000000000000%7C99999999999999.forged' }),
+      connectLive(t.baseUrl, { cookie: 'ccp_session=00000000-0000-4000-8000-000000000000%7C99999999999999.forged' }),
     ).rejects.toThrow('upgrade refused: 401')
   })
 
   it('closes an open socket with 1008 at the next heartbeat once its token is revoked', async () => {
     const viewer = await createToken(t, 'viewer', 'soon revoked')
-    const kept = await connectLive(baseUrl, t.auth())
-    const doomed = await connectLive(baseUrl, t.auth(viewer.secret))
+    const kept = await connectLive(t.baseUrl, t.auth())
+    const doomed = await connectLive(t.baseUrl, t.auth(viewer.secret))
     await doomed.next('hello')
-    const revoke = await t.app.inject({ method: 'DELETE', url: `/api/tokens/${viewer.token.id}`, headers: t.auth() })
+    const revoke = await t.request('DELETE', `/api/tokens/${viewer.token.id}`)
     expect(revoke.statusCode).toBe(200)
 
     await t.app.live.heartbeat()

@@ -36,12 +36,7 @@ describe.each(backends)('live hub: events across instances ($name)', (backend) =
       ? 'delivers the events of another instance, tagged with it'
       : 'without Redis, delivers only the events of its own instance',
     async () => {
-      const created = await a.app.inject({
-        method: 'POST',
-        url: '/api/tokens',
-        headers: a.auth(),
-        payload: { name: 'made on a', role: 'viewer' },
-      })
+      const created = await a.request('POST', '/api/tokens', { name: 'made on a', role: 'viewer' })
       expect(created.statusCode).toBe(201)
       const onOwn = await onA.next('audit', (m) => m.data.target === created.json().token.id)
       expect(onOwn.instance).toBe('instance-a')

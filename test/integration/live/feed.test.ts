@@ -1,24 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
-import { connectLive, listenOnce } from '../../helpers/live-client.js'
+import { describe, expect, it } from 'vitest'
+import { backends, type TestApp, useTestApp } from '../../helpers/app.js'
+import { connectLive } from '../../helpers/live-client.js'
 
 async function activeConnectionsGauge(t: TestApp): Promise<number> {
   return (await t.app.metrics.websocketActiveConnections.get()).values[0]?.value ?? 0
 }
 
 describe.each(backends)('live hub: what a dashboard receives ($name)', (backend) => {
-  let t: TestApp
-  let baseUrl: string
-  beforeAll(async () => {
-    t = await createTestApp(backend)
-    baseUrl = await listenOnce(t.app)
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend, { listen: true })
 
   it('sends hello, then the history of every signal sampled so far, before anything else', async () => {
     const first = await t.app.sampler.tick()
     const second = await t.app.sampler.tick()
-    const client = await connectLive(baseUrl, t.auth())
+    const client = await connectLive(t.baseUrl, t.auth())
     const history = await client.next('history')
     expect(client.messages.slice(0, 2).map((m) => m.type)).toEqual(['hello', 'history'])
 
@@ -43,7 +37,7 @@ describe.each(backends)('live hub: what a dashboard receives ($name)', (backend)
   })
 
   it('sends each sampler tick as a snapshot of this instance, counting itself in websocket_connections', async () => {
-    const client = await connectLive(baseUrl, t.auth())
+    const client = await connectLive(t.baseUrl, t.auth())
     await client.next('history')
     const tick = await t.app.sampler.tick()
     const snapshot = await client.next('snapshot', (m) => m.data.at === tick.at)
@@ -54,14 +48,9 @@ describe.each(backends)('live hub: what a dashboard receives ($name)', (backend)
   })
 
   it('forwards audit entries of admin actions as they are written', async () => {
-    const client = await connectLive(baseUrl, t.auth())
+    const client = await connectLive(t.baseUrl, t.auth())
     await client.next('history')
-    const created = await t.app.inject({
-      method: 'POST',
-      url: '/api/tokens',
-      headers: t.auth(),
-      payload: { name: 'seen live', role: 'viewer' },
-    })
+    const created = await t.request('POST', '/api/tokens', { name: 'seen live', role: 'viewer' })
     expect(created.statusCode).toBe(201)
     const audit = await client.next('audit', (m) => m.data.target === created.json().token.id)
     expect(audit.instance).toBe(t.config.instanceId)
@@ -76,7 +65,7 @@ describe.each(backends)('live hub: what a dashboard receives ($name)', (backend)
   })
 
   it('forwards other app events by their name (health changes here)', async () => {
-    const client = await connectLive(baseUrl, t.auth())
+    const client = await connectLive(t.baseUrl, t.auth())
     await client.next('history')
     t.app.events.emit('health', { component: 'provider', up: false, latencyMs: 12, error: 'connection refused' })
     const health = await client.next('health')
@@ -85,8 +74,8 @@ describe.each(backends)('live hub: what a dashboard receives ($name)', (backend)
   })
 
   it('keeps websocket_active_connections equal to the open sockets', async () => {
-    const a = await connectLive(baseUrl, t.auth())
-    const b = await connectLive(baseUrl, t.auth())
+    const a = await connectLive(t.baseUrl, t.auth())
+    const b = await connectLive(t.baseUrl, t.auth())
     await Promise.all([a.next('hello'), b.next('hello')])
     expect(await activeConnectionsGauge(t)).toBe(2)
     expect(t.app.live.size).toBe(2)

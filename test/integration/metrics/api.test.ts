@@ -5,13 +5,7 @@ import type { Snapshot } from '../../../server/metrics/snapshot.js'
 import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
 
 const FAST_CHAT = { SIM_FIRST_TOKEN_MS: '0', SIM_TOKENS_PER_SECOND: '100000' }
-const chat = (t: TestApp, content: string) =>
-  t.app.inject({
-    method: 'POST',
-    url: '/v1/chat/completions',
-    headers: t.auth(),
-    payload: { messages: [{ role: 'user', content }] },
-  })
+const chat = (t: TestApp, content: string) => t.chat(content)
 
 describe.each(backends)('metrics API ($name)', (backend) => {
   let t: TestApp
@@ -132,7 +126,7 @@ describe.each(backends)('performance recommendations after slow, uncached traffi
   it('recommends on p95 latency over 500 ms and a cache hit ratio under 70 %', async () => {
     const results = await Promise.all([1, 2, 3].map((i) => chat(t, `distinct prompt ${i}`)))
     for (const res of results) expect(res.statusCode).toBe(200)
-    const res = await t.app.inject({ method: 'GET', url: '/api/performance', headers: t.auth() })
+    const res = await t.request('GET', '/api/performance')
     expect(res.statusCode).toBe(200)
     const body = res.json()
     expect(body.http.latencyP95Seconds).toBeGreaterThan(0.5)

@@ -1,14 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, type TestApp } from '../../helpers/app.js'
+import { describe, expect, it } from 'vitest'
+import { backends, useTestApp } from '../../helpers/app.js'
 
 const METRICS_TOKEN = 'scrape-token-0123456789abcdef'
 
 describe.each(backends)('GET /metrics with METRICS_TOKEN set ($name)', (backend) => {
-  let t: TestApp
-  beforeAll(async () => {
-    t = await createTestApp(backend, { env: { METRICS_TOKEN, SAMPLE_INTERVAL_MS: '60000' } })
-  })
-  afterAll(async () => t?.close())
+  const t = useTestApp(backend, { env: { METRICS_TOKEN, SAMPLE_INTERVAL_MS: '60000' } })
 
   const scrape = (authorization?: string) =>
     t.app.inject({ method: 'GET', url: '/metrics', headers: authorization ? { authorization } : {} })

@@ -12,24 +12,13 @@ if (hasPromtool) {
       expect(code).toBe(0)
     })
 
-    it('the rule file is valid', async () => {
-      const { code, stdout, stderr } = await runTool(PROMTOOL, [
-        'check',
-        'rules',
-        'prometheus/rules/control-plane.rules.yml',
-      ])
+    it.each([
+      ['the rule file is valid', 'check', 'prometheus/rules/control-plane.rules.yml', /SUCCESS: \d+ rules found/],
+      ['the rule unit tests pass', 'test', 'prometheus/rules/control-plane.test.yml', /SUCCESS/],
+    ])('%s', async (_name, command, file, success) => {
+      const { code, stdout, stderr } = await runTool(PROMTOOL, [command, 'rules', file])
       expect(code, stderr + stdout).toBe(0)
-      expect(stdout).toMatch(/SUCCESS: \d+ rules found/)
-    })
-
-    it('the rule unit tests pass', async () => {
-      const { code, stdout, stderr } = await runTool(PROMTOOL, [
-        'test',
-        'rules',
-        'prometheus/rules/control-plane.test.yml',
-      ])
-      expect(code, stderr + stdout).toBe(0)
-      expect(stdout).toContain('SUCCESS')
+      expect(stdout).toMatch(success)
     })
   })
 } else {

@@ -3,8 +3,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { afterAll, beforeAll } from 'vitest'
+import { useTestApp, type TestApp } from './app.js'
+import type { Backend } from './store.js'
 
-export const ARTIFACTS_DIR = fileURLToPath(new URL('./artifacts/', import.meta.url))
+export const ARTIFACTS_DIR = fileURLToPath(new URL('../e2e/artifacts/', import.meta.url))
 
 const CHROMIUM_ARGS = [
   '--headless',
@@ -68,4 +71,43 @@ export async function signIn(page: Page, baseUrl: string, token: string): Promis
   await page.getByLabel('API token').fill(token)
   await page.getByRole('button', { name: 'Sign in' }).click()
   await page.getByRole('navigation', { name: 'Pages' }).waitFor()
+}
+
+export interface DashboardSession {
+  /** The app, listening at t.baseUrl. */
+  t: TestApp & { baseUrl: string }
+  browser: Browser
+  page: Page
+  /** A viewer token made through the API. */
+  viewerToken: string
+  /** A screenshot named after the backend and `name`. */
+  shot(name: string): Promise<void>
+}
+
+/**
+ * A browser test's set-up for a describe block: the real app listening on a free port, a
+ * viewer token, Chromium with one page (signed in as the admin when `signIn` is set); all
+ * closed in afterAll. The fields are there once beforeAll has run.
+ */
+export function useDashboard(
+  backend: Backend,
+  options: { env: Record<string, string>; viewerName: string; signIn?: boolean },
+): DashboardSession {
+  const t = useTestApp(backend, { env: options.env, listen: true })
+  const session = { t } as DashboardSession
+  beforeAll(async () => {
+    const viewer = await t.request('POST', '/api/tokens', { name: options.viewerName, role: 'viewer' })
+    session.viewerToken = viewer.json().secret
+    session.browser = await launchBrowser()
+    session.page = await session.browser.newPage()
+    if (options.signIn) {
+      await signIn(session.page, t.baseUrl, t.adminToken)
+      await session.page.getByTestId('live-status').filter({ hasText: 'Live' }).waitFor()
+    }
+  })
+  afterAll(async () => {
+    await session.browser?.close()
+  })
+  session.shot = (name) => screenshot(session.page, `${backend.name.replace(/\W/g, '-')}-${name}`)
+  return session
 }

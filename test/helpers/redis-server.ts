@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { freePort } from '../../helpers/process.js'
+import { freePort } from './process.js'
 
 /** Whether this machine can run a disposable redis-server (tests that need one skip without it). */
 export const hasRedisServer = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0

@@ -4,6 +4,12 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll } from 'vitest'
+import { useTestApp, type TestApp } from './app.js'
+import type { Backend } from './store.js'
+import { waitFor } from './wait.js'
+
+export { waitFor } from './wait.js'
 
 /** What the receiver does with one request: answer with this status, or read the body and cut the connection. */
 export type ReceiverAnswer = number | 'destroy'
@@ -76,25 +82,12 @@ export async function startReceiver(port = 0): Promise<TestReceiver> {
   return receiver
 }
 
-/** Polls until `check` returns a value (not undefined/false), or fails naming what it waited for. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
-
 /** With Redis, alerting runs on the fleet leader only: make this app the leader now. */
 export async function lead(app: FastifyInstance): Promise<void> {
   if (app.hasDecorator('fleet')) await waitFor('leadership', () => app.fleet.leader.attempt())
 }
+
+export type ControlledSignal = ReturnType<typeof controlledSignal>
 
 /**
  * A signal the test controls: `set(value)` changes what the next snapshot carries under
@@ -140,3 +133,74 @@ export const TEST_RULE = `
     annotations:
       summary: "{{ $labels.case }} is at {{ $value }}"
 `
+
+/**
+ * Sampled time ticked by hand: each tick `stepMs` after the last and never behind real time,
+ * so that a silence made "now" applies to the next tick.
+ */
+export function manualClock() {
+  let now = Date.now()
+  return {
+    async tick(app: FastifyInstance, stepMs = 1000): Promise<number> {
+      now = Math.max(now + stepMs, Date.now())
+      await tickAndEvaluate(app, now)
+      return now
+    },
+  }
+}
+
+export interface AlertingTestApp {
+  t: TestApp
+  /** test_signal, which TEST_RULE watches. */
+  signal: ControlledSignal
+  /** One sampler tick (see manualClock), evaluated; returns its time. */
+  tick(stepMs?: number): Promise<number>
+  /** Sets test_signal to `value` for `{ case: caseName }` and ticks. */
+  fire(caseName: string, value?: number): Promise<number>
+}
+
+/**
+ * The app of an alerting describe block (useTestApp): the sampler ticked by hand, the rules
+ * `rules` (TEST_RULE by default) from ALERT_RULES_FILE, this app the leader, a controlled
+ * test_signal.
+ */
+export function useAlertingApp(
+  backend: Backend,
+  options: { rules?: string; env?: Record<string, string> } = {},
+): AlertingTestApp {
+  const t = useTestApp(backend, () => ({
+    env: { ...MANUAL_TICKS, ALERT_RULES_FILE: rulesFile(`rules:${options.rules ?? TEST_RULE}`), ...options.env },
+  }))
+  const clock = manualClock()
+  let signal: ControlledSignal | undefined
+  const alerting: AlertingTestApp = {
+    t,
+    get signal() {
+      if (!signal) throw new Error('the controlled signal exists once beforeAll has run')
+      return signal
+    },
+    tick: (stepMs) => clock.tick(t.app, stepMs),
+    async fire(caseName, value = 5) {
+      alerting.signal.set(value, { case: caseName })
+      return alerting.tick()
+    },
+  }
+  beforeAll(async () => {
+    signal = controlledSignal(t.app)
+    await lead(t.app)
+  })
+  return alerting
+}
+
+/** Starts webhook receivers for a describe block and closes them all in afterAll. */
+export function useReceivers(): (port?: number) => Promise<TestReceiver> {
+  const open: TestReceiver[] = []
+  afterAll(async () => {
+    await Promise.all(open.map((r) => r.close()))
+  })
+  return async (port = 0) => {
+    const receiver = await startReceiver(port)
+    open.push(receiver)
+    return receiver
+  }
+}
