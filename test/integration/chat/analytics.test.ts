@@ -3,18 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { backends, createTestApp, useTestApp } from '../../helpers/app.js'
 import { FAST_SIM, newConversation } from '../../helpers/chat.js'
 
-describe.each(backends)('chat analytics, metrics, warming and retention ($name)', (backend) => {
+describe.each(backends)('chat analytics, metrics and warming ($name)', (backend) => {
   const t = useTestApp(backend, { env: FAST_SIM })
-
-  const countEvents = async () =>
-    Number(
-      (
-        await t.app.db
-          .selectFrom('analytics_events')
-          .select((eb) => eb.fn.countAll<string>().as('n'))
-          .executeTakeFirstOrThrow()
-      ).n,
-    )
 
   const complete = (content: string, extra: Record<string, unknown> = {}) =>
     t.request('POST', '/v1/chat/completions', { model: 'm', messages: [{ role: 'user', content }], ...extra })
