@@ -12,9 +12,9 @@ import type { Snapshot } from '../../metrics/snapshot.js'
 import type { AlertChange } from '../changes.js'
 import type { Notifier } from '../notifier.js'
 import { toEvent } from './alert-event.js'
-import type { RuleStore } from './rule-store.js'
-import type { SilenceStore } from './silence-store.js'
-import { stateChanges, type AlertStateStore } from './state-store.js'
+import type { RuleStore } from './rule-repository.js'
+import type { SilenceStore } from './silence-repository.js'
+import { stateChanges, type AlertStateStore } from './state-repository.js'
 
 export interface EvaluatorOptions {
   db: Kysely<Database>

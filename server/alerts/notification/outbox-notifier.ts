@@ -10,8 +10,8 @@ import {
 } from '../../../alerts/routing.js'
 import type { Database } from '../../db/schema.js'
 import type { Notifier } from '../notifier.js'
-import type { Outbox } from './outbox.js'
-import { toRoutingReceiver, type ReceiverStore } from './receiver-store.js'
+import type { Outbox } from './outbox-repository.js'
+import { toRoutingReceiver, type ReceiverStore } from './receiver-repository.js'
 
 export interface OutboxNotifierOptions {
   receivers: ReceiverStore

@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Metrics } from '../../metrics/definitions.js'
 import { postNotification, retryDelayMs, type DeliveryResult } from './delivery.js'
-import type { Outbox, OutboxRow } from './outbox.js'
-import type { ReceiverStore } from './receiver-store.js'
+import type { Outbox, OutboxRow } from './outbox-repository.js'
+import type { ReceiverStore } from './receiver-repository.js'
 
 export interface DeliverySettings {
   timeoutMs: number

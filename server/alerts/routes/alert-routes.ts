@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { notFound } from '../../errors.js'
 import { ErrorResponse } from '../../contract/common.js'
-import { listHistory } from '../evaluation/history.js'
+import { listHistory } from '../evaluation/history-repository.js'
 import { AlertEventView, AlertView, FingerprintParams, NotificationView } from '../../contract/alerts.js'
 import { alertEventView, alertView, notificationView } from './views.js'
 

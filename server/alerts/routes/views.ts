@@ -2,10 +2,10 @@ import { formatDuration } from '../../../alerts/duration.js'
 import type { PayloadAlert } from '../../../alerts/payload.js'
 import { silencesCovering, type Silence } from '../../../alerts/silence.js'
 import type { AlertState } from '../../../alerts/state.js'
-import type { AlertEventRow } from '../evaluation/history.js'
-import type { OutboxRow } from '../notification/outbox.js'
-import type { ReceiverRow } from '../notification/receiver-store.js'
-import { silenceStatus, type SilenceRow } from '../evaluation/silence-store.js'
+import type { AlertEventRow } from '../evaluation/history-repository.js'
+import type { OutboxRow } from '../notification/outbox-repository.js'
+import type { ReceiverRow } from '../notification/receiver-repository.js'
+import { silenceStatus, type SilenceRow } from '../evaluation/silence-repository.js'
 
 /** Rows and engine states → the wire shapes of routes/schemas.ts. */
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
