@@ -79,6 +79,14 @@ describe('CpuUsage', () => {
   })
 })
 
+/** What DiskUsage reports for '/' with `used` and `available` bytes. */
+const rootReading = (used: number, available: number) => ({
+  mount: '/',
+  usageRatio: used / (used + available),
+  availableBytes: available,
+  capacityBytes: used + available,
+})
+
 describe('DiskUsage', () => {
   const filesystems: FsEntry[] = [
     { mount: '/', size: 100, used: 40, available: 50 },
@@ -106,25 +114,10 @@ describe('DiskUsage', () => {
       30_000,
       list,
     )
-    expect(await disk.read(1_000_000)).toEqual({
-      mount: '/',
-      usageRatio: 41 / 91,
-      availableBytes: 50,
-      capacityBytes: 91,
-    })
-    expect(await disk.read(1_029_999)).toEqual({
-      mount: '/',
-      usageRatio: 41 / 91,
-      availableBytes: 50,
-      capacityBytes: 91,
-    })
+    expect(await disk.read(1_000_000)).toEqual(rootReading(41, 50))
+    expect(await disk.read(1_029_999)).toEqual(rootReading(41, 50))
     expect(listings).toBe(1)
-    expect(await disk.read(1_030_000)).toEqual({
-      mount: '/',
-      usageRatio: 42 / 92,
-      availableBytes: 50,
-      capacityBytes: 92,
-    })
+    expect(await disk.read(1_030_000)).toEqual(rootReading(42, 50))
     expect(listings).toBe(2)
   })
 
@@ -140,9 +133,9 @@ describe('DiskUsage', () => {
         return [{ mount: '/', size: 10, used: 5, available: 5 }]
       },
     )
-    expect(await disk.read(0)).toEqual({ mount: '/', usageRatio: 0.5, availableBytes: 5, capacityBytes: 10 })
+    expect(await disk.read(0)).toEqual(rootReading(5, 5))
     fail = true
-    expect(await disk.read(5_000)).toEqual({ mount: '/', usageRatio: 0.5, availableBytes: 5, capacityBytes: 10 })
+    expect(await disk.read(5_000)).toEqual(rootReading(5, 5))
     expect(errors).toHaveLength(1)
   })
 })
