@@ -1,5 +1,6 @@
 import type { HttpLoad, HttpResult } from './load-types.js'
 import type { Loader } from './loader.js'
+import { HELLO_LOAD } from './peers.js'
 import type { Proc } from './procs.js'
 import { settings } from './settings.js'
 import { median } from './stats.js'
@@ -108,6 +109,11 @@ export function httpSide(
       return result
     },
   }
+}
+
+/** An httpSide loading `GET /hello` (HELLO_LOAD) on one peer server. */
+export function helloSide(loader: Loader, label: string, peer: Proc): Side<HttpResult> {
+  return httpSide(loader, label, [peer], () => ({ url: `${peer.url}/hello`, ...HELLO_LOAD }))
 }
 
 export const describeHttp = (r: HttpResult) =>

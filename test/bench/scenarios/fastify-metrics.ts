@@ -1,5 +1,5 @@
-import { compare, describeHttp, failureNote, httpSide, pairs, rotate } from '../lib/ab.js'
-import { HELLO_LOAD, startPeer } from '../lib/peers.js'
+import { compare, describeHttp, failureNote, helloSide, pairs, rotate } from '../lib/ab.js'
+import { startPeer } from '../lib/peers.js'
 import { row } from '../lib/report.js'
 import type { Scenario } from '../lib/scenario.js'
 
@@ -20,12 +20,11 @@ export const fastifyMetrics: Scenario = {
     const plugin = await startPeer('fastify-metrics')
     const histogramOnly = await startPeer('fastify-metrics', { FM_SUMMARY: '0' })
     try {
-      const load = (url: string) => () => ({ url: `${url}/hello`, ...HELLO_LOAD })
       const rounds = await rotate(
         [
-          httpSide(loader, 'ours', [ours], load(ours.url)),
-          httpSide(loader, 'fastify-metrics', [plugin], load(plugin.url)),
-          httpSide(loader, 'fastify-metrics (summary off)', [histogramOnly], load(histogramOnly.url)),
+          helloSide(loader, 'ours', ours),
+          helloSide(loader, 'fastify-metrics', plugin),
+          helloSide(loader, 'fastify-metrics (summary off)', histogramOnly),
         ],
         { describe: describeHttp },
       )

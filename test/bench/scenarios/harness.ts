@@ -1,5 +1,5 @@
-import { alternate, compare, describeHttp, failureNote, httpSide } from '../lib/ab.js'
-import { HELLO_LOAD, startPeer } from '../lib/peers.js'
+import { alternate, compare, describeHttp, failureNote, helloSide } from '../lib/ab.js'
+import { startPeer } from '../lib/peers.js'
 import { row } from '../lib/report.js'
 import type { Scenario } from '../lib/scenario.js'
 
@@ -18,14 +18,9 @@ export const harness: Scenario = {
     const fastify = await startPeer('fastify')
     const nodeHttp = await startPeer('node-http')
     try {
-      const load = (url: string) => () => ({ url: `${url}/hello`, ...HELLO_LOAD })
-      const rounds = await alternate(
-        httpSide(loader, 'fastify', [fastify], load(fastify.url)),
-        httpSide(loader, 'node:http', [nodeHttp], load(nodeHttp.url)),
-        {
-          describe: describeHttp,
-        },
-      )
+      const rounds = await alternate(helloSide(loader, 'fastify', fastify), helloSide(loader, 'node:http', nodeHttp), {
+        describe: describeHttp,
+      })
       const t = compare(rounds, (r) => r.okPerSec)
       return {
         ours: this.ours,

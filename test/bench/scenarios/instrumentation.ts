@@ -1,6 +1,6 @@
-import { alternate, compare, describeHttp, failureNote, httpSide, pairs, rotate } from '../lib/ab.js'
+import { alternate, compare, describeHttp, failureNote, helloSide, httpSide, pairs, rotate } from '../lib/ab.js'
 import { chatLoad, startChatService, warmChat } from '../lib/chat.js'
-import { HELLO_LOAD, startPeer } from '../lib/peers.js'
+import { startPeer } from '../lib/peers.js'
 import { row, type Row } from '../lib/report.js'
 import type { Scenario } from '../lib/scenario.js'
 import { serviceReads } from '../lib/service.js'
@@ -35,12 +35,11 @@ export const instrumentation: Scenario = {
     const metricsOnly = await startPeer('fastify-ours')
     const off = await startPeer('fastify')
     try {
-      const load = (url: string) => () => ({ url: `${url}/hello`, ...HELLO_LOAD })
       const rounds = await rotate(
         [
-          httpSide(loader, 'metrics + logging', [both], load(both.url)),
-          httpSide(loader, 'metrics only', [metricsOnly], load(metricsOnly.url)),
-          httpSide(loader, 'bare', [off], load(off.url)),
+          helloSide(loader, 'metrics + logging', both),
+          helloSide(loader, 'metrics only', metricsOnly),
+          helloSide(loader, 'bare', off),
         ],
         { describe: describeHttp },
       )
