@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, openSync, readSync, statSync } from 'node:fs'
+import { closeSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs'
 import { createServer, type AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -103,7 +103,7 @@ export async function startProcess(options: ProcessOptions): Promise<RunningProc
 }
 
 /** The end of a file, without reading all of it. */
-function tailOfFile(file: string, bytes: number): string {
+export function tailOfFile(file: string, bytes: number): string {
   try {
     const size = statSync(file).size
     const length = Math.min(bytes, size)
@@ -155,4 +155,27 @@ export async function startService(
     pollMs: 200,
   })
   return { ...proc, port, url }
+}
+
+/** `pid` and its descendants (a wrapper such as the tsx CLI runs the server as its child), parents first. */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      // The command name in parentheses may hold spaces; the parent pid is the second field after it.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)])
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree: number[] = []
+  const visit = (p: number) => {
+    tree.push(p)
+    for (const c of children.get(p) ?? []) visit(c)
+  }
+  visit(pid)
+  return tree
 }

@@ -1,36 +1,20 @@
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { freePort } from '../helpers/process.js'
+import { freePort, processTree } from '../helpers/process.js'
 
 /** Every live descendant of `pid`, with its command line (from /proc). */
 function descendants(pid: number): Array<{ pid: number; cmdline: string }> {
-  const children = new Map<number, number[]>()
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
+  const found: Array<{ pid: number; cmdline: string }> = []
+  for (const child of processTree(pid).slice(1)) {
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      // pid (comm) state ppid ... — comm may hold spaces, so read after the last ')'.
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)])
+      found.push({ pid: child, cmdline: readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').join(' ').trim() })
     } catch {
       // the process ended while we looked
     }
   }
-  const found: Array<{ pid: number; cmdline: string }> = []
-  const walk = (parent: number) => {
-    for (const child of children.get(parent) ?? []) {
-      try {
-        found.push({ pid: child, cmdline: readFileSync(`/proc/${child}/cmdline`, 'utf8').split('\0').join(' ').trim() })
-      } catch {
-        continue
-      }
-      walk(child)
-    }
-  }
-  walk(pid)
   return found
 }
 

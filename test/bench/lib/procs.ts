@@ -1,21 +1,15 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort, processTree, tailOfFile } from '../../helpers/process.js'
 import { ROOT, settings } from './settings.js'
 
 /** Scratch space of this run: process logs, data dirs, config files. Removed at exit unless BENCH_KEEP=1. */
 export const RUN_DIR = mkdtempSync(join(tmpdir(), 'ccp-bench-'))
 
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
+export { freePort, processTree }
 
 export interface ProcOptions {
   name: string
@@ -80,29 +74,6 @@ export function readRss(pid: number): number {
   }
 }
 
-/** `pid` and its descendants (a wrapper such as the tsx CLI runs the server as its child), parents first. */
-export function processTree(pid: number): number[] {
-  const children = new Map<number, number[]>()
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      // The command name in parentheses may hold spaces; the parent pid is the second field after it.
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)])
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const tree: number[] = []
-  const visit = (p: number) => {
-    tree.push(p)
-    for (const c of children.get(p) ?? []) visit(c)
-  }
-  visit(pid)
-  return tree
-}
-
 /** Moves every thread of a running process and of its descendants to `cpus`. */
 function pin(pid: number | undefined, cpus: string): void {
   if (!settings.pinning || pid === undefined || cpus === 'none') return
@@ -135,23 +106,8 @@ export async function startProc(options: ProcOptions): Promise<Proc> {
   child.on('error', () => {})
   const port = options.port ?? 0
   const url = `http://127.0.0.1:${port}`
-  const tail = (bytes = 4000) => {
-    try {
-      // Only the end: a soak's log runs to a gigabyte.
-      const size = statSync(logFile).size
-      const length = Math.min(bytes, size)
-      const buffer = Buffer.alloc(length)
-      const fd = openSync(logFile, 'r')
-      try {
-        readSync(fd, buffer, 0, length, size - length)
-      } finally {
-        closeSync(fd)
-      }
-      return buffer.toString('utf8')
-    } catch {
-      return ''
-    }
-  }
+  // Only the end: a soak's log runs to a gigabyte.
+  const tail = (bytes = 4000) => tailOfFile(logFile, bytes)
   const proc: Proc = {
     name: options.name,
     pid: child.pid ?? -1,
