@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { Redis } from 'ioredis'
-import pg from 'pg'
 import { EnvSchema } from '../../../server/config.js'
 import { generateToken } from '../../../server/auth/token-repository.js'
+import { dropTestData } from '../../helpers/store.js'
 import { deferCleanup, freePort, RUN_DIR, startProc, type Proc } from './procs.js'
 import { PROFILER_PRELOAD, profiling } from './profile.js'
 import { settings } from './settings.js'
@@ -148,34 +147,18 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   }
 }
 
-/** Drops the bench's Postgres schema and deletes its Redis keys. */
+/** Drops the bench's Postgres schema and deletes its Redis keys (only the bench's own). */
 export async function dropData(what: {
   databaseUrl?: string
   schema?: string
   redisUrl?: string
   prefix?: string
 }): Promise<void> {
-  if (what.databaseUrl && what.schema?.startsWith('bench_')) {
-    const client = new pg.Client({ connectionString: what.databaseUrl })
-    await client.connect()
-    try {
-      await client.query(`DROP SCHEMA IF EXISTS "${what.schema}" CASCADE`)
-    } finally {
-      await client.end()
-    }
-  }
-  if (what.redisUrl && what.prefix?.startsWith('ccp-bench:')) {
-    const redis = new Redis(what.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 })
-    await redis.connect()
-    try {
-      let cursor = '0'
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${what.prefix}*`, 'COUNT', 1000)
-        cursor = next
-        if (keys.length) await redis.unlink(...keys)
-      } while (cursor !== '0')
-    } finally {
-      redis.disconnect()
-    }
-  }
+  await dropTestData(
+    { name: 'bench', databaseUrl: what.databaseUrl, redisUrl: what.redisUrl },
+    {
+      schema: what.schema?.startsWith('bench_') ? what.schema : undefined,
+      cachePrefix: what.prefix?.startsWith('ccp-bench:') ? what.prefix : undefined,
+    },
+  )
 }
