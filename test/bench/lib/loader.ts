@@ -1,15 +1,7 @@
 import { join } from 'node:path'
 import { startProc, type Proc } from './procs.js'
 import { ROOT, settings } from './settings.js'
-import type {
-  HttpLoad,
-  HttpResult,
-  LoadRequest,
-  SequentialLoad,
-  SequentialResult,
-  WsMeasureResult,
-  WsOpenResult,
-} from './load-types.js'
+import type * as Load from './load-types.js'
 
 type Reply = { id: number; result?: unknown; error?: string } | { ready: true }
 
@@ -54,7 +46,7 @@ export class Loader {
     return new Loader(proc)
   }
 
-  private send<T>(request: LoadRequest): Promise<T> {
+  private send<T>(request: Load.LoadRequest): Promise<T> {
     const id = this.nextId++
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
@@ -62,19 +54,19 @@ export class Loader {
     })
   }
 
-  http(load: Omit<HttpLoad, 'op'>): Promise<HttpResult> {
+  http(load: Omit<Load.HttpLoad, 'op'>): Promise<Load.HttpResult> {
     return this.send({ op: 'http', ...load })
   }
 
-  sequential(load: Omit<SequentialLoad, 'op'>): Promise<SequentialResult> {
+  sequential(load: Omit<Load.SequentialLoad, 'op'>): Promise<Load.SequentialResult> {
     return this.send({ op: 'sequential', ...load })
   }
 
-  wsOpen(url: string, clients: number, headers: Record<string, string>, marker: string): Promise<WsOpenResult> {
+  wsOpen(url: string, clients: number, headers: Record<string, string>, marker: string): Promise<Load.WsOpenResult> {
     return this.send({ op: 'ws-open', url, clients, headers, marker })
   }
 
-  wsMeasure(handle: number, durationMs: number): Promise<WsMeasureResult> {
+  wsMeasure(handle: number, durationMs: number): Promise<Load.WsMeasureResult> {
     return this.send({ op: 'ws-measure', handle, durationMs })
   }
 
