@@ -1,7 +1,13 @@
 import { sql } from 'kysely'
 import { describe, expect, it } from 'vitest'
-import { backends, createTestApp, useTestApp } from '../../helpers/app.js'
+import { backends, createTestApp, useTestApp, type TestApp } from '../../helpers/app.js'
 import { FAST_SIM, newConversation } from '../../helpers/chat.js'
+
+/** The newest analytics event, once the buffered ones are written. */
+async function lastEvent(t: TestApp) {
+  await t.app.chat.repos.analytics.flush()
+  return t.app.db.selectFrom('analytics_events').selectAll().orderBy('id', 'desc').executeTakeFirstOrThrow()
+}
 
 describe.each(backends)('chat analytics, metrics and warming ($name)', (backend) => {
   const t = useTestApp(backend, { env: FAST_SIM })
@@ -40,12 +46,7 @@ describe.each(backends)('chat analytics, metrics and warming ($name)', (backend)
 
     const { sessionId, conversationId } = await newConversation(t)
     await t.request('POST', `/api/conversations/${conversationId}/messages`, { content: 'in a conversation' })
-    await t.app.chat.repos.analytics.flush()
-    const event = await t.app.db
-      .selectFrom('analytics_events')
-      .selectAll()
-      .orderBy('id', 'desc')
-      .executeTakeFirstOrThrow()
+    const event = await lastEvent(t)
     expect(event).toMatchObject({ session_id: sessionId, conversation_id: conversationId })
     expect(event.data).toMatchObject({ api: 'conversation' })
   })
@@ -56,12 +57,7 @@ describe.each(backends)('chat analytics, metrics and warming ($name)', (backend)
       const res = await failing.chat('fail')
       expect(res.statusCode).toBe(502)
       expect(res.json().error.message).toMatch(/SIM_ERROR_RATE/)
-      await failing.app.chat.repos.analytics.flush()
-      const event = await failing.app.db
-        .selectFrom('analytics_events')
-        .selectAll()
-        .orderBy('id', 'desc')
-        .executeTakeFirstOrThrow()
+      const event = await lastEvent(failing)
       expect(event.data).toMatchObject({ status: 'error', error_code: 'upstream_error', cached: false })
       const requests = await failing.app.metrics.chatRequestsTotal.get()
       expect(requests.values.find((v) => v.labels.status === 'error')?.value).toBe(1)
