@@ -25,8 +25,7 @@ export const diskCheck =
 export const eventLoopCheck =
   (eventLoop: EventLoopLag, maxDelayMs: number): HealthCheck =>
   async () => {
-    const p99 = eventLoop.p99Seconds()
-    if (p99 !== null && p99 * 1000 > maxDelayMs) {
-      throw new Error(`event loop lagging: p99 ${Math.round(p99 * 1000)} ms over the last interval`)
+    if (eventLoop.lagging(maxDelayMs)) {
+      throw new Error(`event loop lagging: p99 ${Math.round(eventLoop.p99Seconds()! * 1000)} ms over the last interval`)
     }
   }
