@@ -1,10 +1,10 @@
 import { hostname } from 'node:os'
 import fp from 'fastify-plugin'
 import { InstancesView } from '../contract/fleet.js'
-import { sql } from 'kysely'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { VERSION } from '../version.js'
+import { otherInstancesOnDatabase } from '../infra/db/connect.js'
 import { createLockStore } from '../infra/locks/lease.js'
 import { InstanceRegistry } from './instances.js'
 import { LeaderElection } from './leader.js'
@@ -102,15 +102,7 @@ export default fp(
  */
 async function warnAboutOtherInstances(app: FastifyInstance): Promise<void> {
   if (app.database.kind !== 'postgres') return
-  const ours = `chat-control-plane/${app.config.instanceId}`.slice(0, 63)
-  const others = await sql<{ application_name: string }>`
-    select distinct application_name from pg_stat_activity
-    where datname = current_database() and application_name like 'chat-control-plane/%' and application_name <> ${ours}`
-    .execute(app.db)
-    .then(
-      (r) => r.rows.map((row) => row.application_name.slice('chat-control-plane/'.length)),
-      () => [],
-    )
+  const others = await otherInstancesOnDatabase(app.db, app.config.instanceId)
   if (others.length > 0) {
     app.log.warn(
       { otherInstances: others },

@@ -10,6 +10,26 @@ import type { Database } from '../../db/schema.js'
 
 export type DatabaseKind = 'postgres' | 'pglite'
 
+const APPLICATION_PREFIX = 'chat-control-plane/'
+/** What each instance's connections call themselves in pg_stat_activity (Postgres keeps 63 bytes). */
+const applicationName = (instanceId: string) => `${APPLICATION_PREFIX}${instanceId}`.slice(0, 63)
+
+/**
+ * Ids of the other instances with a connection open to this database, read from
+ * pg_stat_activity by the application name each sets; [] when that view cannot be read.
+ */
+export async function otherInstancesOnDatabase(db: Kysely<Database>, instanceId: string): Promise<string[]> {
+  const ours = applicationName(instanceId)
+  return sql<{ application_name: string }>`
+    select distinct application_name from pg_stat_activity
+    where datname = current_database() and application_name like ${APPLICATION_PREFIX + '%'} and application_name <> ${ours}`
+    .execute(db)
+    .then(
+      (r) => r.rows.map((row) => row.application_name.slice(APPLICATION_PREFIX.length)),
+      () => [],
+    )
+}
+
 export interface DatabaseHandle {
   kind: DatabaseKind
   db: Kysely<Database>
@@ -55,7 +75,7 @@ export async function connectDatabase(config: Config, options: ConnectOptions): 
       connectionTimeoutMillis: config.database.connectTimeoutMs,
       statement_timeout: config.database.statementTimeoutMs,
       idleTimeoutMillis: 30_000,
-      application_name: `chat-control-plane/${config.instanceId}`.slice(0, 63),
+      application_name: applicationName(config.instanceId),
       ...(schema === 'public' ? {} : { options: `-c search_path=${schema}` }),
     })
   } else {

@@ -1,5 +1,7 @@
 import { Redis } from 'ioredis'
+import { alternate, describeHttp, httpSide } from './ab.js'
 import type { HttpLoad } from './load-types.js'
+import type { Loader } from './loader.js'
 import type { Service, ServiceOptions } from './service.js'
 import { startService } from './service.js'
 
@@ -73,6 +75,16 @@ export function chatLoad(service: Service, extra: Partial<HttpLoad> = {}): Omit<
     connections: CHAT_CONNECTIONS,
     ...extra,
   }
+}
+
+/** Both services warmed, then the cache-hit load on each in alternating rounds (a is "ours"). */
+export async function alternateChatHits(loader: Loader, a: [string, Service], b: [string, Service]) {
+  await Promise.all([warmChat(a[1]), warmChat(b[1])])
+  return alternate(
+    httpSide(loader, a[0], [a[1].proc], () => chatLoad(a[1])),
+    httpSide(loader, b[0], [b[1].proc], () => chatLoad(b[1])),
+    { describe: describeHttp },
+  )
 }
 
 /** Stores our answers under `${prefix}peer:<prompt>` for the bare ioredis peer to return. */

@@ -1,8 +1,10 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import WebSocket from 'ws'
 import type { WsMeasureResult, WsOpenResult } from './load-types.js'
 import type { Loader } from './loader.js'
+import { startPeer } from './peers.js'
 import type { Proc } from './procs.js'
 import { RUN_DIR } from './procs.js'
 import type { Service } from './service.js'
@@ -11,8 +13,20 @@ export const SNAPSHOT_MARKER = '{"type":"snapshot"'
 
 export const wsUrl = (httpUrl: string) => `${httpUrl.replace(/^http/, 'ws')}/api/live`
 
+/**
+ * The bare `ws` peer for a service's live feed: it broadcasts one real snapshot frame of the
+ * service once a second, as the service (SAMPLE_INTERVAL_MS=1000) does. Returns after both are
+ * three seconds old, past their start-up allocation.
+ */
+export async function startBroadcastPeer(service: Service): Promise<Proc> {
+  const frameFile = await captureSnapshotFrame(service)
+  const peer = await startPeer('ws-broadcast', { FRAME_FILE: frameFile, INTERVAL_MS: '1000' }, '/')
+  await sleep(3_000)
+  return peer
+}
+
 /** One real snapshot frame of the service, saved for the bare `ws` peer to broadcast. */
-export async function captureSnapshotFrame(service: Service, timeoutMs = 10_000): Promise<string> {
+async function captureSnapshotFrame(service: Service, timeoutMs = 10_000): Promise<string> {
   const socket = new WebSocket(wsUrl(service.url), { headers: service.headers })
   try {
     const frame = await new Promise<string>((resolve, reject) => {

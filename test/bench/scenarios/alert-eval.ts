@@ -189,8 +189,6 @@ export const alertEval: Scenario = {
     const results = []
     for (const [name, url] of backends) results.push({ backend: name, ...(await measureOn(name, url)) })
     return {
-      ours: this.ours,
-      peer: this.peer,
       rows: results.flatMap((r) => r.rows),
       notes: [
         `Median over ${TICKS_PER_ROUND} ticks per round, ${settings.rounds} alternating rounds; ${results[0]!.firing} alerts firing throughout (values steady, so a tick from memory writes nothing).`,

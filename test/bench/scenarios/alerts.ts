@@ -197,7 +197,7 @@ async function finish(): Promise<Outcome> {
     notes.push(
       `Ours per crossing: ${rounds.map((r) => r.ours ?? '—').join(', ')} s; tuned Prometheus: ${rounds.map((r) => r.tuned ?? '—').join(', ')} s; defaults: ${defaultLatencies.map((v) => v ?? '—').join(', ')} s. Ratios are of medians: the two sides' phases are independent, so crossings are not paired.`,
     )
-    return { ours: '', peer: '', rows, notes, rounds: { tuned: rounds, defaults: defaultLatencies } }
+    return { rows, notes, rounds: { tuned: rounds, defaults: defaultLatencies } }
   } finally {
     await pair?.stop()
     await service.stop()

@@ -1,5 +1,5 @@
-import { alternate, compare, describeHttp, failureNote, httpSide } from '../lib/ab.js'
-import { CHAT_CONNECTIONS, chatLoad, chatServiceOptions, warmChat } from '../lib/chat.js'
+import { compare, failureNote } from '../lib/ab.js'
+import { alternateChatHits, CHAT_CONNECTIONS, chatServiceOptions } from '../lib/chat.js'
 import { NO_AUTOPIPELINING_PRELOAD } from '../lib/eld.js'
 import { row } from '../lib/report.js'
 import { skipped, type Scenario } from '../lib/scenario.js'
@@ -30,16 +30,9 @@ export const autopipelining: Scenario = {
         : { ...chatServiceOptions('pipelining-off'), preload: [NO_AUTOPIPELINING_PRELOAD] },
     )
     try {
-      await Promise.all([warmChat(on), warmChat(off)])
-      const rounds = await alternate(
-        httpSide(loader, 'on', [on.proc], () => chatLoad(on)),
-        httpSide(loader, 'off', [off.proc], () => chatLoad(off)),
-        { describe: describeHttp },
-      )
+      const rounds = await alternateChatHits(loader, ['on', on], ['off', off])
       const t = compare(rounds, (r) => r.okPerSec)
       return {
-        ours: this.ours,
-        peer: this.peer,
         rows: [row('throughput', 'req/s', t.ours, t.peer, t.ratio, { op: '>=', value: 1.25 }, failureNote(rounds))],
         notes: hasSwitch
           ? []

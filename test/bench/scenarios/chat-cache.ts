@@ -46,8 +46,6 @@ export const chatCache: Scenario = {
       notes.push(...notesAfter)
       peer.thaw()
       return {
-        ours: this.ours,
-        peer: this.peer,
         rows: [
           row('throughput', 'req/s', t.ours, t.peer, t.ratio, { op: '>=', value: 0.85 }, failureNote(rounds)),
           row('p99 latency', 'ms', p99.ours, p99.peer, p99.ratio, { op: '<=', value: 1.25 }),

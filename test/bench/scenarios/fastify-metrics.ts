@@ -33,8 +33,6 @@ export const fastifyMetrics: Scenario = {
       const a = compare(defaults, (r) => r.okPerSec)
       const b = compare(like, (r) => r.okPerSec)
       return {
-        ours: this.ours,
-        peer: this.peer,
         rows: [
           row(
             'throughput vs plugin defaults',

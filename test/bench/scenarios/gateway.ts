@@ -107,8 +107,6 @@ export const gateway: Scenario = {
       notes.push(...notesAfter)
       portkey.thaw()
       return {
-        ours: this.ours,
-        peer: this.peer,
         rows: [
           row('added latency (p50 − direct p50)', 'ms', ours, peer, ratio, { op: '<=', value: 1.0 }),
           row(

@@ -23,8 +23,6 @@ export const harness: Scenario = {
       })
       const t = compare(rounds, (r) => r.okPerSec)
       return {
-        ours: this.ours,
-        peer: this.peer,
         rows: [row('throughput', 'req/s', t.ours, t.peer, t.ratio, { op: '>=', value: 0.9 }, failureNote(rounds))],
         notes: [],
         rounds,

@@ -1,5 +1,5 @@
-import { alternate, compare, describeHttp, failureNote, helloSide, httpSide, pairs, rotate } from '../lib/ab.js'
-import { chatLoad, startChatService, warmChat } from '../lib/chat.js'
+import { compare, describeHttp, failureNote, helloSide, pairs, rotate } from '../lib/ab.js'
+import { alternateChatHits, startChatService } from '../lib/chat.js'
 import { startPeer } from '../lib/peers.js'
 import { row, type Row } from '../lib/report.js'
 import type { Scenario } from '../lib/scenario.js'
@@ -69,12 +69,7 @@ export const instrumentation: Scenario = {
         ...(hasSwitch ? { [METRICS_SWITCH]: 'false' } : {}),
       })
       try {
-        await Promise.all([warmChat(instrumented), warmChat(quiet)])
-        const rounds = await alternate(
-          httpSide(loader, 'instrumented', [instrumented.proc], () => chatLoad(instrumented)),
-          httpSide(loader, 'bare', [quiet.proc], () => chatLoad(quiet)),
-          { describe: describeHttp },
-        )
+        const rounds = await alternateChatHits(loader, ['instrumented', instrumented], ['bare', quiet])
         const t = compare(rounds, (r) => r.okPerSec)
         const what = hasSwitch ? 'metrics + logging' : 'logging (info vs silent; metrics on in both)'
         rows.unshift(
@@ -102,6 +97,6 @@ export const instrumentation: Scenario = {
         'Without REDIS_URL the whole-app comparison (chat answered from Redis) is not run; the goal is judged on the bare-route pair.',
       )
     }
-    return { ours: this.ours, peer: this.peer, rows, notes, rounds: allRounds }
+    return { rows, notes, rounds: allRounds }
   },
 }

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { SNAPSHOT_MARKER, captureSnapshotFrame, wsUrl } from '../lib/live.js'
+import { SNAPSHOT_MARKER, startBroadcastPeer, wsUrl } from '../lib/live.js'
 import type { Loader } from '../lib/loader.js'
-import { startPeer } from '../lib/peers.js'
 import type { Proc } from '../lib/procs.js'
 import { row } from '../lib/report.js'
 import type { Scenario } from '../lib/scenario.js'
@@ -78,17 +77,13 @@ export const memory: Scenario = {
   async run({ loader }) {
     const service = await startService({ name: 'memory', env: { SAMPLE_INTERVAL_MS: '1000' } })
     try {
-      const frameFile = await captureSnapshotFrame(service)
-      const peer = await startPeer('ws-broadcast', { FRAME_FILE: frameFile, INTERVAL_MS: '1000' }, '/')
-      await sleep(3_000) // past start-up allocation
+      const peer = await startBroadcastPeer(service)
       const ours = await measure(loader, service.proc, wsUrl(service.url), service.headers)
       const theirs = await measure(loader, peer, wsUrl(peer.url), {})
       await peer.stop()
       const mib = (b: number) => b / MiB
       const perClient = perClientRows(ours, theirs, settings.wsClients)
       return {
-        ours: this.ours,
-        peer: this.peer,
         rows: [
           row('RSS idle', 'MiB', mib(ours.idle), mib(theirs.idle), null, null),
           row(

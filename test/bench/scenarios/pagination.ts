@@ -94,8 +94,6 @@ export const pagination: Scenario = {
       }
       const sql = { first: median(times.first), keyset: median(times.keyset), offset: median(times.offset) }
       return {
-        ours: this.ours,
-        peer: this.peer,
         rows: [
           row(
             `API, keyset, depth ${settings.pageDepth.toLocaleString('en-US')} vs page 1`,

@@ -59,8 +59,6 @@ export const sampler: Scenario = {
       const p99 = compare(rounds, (m) => m.p99)
       const max = compare(rounds, (m) => m.max)
       return {
-        ours: this.ours,
-        peer: this.peer,
         rows: [
           row('event-loop delay p99', 'ms', p99.ours, p99.peer, p99.ratio, { op: '<=', value: 1.1 }),
           row('event-loop delay max', 'ms', max.ours, max.peer, max.ratio, null),

@@ -29,8 +29,6 @@ export const scrape: Scenario = {
       const t = compare(rounds, (r) => r.okPerSec)
       const scrapeErrors = rounds.reduce((n, r) => n + r.ours.scrapeErrors, 0)
       return {
-        ours: this.ours,
-        peer: this.peer,
         rows: [row('throughput', 'req/s', t.ours, t.peer, t.ratio, { op: '>=', value: 0.95 }, failureNote(rounds))],
         notes: scrapeErrors ? [`${scrapeErrors} scrapes failed`] : [],
         rounds,

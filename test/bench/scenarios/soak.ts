@@ -131,8 +131,6 @@ export const soak: Scenario = {
         jobs.push(`${job} ${[...byStatus].map(([status, n]) => `${n} ${status}`).join(', ') || 'no runs'}`)
       }
       return {
-        ours: this.ours,
-        peer: this.peer,
         rows: [
           row('failed requests (non-2xx, errors, timeouts, failed scrapes)', '', errors, 0, null, {
             op: '<=',

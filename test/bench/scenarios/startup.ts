@@ -201,8 +201,6 @@ export const startup: Scenario = {
       )
     }
     return {
-      ours: this.ours,
-      peer: this.peer,
       rows,
       notes: [
         'ready = spawn to the first 200 from GET /health/ready (polled every 5 ms); a restart on a migrated schema / PGlite data dir',

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { alternate, compare } from '../lib/ab.js'
-import { captureSnapshotFrame, fanoutSide, wsUrl } from '../lib/live.js'
-import { startPeer } from '../lib/peers.js'
+import { startBroadcastPeer, fanoutSide, wsUrl } from '../lib/live.js'
 import type { Proc } from '../lib/procs.js'
 import { row } from '../lib/report.js'
 import type { Scenario } from '../lib/scenario.js'
@@ -40,9 +39,7 @@ export const websocket: Scenario = {
   async run({ loader }) {
     const service = await startService({ name: 'websocket', env: { SAMPLE_INTERVAL_MS: '1000' } })
     try {
-      const frameFile = await captureSnapshotFrame(service)
-      const peer = await startPeer('ws-broadcast', { FRAME_FILE: frameFile, INTERVAL_MS: '1000' }, '/')
-      await sleep(3_000) // past start-up allocation, as in the memory scenario
+      const peer = await startBroadcastPeer(service)
       const [oursIdle, peerIdle] = await idleRss([service.proc, peer])
       const clients = settings.wsClients
       const rounds = await alternate(
@@ -62,8 +59,6 @@ export const websocket: Scenario = {
         clients,
       )
       return {
-        ours: this.ours,
-        peer: this.peer,
         rows: [
           row('p99 delivery delay', 'ms', p99.ours, p99.peer, p99.ratio, { op: '<=', value: 100, on: 'ours' }),
           row('frames delivered per snapshot (1/s)', 'frames', delivered.ours, delivered.peer, delivered.ratio, {

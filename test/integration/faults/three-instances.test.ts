@@ -89,6 +89,16 @@ describe('three instances sharing one Postgres and one Redis', () => {
       () => acknowledgedAlerts(receiver.requests).filter((a) => a.status === status).length >= count,
       30_000,
     )
+  /** Dashboards open: the alert fires, and its count-th 'firing' is delivered. */
+  const fire = async (count: number) => {
+    await openDashboards()
+    await delivered('firing', count)
+  }
+  /** Dashboards closed: the alert resolves, and its count-th 'resolved' is delivered. */
+  const resolve = async (count: number) => {
+    await closeDashboards()
+    await delivered('resolved', count)
+  }
 
   beforeAll(async () => {
     ownPostgres = process.env.DATABASE_URL ? undefined : await DisposablePostgres.create()
@@ -161,8 +171,7 @@ describe('three instances sharing one Postgres and one Redis', () => {
 
   it('delivers the leader’s alert transitions once and shows its alert events on the other instances’ live feeds', async () => {
     const leaderId = (await leaderOf(instances.get('fleet-a')!))!
-    await openDashboards()
-    await delivered('firing', 1)
+    await fire(1)
     // The leader evaluated; a dashboard on another instance hears of it through Redis.
     const followerId = [...live.keys()].find((id) => id !== leaderId)!
     const event = await poll('the alert event on a follower’s live feed', () =>
@@ -170,10 +179,8 @@ describe('three instances sharing one Postgres and one Redis', () => {
     )
     expect(event).toMatchObject({ type: 'alert', instance: leaderId, data: { rule: 'DashboardOpen', to: 'firing' } })
 
-    await closeDashboards()
-    await delivered('resolved', 1)
-    await openDashboards()
-    await delivered('firing', 2)
+    await resolve(1)
+    await fire(2)
   }, 90_000)
 
   it('replaces a SIGKILLed leader within two lock TTLs and delivers the resolution that happens meanwhile once', async () => {
@@ -231,10 +238,8 @@ describe('three instances sharing one Postgres and one Redis', () => {
     }
 
     // The new leader alerts as the old one did.
-    await openDashboards()
-    await delivered('firing', 3)
-    await closeDashboards()
-    await delivered('resolved', 3)
+    await fire(3)
+    await resolve(3)
   }, 90_000)
 
   it('delivered every transition exactly once across the takeover, each under its own key, signed', async () => {

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { generateToken } from '../../../server/auth/token-repository.js'
+import { otherInstancesOnDatabase } from '../../../server/infra/db/connect.js'
 import { createTestApp, dropTestData, embedded, real, uniqueName, type TestApp } from '../../helpers/app.js'
 
 describe('a single instance without Redis', () => {
@@ -88,6 +89,32 @@ if (real?.redisUrl) {
         await new Promise((r) => setTimeout(r, 100))
       expect(follower.app.fleet.isLeader()).toBe(true)
       expect(await follower.app.fleet.leader.currentLeader()).toBe(follower.config.instanceId)
+    })
+  })
+}
+
+if (real?.databaseUrl) {
+  const backend = { ...real, name: 'postgres without Redis', redisUrl: undefined }
+  describe('instances sharing Postgres without Redis', () => {
+    const schema = uniqueName('fleet_noredis')
+    const apps: TestApp[] = []
+    afterAll(async () => {
+      for (const t of apps) await t.app.close().catch(() => {})
+      await dropTestData(backend, { schema })
+    })
+
+    it('each sees the others by their connections in pg_stat_activity (what the start-up warning names)', async () => {
+      for (const id of ['lonely-a', 'lonely-b'])
+        apps.push(await createTestApp(backend, { schema, keepData: true, env: { INSTANCE_ID: id } }))
+      const [a, b] = apps as [TestApp, TestApp]
+      // Both pools hold a connection now (migrations and start-up ran through them).
+      await Promise.all([a, b].map((t) => t.app.db.selectFrom('job_runs').select('id').limit(1).execute()))
+      const seenByA = await otherInstancesOnDatabase(a.app.db, 'lonely-a')
+      const seenByB = await otherInstancesOnDatabase(b.app.db, 'lonely-b')
+      expect(seenByA).toContain('lonely-b')
+      expect(seenByA).not.toContain('lonely-a')
+      expect(seenByB).toContain('lonely-a')
+      expect(seenByB).not.toContain('lonely-b')
     })
   })
 }

@@ -22,22 +22,27 @@ function secondScheduler(t: TestApp, instanceId: string): JobScheduler {
   })
 }
 
-/** A scheduled run as an earlier instance left it in job_runs. */
-async function recordRun(
-  t: TestApp,
-  run: { job: string; instance: string; status: 'success' | 'running'; startedAt: Date },
-): Promise<void> {
+/** A scheduled run as an earlier (now gone) instance left it in job_runs, `ago` ms before `now`. */
+async function recordRun(t: TestApp, job: string, status: 'success' | 'running', now: Date, ago: number) {
   await t.app.db
     .insertInto('job_runs')
     .values({
-      job: run.job,
+      job,
       trigger: 'schedule',
-      instance: run.instance,
-      status: run.status,
-      started_at: run.startedAt,
+      instance: 'gone',
+      status,
+      started_at: new Date(now.getTime() - ago),
       params: '{}',
     })
     .execute()
+}
+
+/** A new instance's scheduler with these jobs, started at `now` (its start-up work done) and stopped. */
+async function startAndStop(t: TestApp, instanceId: string, jobs: JobDefinition[], now: Date): Promise<void> {
+  const scheduler = secondScheduler(t, instanceId)
+  for (const job of jobs) scheduler.define(job)
+  await scheduler.start(now)
+  await scheduler.stop(5_000)
 }
 
 async function occurrenceRows(t: TestApp, job: string) {
@@ -97,12 +102,7 @@ describe.each(backends)('job scheduling ($name)', (backend) => {
       },
     }
     const now = new Date()
-    await recordRun(t, {
-      job: 'nightly',
-      instance: 'gone',
-      status: 'success',
-      startedAt: new Date(now.getTime() - 2 * 86_400_000),
-    })
+    await recordRun(t, 'nightly', 'success', now, 2 * 86_400_000)
     // Two instances starting together: one catch-up between them.
     const first = secondScheduler(t, 'starting-1')
     const second = secondScheduler(t, 'starting-2')
@@ -131,17 +131,8 @@ describe.each(backends)('job scheduling ($name)', (backend) => {
       run: async () => (calls.push(name), {}),
     })
     const now = new Date()
-    await recordRun(t, {
-      job: 'recent',
-      instance: 'x',
-      status: 'success',
-      startedAt: new Date(now.getTime() - 3_600_000),
-    })
-    const scheduler = secondScheduler(t, 'starting-3')
-    scheduler.define(make('recent'))
-    scheduler.define(make('fresh-install'))
-    await scheduler.start(now)
-    await scheduler.stop(5_000)
+    await recordRun(t, 'recent', 'success', now, 3_600_000)
+    await startAndStop(t, 'starting-3', [make('recent'), make('fresh-install')], now)
     expect(calls).toEqual([])
   })
 
@@ -155,16 +146,8 @@ describe.each(backends)('job scheduling ($name)', (backend) => {
       run: async () => ({}),
     }
     const now = new Date()
-    await recordRun(t, {
-      job: 'crashed',
-      instance: 'dead',
-      status: 'running',
-      startedAt: new Date(now.getTime() - 3_600_000),
-    })
-    const scheduler = secondScheduler(t, 'starting-4')
-    scheduler.define(job)
-    await scheduler.start(now)
-    await scheduler.stop(5_000)
+    await recordRun(t, 'crashed', 'running', now, 3_600_000)
+    await startAndStop(t, 'starting-4', [job], now)
     const [row] = await occurrenceRows(t, 'crashed')
     expect(row).toMatchObject({ status: 'failed' })
   })

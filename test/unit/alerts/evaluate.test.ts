@@ -21,10 +21,10 @@ function rule(overrides: Partial<AlertRuleInput> = {}): AlertRule {
   return result.rule
 }
 
-/** One evaluation: the signal's value (or values per label set) at a time, and what must follow. */
+/** One evaluation: the signal's value (or one value per `mount` label) at a time, and what must follow. */
 interface Step {
   t: number
-  value: number | null | Array<[Labels, number | null]>
+  value: number | null | Record<string, number | null>
   /** State of each alert after the step, by its `mount` label (or '' without labels); absent = inactive. */
   state?: Record<string, 'pending' | 'firing'>
   transitions?: string[]
@@ -37,7 +37,10 @@ function run(rules: AlertRule[], steps: Step[]) {
   let states: AlertState[] = []
   for (const step of steps) {
     if (step.ack) states = states.map((s) => ({ ...s, ack: { by: 'alice', at: at(step.t), comment: 'on it' } }))
-    const samples = Array.isArray(step.value) ? step.value : [[{}, step.value] as [Labels, number | null]]
+    const samples: Array<[Labels, number | null]> =
+      step.value !== null && typeof step.value === 'object'
+        ? Object.entries(step.value).map(([mount, value]) => [{ mount }, value])
+        : [[{}, step.value]]
     const snapshot = { signals: samples.map(([labels, value]) => ({ name: 'x', labels, value })) }
     const result = evaluate(rules, snapshot, states, at(step.t), { silences: step.silences ?? [] })
     states = result.states
@@ -188,30 +191,21 @@ const table: Array<{ name: string; rule: Partial<AlertRuleInput>; steps: Step[] 
     steps: [
       {
         t: 0,
-        value: [
-          [{ mount: '/' }, 2],
-          [{ mount: '/data' }, 0],
-        ],
+        value: { '/': 2, '/data': 0 },
         state: { '/': 'firing' },
         transitions: ['/inactive→firing'],
         notify: ['/firing'],
       },
       {
         t: 1,
-        value: [
-          [{ mount: '/' }, 2],
-          [{ mount: '/data' }, 3],
-        ],
+        value: { '/': 2, '/data': 3 },
         state: { '/': 'firing', '/data': 'firing' },
         transitions: ['/datainactive→firing'],
         notify: ['/datafiring'],
       },
       {
         t: 2,
-        value: [
-          [{ mount: '/' }, 0],
-          [{ mount: '/data' }, 3],
-        ],
+        value: { '/': 0, '/data': 3 },
         state: { '/data': 'firing' },
         transitions: ['/firing→resolved'],
         notify: ['/resolved'],
@@ -225,12 +219,12 @@ const table: Array<{ name: string; rule: Partial<AlertRuleInput>; steps: Step[] 
       { t: 0, value: null },
       {
         t: 1,
-        value: [[{ mount: '/' }, 2]],
+        value: { '/': 2 },
         state: { '/': 'firing' },
         transitions: ['/inactive→firing'],
         notify: ['/firing'],
       },
-      { t: 2, value: [], transitions: ['/firing→resolved'], notify: ['/resolved'] },
+      { t: 2, value: {}, transitions: ['/firing→resolved'], notify: ['/resolved'] },
     ],
   },
 ]
