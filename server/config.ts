@@ -39,7 +39,12 @@ export const EnvSchema = Type.Object({
     description: 'Postgres schema holding our tables',
   }),
   DB_POOL_SIZE: int(10, 1, 500, 'Connections in the Postgres pool'),
-  DB_STATEMENT_TIMEOUT_MS: int(30_000, 100, 3_600_000, 'statement_timeout for every pooled connection'),
+  DB_STATEMENT_TIMEOUT_MS: int(
+    30_000,
+    100,
+    3_600_000,
+    'statement_timeout for every pooled connection (a query unanswered 1 s past it ends its connection)',
+  ),
   DB_CONNECT_TIMEOUT_MS: int(5_000, 100, 120_000, 'Give up connecting to Postgres after this long'),
   REDIS_URL: optionalString('redis:// URL; unset = in-process cache only, single instance', { pattern: '^rediss?://' }),
   REDIS_COMMAND_TIMEOUT_MS: int(

@@ -27,7 +27,7 @@ export const hasPostgresBinaries =
 /**
  * A Postgres cluster of the test's own (initdb in a temporary directory, a free port, trust auth),
  * so a test can stop and start it without touching the shared server. Stop it with `stop()`
- * (a fast shutdown: open connections are cut, as when the server goes away), start it again on
+ * (a fast or an immediate shutdown: open connections are cut, as when the server goes away), start it again on
  * the same port and data with `start()`, and remove it with `destroy()`.
  */
 export class DisposablePostgres {
@@ -77,11 +77,15 @@ export class DisposablePostgres {
     this.running = true
   }
 
-  /** Stops the server with a fast shutdown: clients are disconnected, committed data is kept. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the server. `fast` (the default): clients are disconnected, committed data is kept.
+   * `immediate`: the server processes quit at once, as in a crash; the next start runs crash
+   * recovery from the WAL.
+   */
+  async stop(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
     if (!this.running) return
     this.running = false
-    await this.run('pg_ctl', ['-D', this.dataDir, '-m', 'fast', '-w', '-t', '60', 'stop'])
+    await this.run('pg_ctl', ['-D', this.dataDir, '-m', mode, '-w', '-t', '60', 'stop'])
   }
 
   /** Stops the server if it runs and removes its files. */

@@ -8,27 +8,37 @@ import { freePort, REPO_ROOT, startProcess } from './process.js'
 export { REPO_ROOT } from './process.js'
 
 /**
- * Debian's prometheus and prometheus-alertmanager packages, which CI installs. Tests that need
- * them are only defined when the binaries exist.
+ * Debian's prometheus and prometheus-alertmanager packages, which .ci/run installs. The tests
+ * that need them always run: on a machine without them they fail, saying what to install.
  */
 export const PROMTOOL = '/usr/bin/promtool'
 export const PROMETHEUS = '/usr/bin/prometheus'
 export const AMTOOL = '/usr/bin/amtool'
-export const hasPromtool = existsSync(PROMTOOL)
-export const hasPrometheus = existsSync(PROMETHEUS) && hasPromtool
-export const hasAmtool = existsSync(AMTOOL)
 /** prometheus-alertmanager (Debian's name), or upstream's `alertmanager`. */
-export const ALERTMANAGER = [
-  '/usr/bin/prometheus-alertmanager',
-  '/usr/bin/alertmanager',
-  '/usr/local/bin/alertmanager',
-].find((p) => existsSync(p))
-export const hasAlertmanager = ALERTMANAGER !== undefined
+const ALERTMANAGER_PATHS = ['/usr/bin/prometheus-alertmanager', '/usr/bin/alertmanager', '/usr/local/bin/alertmanager']
+const PACKAGE_OF: Record<string, string> = {
+  [PROMTOOL]: 'prometheus',
+  [PROMETHEUS]: 'prometheus',
+  [AMTOOL]: 'prometheus-alertmanager',
+}
+
+/** The binary's path; throws, naming the Debian package, when it is not installed. */
+export function installed(bin: string): string {
+  if (existsSync(bin)) return bin
+  throw new Error(`${bin} is not installed: apt-get install -y ${PACKAGE_OF[bin] ?? bin} (.ci/run installs it)`)
+}
+
+function alertmanagerBinary(): string {
+  const found = ALERTMANAGER_PATHS.find((p) => existsSync(p))
+  if (!found)
+    throw new Error(`${ALERTMANAGER_PATHS.join(' or ')}: not installed: apt-get install -y prometheus-alertmanager`)
+  return found
+}
 
 /** The command line of a Prometheus on 127.0.0.1:`port`, its data under `dataDir`. */
 export function prometheusArgv(configFile: string, dataDir: string, port: number): string[] {
   return [
-    PROMETHEUS,
+    installed(PROMETHEUS),
     `--config.file=${configFile}`,
     `--storage.tsdb.path=${dataDir}`,
     `--web.listen-address=127.0.0.1:${port}`,
@@ -38,9 +48,8 @@ export function prometheusArgv(configFile: string, dataDir: string, port: number
 
 /** The command line of a lone Alertmanager (no cluster) on 127.0.0.1:`port`. */
 export function alertmanagerArgv(configFile: string, dataDir: string, port: number): string[] {
-  if (!ALERTMANAGER) throw new Error('prometheus-alertmanager is not installed')
   return [
-    ALERTMANAGER,
+    alertmanagerBinary(),
     `--config.file=${configFile}`,
     `--storage.path=${dataDir}`,
     `--web.listen-address=127.0.0.1:${port}`,
@@ -101,6 +110,7 @@ export function runTool(
   args: string[],
   options: { input?: string; cwd?: string } = {},
 ): Promise<ToolResult> {
+  installed(bin)
   return new Promise((resolvePromise, reject) => {
     const child = spawn(bin, args, { cwd: options.cwd ?? REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
     let stdout = ''

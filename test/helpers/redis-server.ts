@@ -1,8 +1,5 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { freePort } from './process.js'
-
-/** Whether this machine can run a disposable redis-server (tests that need one skip without it). */
-export const hasRedisServer = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0
 
 /**
  * A redis-server of the test's own, on a free port, with no persistence: it can be killed
@@ -41,6 +38,10 @@ export class DisposableRedis {
           clearTimeout(timer)
           resolve()
         }
+      })
+      child.once('error', (err) => {
+        clearTimeout(timer)
+        reject(new Error(`redis-server could not start (${err.message}): apt-get install -y redis-server`))
       })
       child.once('exit', (code) => {
         clearTimeout(timer)

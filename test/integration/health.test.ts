@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { backends, createTestApp, real, type TestApp, useTestApp } from '../helpers/app.js'
-import { startTcpProxy } from '../helpers/tcp-proxy.js'
+import { TcpProxy } from '../helpers/tcp-proxy.js'
 
 describe.each(backends)('health ($name)', (backend) => {
   const t = useTestApp(backend)
@@ -39,7 +39,7 @@ if (real?.databaseUrl) {
   const databaseUrl = new URL(real.databaseUrl)
   describe('readiness when the database is unreachable (postgres)', () => {
     let t: TestApp
-    let proxy: Awaited<ReturnType<typeof startTcpProxy>>
+    let proxy: TcpProxy
     afterAll(async () => {
       proxy?.restore()
       await t?.close()
@@ -47,7 +47,7 @@ if (real?.databaseUrl) {
     })
 
     it('answers 503 naming the database while Postgres is cut off, and 200 again when it is back', async () => {
-      proxy = await startTcpProxy({ host: databaseUrl.hostname, port: Number(databaseUrl.port || 5432) })
+      proxy = await TcpProxy.start({ host: databaseUrl.hostname, port: Number(databaseUrl.port || 5432) })
       const viaProxy = new URL(databaseUrl)
       viaProxy.port = String(proxy.port)
       t = await createTestApp(

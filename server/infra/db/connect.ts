@@ -39,6 +39,12 @@ export interface DatabaseHandle {
   pglite: PGlite | undefined
   /** Called for every query Kysely runs (metrics and slow-query logging add theirs). */
   queryListeners: Set<(event: LogEvent) => void>
+  /**
+   * Tells the client that the session of backend `pid` now allows statements of `ms` (null:
+   * back to the pool's), so that its read timeout (statement timeout + QUERY_READ_MARGIN_MS)
+   * does not give up on them. The session's own statement_timeout is set with SQL, as before.
+   */
+  setStatementTimeout(pid: number, ms: number | null): void
   close(): Promise<void>
 }
 
@@ -55,11 +61,59 @@ export interface ConnectOptions {
  * client; this listener only keeps the process alive.
  */
 class ResilientClient extends pg.Client {
-  constructor(config?: string | pg.ClientConfig) {
+  private readonly readTimeouts: ReadTimeouts | undefined
+  private readonly defaultReadTimeout: number | undefined
+
+  constructor(config?: string | (pg.ClientConfig & { readTimeouts?: ReadTimeouts })) {
     super(config)
     this.on('error', () => {})
+    if (typeof config === 'object') {
+      this.readTimeouts = config.readTimeouts
+      this.defaultReadTimeout = config.query_timeout
+    }
+  }
+
+  /**
+   * Applies this connection's read timeout (a maintenance session allows longer statements),
+   * and ends the connection when a query that was sent hit it: pg cannot take the query back,
+   * and every later query on this client would queue behind it. Ended, the client is discarded
+   * by the pool when it is released.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- pg.Client#query's many overloads, passed through
+  override query(...args: any[]): any {
+    const self = this as unknown as PgClientInternals
+    if (this.readTimeouts && self.processID !== null) {
+      self.connectionParameters.query_timeout = this.readTimeouts.get(self.processID) ?? this.defaultReadTimeout
+    }
+    const result = (super.query as (...a: unknown[]) => unknown).apply(this, args)
+    if (result instanceof Promise) {
+      result.catch((err: unknown) => {
+        if (err instanceof Error && err.message === QUERY_READ_TIMEOUT) self.connection?.stream?.destroy()
+      })
+    }
+    return result
   }
 }
+
+/** Read timeouts that differ from the pool's, by backend pid. */
+type ReadTimeouts = Map<number, number>
+
+/** What ResilientClient touches of pg.Client beyond its typings (stable across pg 8). */
+interface PgClientInternals {
+  processID: number | null
+  connectionParameters: { query_timeout?: number }
+  connection?: { stream?: { destroy(): void } }
+}
+
+/** The message of pg's client-side `query_timeout`. */
+const QUERY_READ_TIMEOUT = 'Query read timeout'
+/**
+ * How long past its statement_timeout a query may go unanswered before the client gives up on
+ * the connection: the server cancels a slow statement itself, so silence beyond that means the
+ * network or the server is gone (a cut link sends no FIN; without this a request would wait
+ * for ever).
+ */
+export const QUERY_READ_MARGIN_MS = 1_000
 
 // bigint (int8) and numeric come back as strings by default; counts are safe as numbers
 // only below 2^53, so we keep ids as strings and convert counts explicitly where read.
@@ -67,17 +121,21 @@ export async function connectDatabase(config: Config, options: ConnectOptions): 
   const { schema } = config.database
   let pool: pg.Pool
   let pglite: PGlite | undefined
+  const readTimeouts: ReadTimeouts = new Map()
   if (config.database.url) {
-    pool = new pg.Pool({
+    const poolConfig: pg.PoolConfig & { readTimeouts: ReadTimeouts } = {
       Client: ResilientClient,
+      readTimeouts,
       connectionString: config.database.url,
       max: config.database.poolSize,
       connectionTimeoutMillis: config.database.connectTimeoutMs,
       statement_timeout: config.database.statementTimeoutMs,
+      query_timeout: config.database.statementTimeoutMs + QUERY_READ_MARGIN_MS,
       idleTimeoutMillis: 30_000,
       application_name: applicationName(config.instanceId),
       ...(schema === 'public' ? {} : { options: `-c search_path=${schema}` }),
-    })
+    }
+    pool = new pg.Pool(poolConfig)
   } else {
     const dataDir = options.pgliteDataDir ?? join(config.dataDir, 'pglite')
     if (!dataDir.startsWith('memory://')) await mkdir(dataDir, { recursive: true })
@@ -110,6 +168,10 @@ export async function connectDatabase(config: Config, options: ConnectOptions): 
     schema,
     pglite,
     queryListeners,
+    setStatementTimeout(pid, ms) {
+      if (ms === null) readTimeouts.delete(pid)
+      else readTimeouts.set(pid, ms + QUERY_READ_MARGIN_MS)
+    },
     async close() {
       await db.destroy() // ends the pool
       if (pglite && !pglite.closed) await pglite.close()

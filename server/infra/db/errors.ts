@@ -13,9 +13,12 @@ const NETWORK_CODES = new Set([
 ])
 /** admin_shutdown, crash_shutdown, cannot_connect_now: the server is going away or not up yet. */
 const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03'])
-/** What pg and pg-pool throw, without a code, when a connection ends or none can be had in time. */
+/**
+ * What pg and pg-pool throw, without a code, when a connection ends, none can be had in time,
+ * or a sent query goes unanswered past query_timeout (the network or the server is gone).
+ */
 const PG_CONNECTION_MESSAGE =
-  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable)/
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable|Query read timeout)/
 
 /**
  * Whether `err` means the database cannot be reached right now (down, restarting, network cut,

@@ -39,6 +39,7 @@ export async function withMaintenanceSession<T>(
     await sql`select set_config('lock_timeout', ${`${options.lockTimeoutMs}ms`}, false), set_config('statement_timeout', ${`${options.statementTimeoutMs}ms`}, false)`.execute(
       conn,
     )
+    database.setStatementTimeout(pid, options.statementTimeoutMs)
     const observable = database.kind === 'postgres'
     const cancel = () => {
       if (observable) void sql`select pg_cancel_backend(${pid})`.execute(database.db).catch(() => undefined)
@@ -48,6 +49,7 @@ export async function withMaintenanceSession<T>(
       return await work({ db: conn, pid, observable })
     } finally {
       signal.removeEventListener('abort', cancel)
+      database.setStatementTimeout(pid, null)
       await sql`reset lock_timeout`.execute(conn)
       await sql`reset statement_timeout`.execute(conn)
     }

@@ -2,13 +2,13 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createTestApp, embedded, type TestApp } from '../../helpers/app.js'
 import { FAST_SIM, newConversation } from '../../helpers/chat.js'
-import { DisposableRedis, hasRedisServer } from '../../helpers/redis-server.js'
+import { DisposableRedis } from '../../helpers/redis-server.js'
 
 /**
  * Redis dies mid-run and comes back. Runs against a redis-server of the test's own (never the
- * shared one), so it can be killed; skipped on a machine without redis-server.
+ * shared one), so it can be killed; it fails on a machine without redis-server.
  */
-describe.runIf(hasRedisServer)('a Redis outage mid-run', () => {
+describe('a Redis outage mid-run', () => {
   let server: DisposableRedis
   let t: TestApp
   let probe: Redis

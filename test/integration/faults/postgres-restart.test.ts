@@ -5,17 +5,22 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { generateToken } from '../../../server/auth/token-repository.js'
+import { QUERY_READ_MARGIN_MS } from '../../../server/infra/db/connect.js'
 import { dropTestData, uniqueName } from '../../helpers/app.js'
 import { DisposablePostgres } from '../../helpers/postgres-cluster.js'
 import { startService, type ServiceProcess } from '../../helpers/process.js'
+import { TcpProxy } from '../../helpers/tcp-proxy.js'
 import { FAST_SIM } from '../../helpers/chat.js'
 
 /**
- * Postgres is stopped (fast shutdown) and started again under a steady load of writes and
- * reads, against a cluster of the test's own and the service as a real process. While the
- * database is down, requests fail fast with 503 + Retry-After; no request gets a 500 or hangs;
- * every acknowledged write survives; a failed write leaves nothing half-written; and the pool
- * reconnects by itself, in the same process.
+ * Postgres goes away under a steady load of writes and reads, against a cluster of the test's
+ * own and the service as a real process, in three ways: a fast shutdown (connections closed
+ * politely), an immediate shutdown (the server processes quit at once, crash recovery at the
+ * start), and a network cut (a proxy between service and database stops forwarding without
+ * closing anything: silence, no FIN, no RST). While the database is away, requests fail fast
+ * with 503 + Retry-After; no request gets a 500 or hangs; every acknowledged write survives; a
+ * failed write leaves nothing half-written; and the pool reconnects by itself, in the same
+ * process.
  *
  * Runs with the shared Redis when REDIS_URL is set (own key prefix), without Redis otherwise.
  */
@@ -25,11 +30,60 @@ const STATEMENT_TIMEOUT_MS = 2_000
 const MARGIN_MS = 3_000
 /** A request with no answer after this long counts as hung (recorded, not awaited forever). */
 const HANG_MS = 30_000
-/** How long the load keeps running against a stopped database. */
-const DOWN_MS = 3_000
+/** The service's read timeout on a sent query: statement_timeout + QUERY_READ_MARGIN_MS. */
+const READ_TIMEOUT_MS = STATEMENT_TIMEOUT_MS + QUERY_READ_MARGIN_MS
 /** "Recovers on its own within a few seconds" of Postgres accepting connections again. */
 const RECOVERY_DEADLINE_MS = 10_000
 const WRITERS = 4
+
+interface FaultContext {
+  cluster: DisposablePostgres
+  proxy: TcpProxy
+}
+
+interface Fault {
+  name: string
+  /** How long the load keeps running while the database is away. */
+  downMs: number
+  /**
+   * The longest a request may take to be told the database is unavailable: a refused or closed
+   * connection is noticed at once (within the connect timeout); silence only when the read
+   * timeout of a query already sent runs out.
+   */
+  failFastMs: number
+  /** The longest any request may take: past the database timeouts that apply, it hangs. */
+  slowestMs: number
+  inject(context: FaultContext): Promise<void>
+  heal(context: FaultContext): Promise<void>
+}
+
+const FAULTS: Fault[] = [
+  {
+    name: 'fast shutdown',
+    downMs: 3_000,
+    failFastMs: CONNECT_TIMEOUT_MS + MARGIN_MS,
+    slowestMs: STATEMENT_TIMEOUT_MS + MARGIN_MS,
+    inject: ({ cluster }) => cluster.stop('fast'),
+    heal: ({ cluster }) => cluster.start(),
+  },
+  {
+    name: 'immediate shutdown',
+    downMs: 3_000,
+    failFastMs: CONNECT_TIMEOUT_MS + MARGIN_MS,
+    slowestMs: STATEMENT_TIMEOUT_MS + MARGIN_MS,
+    inject: ({ cluster }) => cluster.stop('immediate'),
+    heal: ({ cluster }) => cluster.start(),
+  },
+  {
+    name: 'network cut (silent)',
+    // Long enough for the pooled connections to give up and new ones to be refused in the window.
+    downMs: READ_TIMEOUT_MS + 5_000,
+    failFastMs: READ_TIMEOUT_MS + MARGIN_MS,
+    slowestMs: READ_TIMEOUT_MS + MARGIN_MS,
+    inject: async ({ proxy }) => proxy.cut({ silent: true }),
+    heal: async ({ proxy }) => proxy.restore(),
+  },
+]
 const READERS = 2
 /** Pause between a worker's requests, so the load stays steady without saturating 2 cores. */
 const PAUSE_MS = 40
@@ -66,13 +120,14 @@ const summary = (o: Outcome) => ({
   error: o.error,
 })
 
-describe('Postgres stopped and started under load', () => {
+describe.each(FAULTS)('Postgres away under load: $name', (fault) => {
   const schema = uniqueName('pgrestart')
   const cachePrefix = `ccp-test:${uniqueName('pgrestart')}:`
   const redisUrl = process.env.REDIS_URL
   const adminToken = generateToken()
   const dataDir = mkdtempSync(join(tmpdir(), 'ccp-pg-restart-'))
   let cluster: DisposablePostgres | undefined
+  let proxy: TcpProxy | undefined
   let service: ServiceProcess | undefined
   let pid: number | undefined
   const outcomes: Outcome[] = []
@@ -170,10 +225,14 @@ describe('Postgres stopped and started under load', () => {
 
   beforeAll(async () => {
     cluster = await DisposablePostgres.create()
+    // Every case goes through the proxy, so that only the fault differs between them.
+    proxy = await TcpProxy.start({ port: cluster.port })
+    const databaseUrl = new URL(cluster.url)
+    databaseUrl.port = String(proxy.port)
     service = await startService({
       ...FAST_SIM,
       DATA_DIR: dataDir,
-      DATABASE_URL: cluster.url,
+      DATABASE_URL: databaseUrl.toString(),
       DATABASE_SCHEMA: schema,
       DB_CONNECT_TIMEOUT_MS: String(CONNECT_TIMEOUT_MS),
       DB_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS),
@@ -206,12 +265,13 @@ describe('Postgres stopped and started under load', () => {
         outcomes.filter((o) => o.op === 'post-message' && o.status === 201 && o.start >= after).length
       await vi.waitFor(() => expect(acked()).toBeGreaterThanOrEqual(20), { timeout: 30_000, interval: 50 })
 
+      const context = { cluster, proxy }
       t.stopBegin = performance.now()
-      await cluster.stop()
+      await fault.inject(context)
       t.stopped = performance.now()
-      await sleep(DOWN_MS) // the load keeps going against the stopped database
+      await sleep(fault.downMs) // the load keeps going against the missing database
       t.startBegin = performance.now()
-      await cluster.start()
+      await fault.heal(context)
       t.started = performance.now()
 
       // Recovered: a write and a readiness check, both sent after the start, succeed.
@@ -248,6 +308,7 @@ describe('Postgres stopped and started under load', () => {
       ])
       if (!exited) service.child.kill('SIGKILL')
     }
+    await proxy?.close()
     await cluster?.destroy()
     if (redisUrl) await dropTestData({ name: 'shared redis', databaseUrl: undefined, redisUrl }, { cachePrefix })
     rmSync(dataDir, { recursive: true, force: true })
@@ -258,11 +319,11 @@ describe('Postgres stopped and started under load', () => {
     expect(unanswered.map(summary)).toEqual([])
     const serverErrors = outcomes.filter((o) => o.status >= 500 && o.status !== 503)
     expect(serverErrors.map(summary)).toEqual([])
-    const slow = outcomes.filter((o) => duration(o) > STATEMENT_TIMEOUT_MS + MARGIN_MS)
+    const slow = outcomes.filter((o) => duration(o) > fault.slowestMs)
     expect(slow.map(summary)).toEqual([])
     const seconds = (ms: number) => Math.round(ms) / 1000
     console.info(
-      `postgres-restart: ${outcomes.length} requests; stop took ${seconds(t.stopped - t.stopBegin)} s, start ${seconds(t.started - t.startBegin)} s, ` +
+      `postgres-restart (${fault.name}): ${outcomes.length} requests; stop took ${seconds(t.stopped - t.stopBegin)} s, start ${seconds(t.started - t.startBegin)} s, ` +
         `recovered ${seconds(t.recovered - t.started)} s after the start; slowest request ${Math.round(Math.max(...outcomes.map(duration)))} ms; ` +
         `503s: ${outcomes.filter((o) => o.status === 503).length}`,
     )
@@ -288,8 +349,8 @@ describe('Postgres stopped and started under load', () => {
         })
       }
     }
-    // Refused connections are noticed at once: no request waits out a timeout to say so.
-    const slow = down.filter((o) => duration(o) > CONNECT_TIMEOUT_MS + MARGIN_MS)
+    // Refused connections are noticed at once, silence once the read timeout runs out.
+    const slow = down.filter((o) => duration(o) > fault.failFastMs)
     expect(slow.map(summary)).toEqual([])
   })
 
@@ -360,7 +421,7 @@ describe('Postgres stopped and started under load', () => {
       expect(ackedAfter).toBeGreaterThanOrEqual(20)
       expect(posts.some((p) => p.status === 503)).toBe(true)
       console.info(
-        `postgres-restart: message posts ${JSON.stringify(counts)}; acknowledged before the stop ${ackedBefore}, across the stop or start ${ackedAcrossStopOrStart}, after the start ${ackedAfter}; conversations created ${createdConversations.length}`,
+        `postgres-restart (${fault.name}): message posts ${JSON.stringify(counts)}; acknowledged before the stop ${ackedBefore}, across the stop or start ${ackedAcrossStopOrStart}, after the start ${ackedAfter}; conversations created ${createdConversations.length}`,
       )
     } finally {
       await client.end()
@@ -406,6 +467,8 @@ describe('Postgres stopped and started under load', () => {
       const cause = l.err?.code ?? l.err?.message ?? '?'
       causes.set(cause, (causes.get(cause) ?? 0) + 1)
     }
-    console.info(`postgres-restart: causes mapped to 503: ${JSON.stringify(Object.fromEntries(causes))}`)
+    console.info(
+      `postgres-restart (${fault.name}): causes mapped to 503: ${JSON.stringify(Object.fromEntries(causes))}`,
+    )
   })
 })

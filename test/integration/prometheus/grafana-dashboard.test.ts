@@ -8,7 +8,6 @@ import {
   PROMTOOL,
   REPO_ROOT,
   allPanels,
-  hasPromtool,
   loadDashboard,
   panelQueries,
   runTool,
@@ -177,27 +176,25 @@ describe('grafana dashboard JSON', () => {
   })
 })
 
-if (hasPromtool) {
-  describe('grafana dashboard PromQL', () => {
-    it('parses: every panel expression, variables substituted, is valid PromQL to promtool', async () => {
-      // promtool has no offline query parser, but `check rules` parses each rule's expr.
-      const dir = mkdtempSync(join(tmpdir(), 'ccp-dashboard-'))
-      try {
-        const rules = queries.map((q, i) => ({
-          record: `dashboard:panel_${i}`,
-          expr: substituteVariables(q.expr, {
-            job: 'chat-control-plane',
-            instance: '127.0.0.1:3000',
-            rateInterval: '1m',
-          }),
-        }))
-        writeFileSync(join(dir, 'panels.yml'), stringify({ groups: [{ name: 'dashboard', rules }] }))
-        const { code, stdout, stderr } = await runTool(PROMTOOL, ['check', 'rules', join(dir, 'panels.yml')])
-        expect(code, stderr + stdout).toBe(0)
-        expect(stdout).toContain(`SUCCESS: ${rules.length} rules found`)
-      } finally {
-        rmSync(dir, { recursive: true, force: true })
-      }
-    })
+describe('grafana dashboard PromQL', () => {
+  it('parses: every panel expression, variables substituted, is valid PromQL to promtool', async () => {
+    // promtool has no offline query parser, but `check rules` parses each rule's expr.
+    const dir = mkdtempSync(join(tmpdir(), 'ccp-dashboard-'))
+    try {
+      const rules = queries.map((q, i) => ({
+        record: `dashboard:panel_${i}`,
+        expr: substituteVariables(q.expr, {
+          job: 'chat-control-plane',
+          instance: '127.0.0.1:3000',
+          rateInterval: '1m',
+        }),
+      }))
+      writeFileSync(join(dir, 'panels.yml'), stringify({ groups: [{ name: 'dashboard', rules }] }))
+      const { code, stdout, stderr } = await runTool(PROMTOOL, ['check', 'rules', join(dir, 'panels.yml')])
+      expect(code, stderr + stdout).toBe(0)
+      expect(stdout).toContain(`SUCCESS: ${rules.length} rules found`)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
-}
+})
