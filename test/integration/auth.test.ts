@@ -135,7 +135,6 @@ describe.runIf(real?.databaseUrl && real?.redisUrl)('token revocation across ins
 
     const revoke = await a.request('DELETE', `/api/tokens/${created.token.id}`)
     expect(revoke.statusCode).toBe(200)
-    const revokedAt = Date.now()
     expect((await a.request('GET', '/api/auth/me', undefined, { token: created.secret })).statusCode).toBe(401)
 
     await vi.waitFor(async () => expect((await onB()).statusCode).toBe(401), { timeout: 10_000, interval: 20 })
@@ -143,7 +142,6 @@ describe.runIf(real?.databaseUrl && real?.redisUrl)('token revocation across ins
     // Left to itself, B would trust its verification until it renews it PRINCIPAL_REFRESH_AFTER_MS
     // after the first use; rejecting earlier means B was told.
     expect(rejectedOnB - firstUseOnB).toBeLessThan(PRINCIPAL_REFRESH_AFTER_MS)
-    expect(rejectedOnB - revokedAt).toBeLessThan(2_000)
     // Other tokens are unaffected: B looks them up again.
     expect((await b.request('GET', '/api/auth/me')).statusCode).toBe(200)
   })

