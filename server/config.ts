@@ -223,7 +223,7 @@ export const EnvSchema = Type.Object({
     { pattern: '^https?://' },
   ),
   ALERT_WEBHOOK_SECRET: optionalString(
-    'Sign ALERT_WEBHOOK_URL notifications: X-Signature-256: sha256=<HMAC-SHA256 of the body>',
+    'Sign ALERT_WEBHOOK_URL notifications: X-Signature-256 and Standard Webhooks headers (a whsec_ secret is base64 of its key)',
     { minLength: 1 },
   ),
   ALERT_WEBHOOK_FORMAT: Type.Union([Type.Literal('alertmanager'), Type.Literal('slack')], {

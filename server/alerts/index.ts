@@ -14,7 +14,9 @@ import { SilenceStore } from './evaluation/silence-repository.js'
 import { AlertStateStore } from './evaluation/state-repository.js'
 import { Outbox } from './notification/outbox-repository.js'
 import { OutboxNotifier } from './notification/outbox-notifier.js'
-import { ReceiverAddressPolicy } from './notification/receiver-address.js'
+import { ConfigError } from '../config.js'
+import { describeRefusal, ReceiverAddressPolicy } from './notification/receiver-address.js'
+import { signingSecretProblem } from './notification/signature.js'
 import { ReceiverStore } from './notification/receiver-repository.js'
 import { WebhookSender } from './notification/delivery.js'
 import { DeliveryWorker } from './notification/worker.js'
@@ -131,7 +133,18 @@ export default fp<AlertsPluginOptions>(
     if (await rules.seedOnce(initialRules))
       app.log.info({ file: rulesFile, rules: initialRules.length }, 'alert rules seeded')
     const { webhook } = config.alerts
+    const secretProblem = webhook.secret ? signingSecretProblem(webhook.secret) : null
+    if (secretProblem) throw new ConfigError(`ALERT_WEBHOOK_SECRET ${secretProblem}`)
     if (webhook.url) {
+      // Literal addresses and metadata names are told without DNS; names are checked at each send.
+      const refusal = URL.canParse(webhook.url)
+        ? receiverAddresses.refusalWithoutDns(new URL(webhook.url).hostname)
+        : null
+      if (refusal)
+        log.warn(
+          { problem: `ALERT_WEBHOOK_URL names ${describeRefusal(refusal)}` },
+          'ALERT_WEBHOOK_URL is refused by the receiver address policy: its notifications will fail',
+        )
       const input = {
         name: 'webhook',
         kind: 'webhook' as const,

@@ -83,7 +83,8 @@ export const SilenceBody = Type.Object(
 
 const RECEIVER_URL_NOTE =
   'Write-only: reads show scheme and host only. Refused: link-local and cloud metadata hosts; loopback and private ones while ALERT_RECEIVER_ALLOW_PRIVATE=false'
-const receiverUrl = (description: string) => Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2000, description })
+const receiverUrl = (description: string) =>
+  Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2000, description })
 
 const receiverFields = {
   name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' }),

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http'
-import { Agent, request as send } from 'undici'
+import type { Agent, request as undiciRequest } from 'undici'
 import { ReceiverAddressRefused, refusalReason, type ReceiverAddressPolicy } from './receiver-address.js'
 import { signBody, standardWebhookHeaders } from './signature.js'
 
@@ -49,10 +49,17 @@ const failed = (error: string): DeliveryResult => ({ outcome: 'failed', statusCo
  * connects only to the addresses it checked; literal addresses are checked before connecting.
  */
 export class WebhookSender {
-  private readonly agent: Agent
+  /** undici (~110 modules) is loaded by the first delivery, not at start. */
+  private client: Promise<{ agent: Agent; send: typeof undiciRequest }> | null = null
 
-  constructor(private readonly options: { policy: ReceiverAddressPolicy; timeoutMs: number; userAgent: string }) {
-    this.agent = new Agent({ connect: { lookup: options.policy.lookup, timeout: options.timeoutMs } })
+  constructor(private readonly options: { policy: ReceiverAddressPolicy; timeoutMs: number; userAgent: string }) {}
+
+  private connect() {
+    this.client ??= import('undici').then(({ Agent, request }) => ({
+      agent: new Agent({ connect: { lookup: this.options.policy.lookup, timeout: this.options.timeoutMs } }),
+      send: request,
+    }))
+    return this.client
   }
 
   /** One POST of a notification at `now`. Never throws: every failure becomes a result. */
@@ -82,8 +89,9 @@ export class WebhookSender {
       Object.assign(headers, standardWebhookHeaders(request.secret, request.idempotencyKey, now, request.body))
     }
     try {
+      const { agent, send } = await this.connect()
       const response = await send(url, {
-        dispatcher: this.agent,
+        dispatcher: agent,
         method: 'POST',
         headers,
         body: request.body,
@@ -106,7 +114,7 @@ export class WebhookSender {
   }
 
   async close(): Promise<void> {
-    await this.agent.close()
+    if (this.client) await (await this.client).agent.close()
   }
 }
 

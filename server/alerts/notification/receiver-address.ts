@@ -13,14 +13,7 @@ import ipaddr from 'ipaddr.js'
  * nothing).
  */
 export type AddressClass =
-  | 'public'
-  | 'metadata'
-  | 'link-local'
-  | 'multicast'
-  | 'loopback'
-  | 'private'
-  | 'unspecified'
-  | 'reserved'
+  'public' | 'metadata' | 'link-local' | 'multicast' | 'loopback' | 'private' | 'unspecified' | 'reserved'
 
 const ALWAYS_REFUSED: ReadonlySet<AddressClass> = new Set(['metadata', 'link-local', 'multicast'])
 
@@ -36,9 +29,15 @@ const REASONS: Record<Exclude<AddressClass, 'public'>, string> = {
 
 /** Instance metadata services: AWS (IMDS, ECS, EKS), Alibaba, Azure's WireServer. */
 const METADATA_ADDRESSES = new Set(
-  ['169.254.169.254', '169.254.170.2', '169.254.170.23', '100.100.100.200', '168.63.129.16', 'fd00:ec2::254', 'fd00:ec2::23'].map(
-    (a) => ipaddr.parse(a).toNormalizedString(),
-  ),
+  [
+    '169.254.169.254',
+    '169.254.170.2',
+    '169.254.170.23',
+    '100.100.100.200',
+    '168.63.129.16',
+    'fd00:ec2::254',
+    'fd00:ec2::23',
+  ].map((a) => ipaddr.parse(a).toNormalizedString()),
 )
 /** Names of metadata services, refused before they are resolved. */
 const METADATA_NAMES = new Set([
@@ -111,12 +110,15 @@ export interface Refusal {
   private: boolean
 }
 
-/** For the admin who saves: names the host, the address and the setting. */
+/**
+ * For the admin who saves, after "body/url names": the host, the address it resolves to and
+ * the setting (`localhost, which resolves to 127.0.0.1, a loopback address, refused while …`).
+ */
 export function describeRefusal(refusal: Refusal): string {
   const what =
     refusal.address === null || refusal.address === refusal.host
-      ? `${refusal.host} is ${refusal.reason}`
-      : `${refusal.host} resolves to ${refusal.address}, ${refusal.reason}`
+      ? `${refusal.host}, ${refusal.reason}`
+      : `${refusal.host}, which resolves to ${refusal.address}, ${refusal.reason}`
   return `${what}, ${refusal.private ? 'refused while ALERT_RECEIVER_ALLOW_PRIVATE=false' : 'which receivers may never use'}`
 }
 
@@ -131,7 +133,7 @@ export class ReceiverAddressRefused extends Error {
   override name = 'ReceiverAddressRefused'
   readonly code = 'ERECEIVERREFUSED'
   constructor(readonly refusal: Refusal) {
-    super(describeRefusal(refusal))
+    super(`receiver host ${describeRefusal(refusal)}`)
   }
 }
 

@@ -22,14 +22,13 @@ export function standardWebhookKey(secret: string): Buffer {
   return secret.startsWith(WHSEC) ? Buffer.from(secret.slice(WHSEC.length), 'base64') : Buffer.from(secret, 'utf8')
 }
 
-/** Why a secret cannot be used, or null: a `whsec_` secret must be base64 of 24 to 64 bytes. */
+/** Why a secret cannot be used (after "body/secret"), or null: a `whsec_` secret must be base64 of 24 to 64 bytes. */
 export function signingSecretProblem(secret: string): string | null {
   if (!secret.startsWith(WHSEC)) return null
   const encoded = secret.slice(WHSEC.length)
   const key = Buffer.from(encoded, 'base64')
-  if (key.length === 0 || key.toString('base64') !== encoded)
-    return 'a whsec_ secret is the prefix and the base64 of its key'
-  if (key.length < 24 || key.length > 64) return `a whsec_ secret holds a key of 24 to 64 bytes, not ${key.length}`
+  if (key.length === 0 || key.toString('base64') !== encoded) return 'must be whsec_ and the base64 of its key'
+  if (key.length < 24 || key.length > 64) return `must hold a key of 24 to 64 bytes after whsec_, not ${key.length}`
   return null
 }
 

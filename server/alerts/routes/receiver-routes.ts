@@ -30,7 +30,7 @@ async function checkUrl(url: string, addresses: ReceiverAddressPolicy): Promise<
       'validation_error',
     )
   const refusal = await addresses.checkUrl(url)
-  if (refusal) throw badRequest(`body/url: ${describeRefusal(refusal)}`, 'validation_error')
+  if (refusal) throw badRequest(`body/url names ${describeRefusal(refusal)}`, 'validation_error')
 }
 
 /** The receiver a body describes, sending to `url` (the body's, or the stored one an update keeps). */
@@ -42,7 +42,7 @@ export function receiverInput(body: ReceiverUpdateInput, url: string): ReceiverI
       'validation_error',
     )
   const secretProblem = typeof body.secret === 'string' ? signingSecretProblem(body.secret) : null
-  if (secretProblem) throw badRequest(`body/secret: ${secretProblem}`, 'validation_error')
+  if (secretProblem) throw badRequest(`body/secret ${secretProblem}`, 'validation_error')
   checkMatchers(body.matchers, 'body/matchers')
   const groupWaitMs = parseDuration(body.groupWait ?? '0s') ?? 0
   if (groupWaitMs > MAX_GROUP_WAIT_MS) throw badRequest('body/groupWait must be at most 1h', 'validation_error')

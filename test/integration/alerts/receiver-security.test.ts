@@ -2,7 +2,7 @@ import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ReceiverAddressPolicy, type Resolve } from '../../../server/alerts/notification/receiver-address.js'
 import { WebhookSender } from '../../../server/alerts/notification/delivery.js'
-import { backends } from '../../helpers/app.js'
+import { backends, createTestApp, embedded } from '../../helpers/app.js'
 import { startReceiver, useAlertingApp, useReceivers, waitFor, type TestReceiver } from '../../helpers/alerts.js'
 
 /** A path that carries a webhook's secret, the way Slack, Discord and Teams URLs do. */
@@ -104,7 +104,7 @@ describe.each(backends)('receiver URLs, addresses and signatures ($name)', (back
     ]) {
       const res = await create({ name: 'metadata', url })
       expect(res.statusCode, url).toBe(400)
-      expect(res.json().error.message, url).toMatch(new RegExp(`^body/url: .*${reason}`))
+      expect(res.json().error.message, url).toMatch(new RegExp(`^body/url names .*${reason}`))
     }
   })
 
@@ -190,7 +190,7 @@ describe.each(backends)('receivers with ALERT_RECEIVER_ALLOW_PRIVATE=false ($nam
       ['http://2130706433/', 'a loopback address'],
       ['http://0177.0.0.1/', 'a loopback address'],
       ['http://[::ffff:127.0.0.1]/', 'a loopback address'],
-      ['http://localhost:9093/', 'localhost resolves to 127.0.0.1, a loopback address'],
+      ['http://localhost:9093/', 'localhost, which resolves to 127.0.0.1, a loopback address'],
       ['http://10.1.2.3/', 'a private address'],
       ['http://192.168.0.10/', 'a private address'],
       ['http://[fd12::1]/', 'a private address'],
@@ -201,7 +201,7 @@ describe.each(backends)('receivers with ALERT_RECEIVER_ALLOW_PRIVATE=false ($nam
       const res = await t.request('POST', '/api/alerts/receivers', { name: 'private', url })
       expect(res.statusCode, url).toBe(400)
       const { message } = res.json().error
-      expect(message, url).toMatch(/^body\/url: /)
+      expect(message, url).toMatch(/^body\/url names /)
       expect(message, url).toContain(reason)
       if (!reason.includes('metadata')) expect(message, url).toContain('ALERT_RECEIVER_ALLOW_PRIVATE=false')
     }
@@ -239,6 +239,16 @@ describe.each(backends)('receivers with ALERT_RECEIVER_ALLOW_PRIVATE=false ($nam
     }
     expect(receiver.connections).toBe(0)
     expect(receiver.requests).toEqual([])
+  })
+})
+
+describe('ALERT_WEBHOOK_SECRET', () => {
+  it('stops the start when a whsec_ secret is not base64 of a 24 to 64 byte key', async () => {
+    await expect(
+      createTestApp(embedded, {
+        env: { ALERT_WEBHOOK_URL: 'http://127.0.0.1:9/hook', ALERT_WEBHOOK_SECRET: 'whsec_abc' },
+      }),
+    ).rejects.toThrow(/^ALERT_WEBHOOK_SECRET must/)
   })
 })
 

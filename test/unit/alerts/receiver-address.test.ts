@@ -121,7 +121,9 @@ describe('receiver address policy', () => {
     })
     const second = await lookup({})
     expect(second.err).toMatchObject({ code: 'ERECEIVERREFUSED' })
-    expect(second.err!.message).toMatch(/rebind\.example resolves to 169\.254\.169\.254, a cloud metadata address/)
+    expect(second.err!.message).toMatch(
+      /rebind\.example, which resolves to 169\.254\.169\.254, a cloud metadata address/,
+    )
     expect(calls).toEqual(['rebind.example', 'rebind.example'])
   })
 })
