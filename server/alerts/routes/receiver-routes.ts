@@ -119,8 +119,9 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
+      const input = receiverInput(request.body, request.body.url)
       await checkUrl(request.body.url, receiverAddresses)
-      const row = await receivers.create(receiverInput(request.body, request.body.url), request.body.secret ?? null)
+      const row = await receivers.create(input, request.body.secret ?? null)
       if (!row) throw conflict(`A receiver named ${request.body.name} exists`)
       changes.publish('receivers')
       await app.audit.record(request, { action: 'alert_receiver.create', target: row.id, params: audited(row) })
@@ -144,8 +145,8 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const stored = await receivers.get(request.params.id)
       if (!stored) throw notFound(`Receiver ${request.params.id}`)
       const { url } = request.body
-      if (url !== undefined) await checkUrl(url, receiverAddresses)
       const input = receiverInput(request.body, url ?? stored.url)
+      if (url !== undefined) await checkUrl(url, receiverAddresses)
       const clash = (await receivers.list()).find((r) => r.name === input.name && r.id !== request.params.id)
       if (clash) throw conflict(`A receiver named ${input.name} exists`)
       const row = await receivers.update(request.params.id, input, request.body.secret)
