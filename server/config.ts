@@ -228,12 +228,17 @@ export const EnvSchema = Type.Object({
     { pattern: '^https?://' },
   ),
   ALERT_WEBHOOK_SECRET: optionalString(
-    'Sign ALERT_WEBHOOK_URL notifications: X-Signature-256: sha256=<HMAC-SHA256 of the body>',
+    'Sign ALERT_WEBHOOK_URL notifications: X-Signature-256 and Standard Webhooks headers (a whsec_ secret is base64 of its key)',
     { minLength: 1 },
   ),
   ALERT_WEBHOOK_FORMAT: Type.Union([Type.Literal('alertmanager'), Type.Literal('slack')], {
     default: 'alertmanager',
     description: 'Body of ALERT_WEBHOOK_URL notifications: alertmanager (webhook v4) or slack ({ text })',
+  }),
+  ALERT_RECEIVER_ALLOW_PRIVATE: Type.Boolean({
+    default: true,
+    description:
+      'Receivers may be on loopback and private networks (127/8, ::1, 10/8, 172.16/12, 192.168/16, fc00::/7, 100.64/10); link-local and cloud metadata addresses are always refused',
   }),
   ALERT_DELIVERY_TIMEOUT_MS: int(
     5_000,
@@ -318,6 +323,8 @@ export interface Config {
   alerts: {
     rulesFile: string | undefined
     webhook: { url: string | undefined; secret: string | undefined; format: Env['ALERT_WEBHOOK_FORMAT'] }
+    /** ALERT_RECEIVER_ALLOW_PRIVATE. */
+    receiverAllowPrivate: boolean
     delivery: { timeoutMs: number; retryBaseMs: number; retryMaxDelayMs: number; retryWindowMs: number; pollMs: number }
   }
 }
@@ -459,6 +466,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     alerts: {
       rulesFile: env.ALERT_RULES_FILE,
       webhook: { url: env.ALERT_WEBHOOK_URL, secret: env.ALERT_WEBHOOK_SECRET, format: env.ALERT_WEBHOOK_FORMAT },
+      receiverAllowPrivate: env.ALERT_RECEIVER_ALLOW_PRIVATE,
       delivery: {
         timeoutMs: env.ALERT_DELIVERY_TIMEOUT_MS,
         retryBaseMs: env.ALERT_RETRY_BASE_MS,

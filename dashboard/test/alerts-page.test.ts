@@ -232,7 +232,7 @@ describe('the Alerts page', () => {
       name: 'ops-hook',
       kind: 'webhook',
       format: 'alertmanager',
-      url: 'https://hooks.example.com/ops?token=***',
+      url: 'https://hooks.example.com/…',
       hasSecret: true,
       severities: ['critical'],
       matchers: [],
@@ -276,6 +276,67 @@ describe('the Alerts page', () => {
     expect(log).toHaveTextContent('HTTP 503')
     expect(log).toHaveTextContent('pending')
     expect(fake.dashboard.toasts.items.at(-1)?.kind).toBe('error')
+  })
+
+  it('edits a receiver without its URL: shows the masked one, keeps it unless a new one is typed', async () => {
+    const fake = show('admin', [])
+    const receiver = {
+      id: '77777777-7777-4777-8777-777777777777',
+      name: 'team-slack',
+      kind: 'webhook',
+      format: 'slack',
+      url: 'https://hooks.slack.com/…',
+      hasSecret: false,
+      severities: [],
+      matchers: [],
+      sendResolved: true,
+      groupBy: ['alertname'],
+      groupWait: '0s',
+      enabled: true,
+      source: 'api',
+      createdAt: iso(0),
+      updatedAt: iso(0),
+    }
+    const saved: Array<Record<string, unknown>> = []
+    fake.route('GET /api/alerts/receivers', ok({ receivers: [receiver] }))
+    fake.route('GET /api/alerts/notifications', ok({ notifications: [], nextBefore: null }))
+    fake.route(`PUT /api/alerts/receivers/${receiver.id}`, (call) => {
+      saved.push(call.body as Record<string, unknown>)
+      if (saved.length === 2)
+        return {
+          status: 400,
+          body: {
+            error: {
+              code: 'validation_error',
+              message: 'body/url names 10.0.0.8, a private address, refused while ALERT_RECEIVER_ALLOW_PRIVATE=false',
+            },
+          },
+        }
+      return ok({ receiver })
+    })
+    await fireEvent.click(await screen.findByRole('tab', { name: 'Receivers and notifications' }))
+    expect(await screen.findByTestId('receivers')).toHaveTextContent('https://hooks.slack.com/…')
+
+    await fireEvent.click(await screen.findByRole('button', { name: 'Edit team-slack' }))
+    let form = screen.getByRole('form', { name: 'Edit team-slack' })
+    const urlField = within(form).getByLabelText(/^URL/) as HTMLInputElement
+    expect(urlField.value).toBe('')
+    expect(form).toHaveTextContent('now https://hooks.slack.com/…; leave empty to keep it')
+    await fireEvent.input(within(form).getByLabelText('Group wait'), { target: { value: '30s' } })
+    await fireEvent.click(within(form).getByRole('button', { name: 'Save receiver' }))
+    await screen.findByRole('button', { name: 'New receiver…' })
+    expect(saved[0]).not.toHaveProperty('url')
+    expect(saved[0]).toMatchObject({ name: 'team-slack', groupWait: '30s' })
+
+    await fireEvent.click(await screen.findByRole('button', { name: 'Edit team-slack' }))
+    form = screen.getByRole('form', { name: 'Edit team-slack' })
+    await fireEvent.input(within(form).getByLabelText(/^URL/), { target: { value: 'http://10.0.0.8/hook' } })
+    await fireEvent.click(within(form).getByRole('button', { name: 'Save receiver' }))
+    expect(await within(form).findByText(/names 10\.0\.0\.8, a private address/)).toHaveAttribute(
+      'id',
+      'receiver-url-error',
+    )
+    expect(saved[1]).toMatchObject({ url: 'http://10.0.0.8/hook' })
   })
 
   it('opens the tab named in the address', async () => {

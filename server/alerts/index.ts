@@ -14,7 +14,11 @@ import { SilenceStore } from './evaluation/silence-repository.js'
 import { AlertStateStore } from './evaluation/state-repository.js'
 import { Outbox } from './notification/outbox-repository.js'
 import { OutboxNotifier } from './notification/outbox-notifier.js'
+import { ConfigError } from '../config.js'
+import { describeRefusal, ReceiverAddressPolicy } from './notification/receiver-address.js'
+import { signingSecretProblem } from './notification/signature.js'
 import { ReceiverStore } from './notification/receiver-repository.js'
+import { WebhookSender } from './notification/delivery.js'
 import { DeliveryWorker } from './notification/worker.js'
 import { alertRoutes } from './routes/alert-routes.js'
 import { receiverRoutes } from './routes/receiver-routes.js'
@@ -26,6 +30,8 @@ export interface Alerting {
   states: AlertStateStore
   silences: SilenceStore
   receivers: ReceiverStore
+  /** Which hosts receivers may send to (ALERT_RECEIVER_ALLOW_PRIVATE), checked at save and by every connection. */
+  receiverAddresses: ReceiverAddressPolicy
   outbox: Outbox
   notifier: OutboxNotifier
   evaluator: AlertEvaluator
@@ -70,13 +76,19 @@ export default fp<AlertsPluginOptions>(
       retryWindowMs: config.alerts.delivery.retryWindowMs,
     })
     const log = app.log.child({ feature: 'alerts' })
+    const receiverAddresses = new ReceiverAddressPolicy({ allowPrivate: config.alerts.receiverAllowPrivate })
+    const sender = new WebhookSender({
+      policy: receiverAddresses,
+      timeoutMs: config.alerts.delivery.timeoutMs,
+      userAgent: `chat-control-plane/${VERSION}`,
+    })
     const worker = new DeliveryWorker({
       outbox,
       receivers,
       metrics: app.metrics,
       log,
       settings: config.alerts.delivery,
-      userAgent: `chat-control-plane/${VERSION}`,
+      sender,
       isLeader,
       clock: options.clock,
     })
@@ -102,7 +114,18 @@ export default fp<AlertsPluginOptions>(
     })
     if (app.hasDecorator('fleet') && !options.isLeader)
       app.fleet.leader.onChange((leading) => evaluator.onLeadership(leading))
-    app.decorate('alerts', { rules, states, silences, receivers, outbox, notifier, evaluator, worker, changes })
+    app.decorate('alerts', {
+      rules,
+      states,
+      silences,
+      receivers,
+      receiverAddresses,
+      outbox,
+      notifier,
+      evaluator,
+      worker,
+      changes,
+    })
 
     // A bad rules file stops the start with a message naming the rule and field.
     const rulesFile = config.alerts.rulesFile ?? DEFAULT_RULES_FILE
@@ -110,7 +133,18 @@ export default fp<AlertsPluginOptions>(
     if (await rules.seedOnce(initialRules))
       app.log.info({ file: rulesFile, rules: initialRules.length }, 'alert rules seeded')
     const { webhook } = config.alerts
+    const secretProblem = webhook.secret ? signingSecretProblem(webhook.secret) : null
+    if (secretProblem) throw new ConfigError(`ALERT_WEBHOOK_SECRET ${secretProblem}`)
     if (webhook.url) {
+      // Literal addresses and metadata names are told without DNS; names are checked at each send.
+      const refusal = URL.canParse(webhook.url)
+        ? receiverAddresses.refusalWithoutDns(new URL(webhook.url).hostname)
+        : null
+      if (refusal)
+        log.warn(
+          { problem: `ALERT_WEBHOOK_URL names ${describeRefusal(refusal)}` },
+          'ALERT_WEBHOOK_URL is refused by the receiver address policy: its notifications will fail',
+        )
       const input = {
         name: 'webhook',
         kind: 'webhook' as const,
@@ -142,6 +176,7 @@ export default fp<AlertsPluginOptions>(
       await evaluator.idle()
       await notifier.idle()
       await worker.stop()
+      await sender.close()
     })
 
     const typed = app.withTypeProvider<TypeBoxTypeProvider>()

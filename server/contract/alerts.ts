@@ -81,48 +81,63 @@ export const SilenceBody = Type.Object(
   { additionalProperties: false },
 )
 
-export const ReceiverBody = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' }),
-    kind: Type.Optional(
-      Type.Union([Type.Literal('webhook'), Type.Literal('alertmanager')], {
-        description: 'alertmanager: POST {url}/api/v2/alerts; default webhook',
-      }),
-    ),
-    format: Type.Optional(
-      Type.Union([Type.Literal('alertmanager'), Type.Literal('slack')], {
-        description: 'Webhook body: Alertmanager webhook v4 (default) or Slack { text }',
-      }),
-    ),
-    url: Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2000 }),
-    secret: Type.Optional(
-      Type.Union([Type.String({ minLength: 1, maxLength: 500 }), Type.Null()], {
-        description: 'Write-only. On update: omit to keep, null to remove',
-      }),
-    ),
-    severities: Type.Optional(
-      Type.Array(Severity, { uniqueItems: true, description: 'Only these severities; empty or absent = all' }),
-    ),
-    matchers: Type.Optional(Type.Array(Matcher, { maxItems: 20, description: 'Only alerts matching all of these' })),
-    sendResolved: Type.Optional(Type.Boolean({ description: 'Default true' })),
-    groupBy: Type.Optional(
-      Type.Array(Type.String({ pattern: LABEL_NAME_PATTERN }), { maxItems: 20, description: "Default ['alertname']" }),
-    ),
-    groupWait: Type.Optional(
-      Type.Unsafe<string>({ ...Duration, description: 'Wait this long to batch a new group; default 0s' }),
-    ),
-    enabled: Type.Optional(Type.Boolean()),
-  },
+const RECEIVER_URL_NOTE =
+  'Write-only: reads show scheme and host only. Refused: link-local and cloud metadata hosts; loopback and private ones while ALERT_RECEIVER_ALLOW_PRIVATE=false'
+const receiverUrl = (description: string) =>
+  Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2000, description })
+
+const receiverFields = {
+  name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' }),
+  kind: Type.Optional(
+    Type.Union([Type.Literal('webhook'), Type.Literal('alertmanager')], {
+      description: 'alertmanager: POST {url}/api/v2/alerts; default webhook',
+    }),
+  ),
+  format: Type.Optional(
+    Type.Union([Type.Literal('alertmanager'), Type.Literal('slack')], {
+      description: 'Webhook body: Alertmanager webhook v4 (default) or Slack { text }',
+    }),
+  ),
+  url: receiverUrl(RECEIVER_URL_NOTE),
+  secret: Type.Optional(
+    Type.Union([Type.String({ minLength: 1, maxLength: 500 }), Type.Null()], {
+      description:
+        'Write-only. Signs deliveries (X-Signature-256 and Standard Webhooks); a whsec_ secret is base64 of a 24-64 byte key. On update: omit to keep, null to remove',
+    }),
+  ),
+  severities: Type.Optional(
+    Type.Array(Severity, { uniqueItems: true, description: 'Only these severities; empty or absent = all' }),
+  ),
+  matchers: Type.Optional(Type.Array(Matcher, { maxItems: 20, description: 'Only alerts matching all of these' })),
+  sendResolved: Type.Optional(Type.Boolean({ description: 'Default true' })),
+  groupBy: Type.Optional(
+    Type.Array(Type.String({ pattern: LABEL_NAME_PATTERN }), { maxItems: 20, description: "Default ['alertname']" }),
+  ),
+  groupWait: Type.Optional(
+    Type.Unsafe<string>({ ...Duration, description: 'Wait this long to batch a new group; default 0s' }),
+  ),
+  enabled: Type.Optional(Type.Boolean()),
+}
+
+/** A new receiver. */
+export const ReceiverBody = Type.Object(receiverFields, { additionalProperties: false })
+/** A receiver replaced: as ReceiverBody, but `url` may be omitted to keep the stored one. */
+export const ReceiverUpdateBody = Type.Object(
+  { ...receiverFields, url: Type.Optional(receiverUrl(`${RECEIVER_URL_NOTE}. Omit to keep the stored URL`)) },
   { additionalProperties: false },
 )
 export type ReceiverBodyInput = Static<typeof ReceiverBody>
+export type ReceiverUpdateInput = Static<typeof ReceiverUpdateBody>
 
 export const ReceiverView = Type.Object({
   id: Type.String({ format: 'uuid' }),
   name: Type.String(),
   kind: Type.Union([Type.Literal('webhook'), Type.Literal('alertmanager')]),
   format: Type.Union([Type.Literal('alertmanager'), Type.Literal('slack')]),
-  url: Type.String({ description: 'Credentials in the URL (user:password@, query values) are masked' }),
+  url: Type.String({
+    description:
+      'Scheme and host only, the path masked (https://hooks.slack.com/…; / when there is none): the path, query and credentials of a webhook URL are its secret',
+  }),
   hasSecret: Type.Boolean(),
   severities: Type.Array(Type.String()),
   matchers: Type.Array(Matcher),

@@ -36,6 +36,10 @@ export interface TestReceiver {
    * with the same Idempotency-Key came before it; default 200.
    */
   respond: (index: number, request: Omit<ReceivedRequest, 'status' | 'at'>, earlier: number) => ReceiverAnswer
+  /** The body of every answer, when set (default: `ok`, or `refused with <status>`). */
+  replyBody: string | null
+  /** TCP connections accepted so far (a refused receiver must see none). */
+  connections: number
   close(): Promise<void>
 }
 
@@ -46,6 +50,8 @@ export async function startReceiver(port = 0): Promise<TestReceiver> {
     port: 0,
     requests: [],
     respond: () => 200,
+    replyBody: null,
+    connections: 0,
     close: async () => {},
   }
   const server: Server = createServer((req, res) => {
@@ -65,9 +71,13 @@ export async function startReceiver(port = 0): Promise<TestReceiver> {
       const status = receiver.respond(receiver.requests.length, seen, earlier)
       receiver.requests.push({ ...seen, at: Date.now(), status })
       if (status === 'destroy') req.socket.destroy()
-      else res.writeHead(status, { 'content-type': 'text/plain' }).end(status >= 400 ? `refused with ${status}` : 'ok')
+      else
+        res
+          .writeHead(status, { 'content-type': 'text/plain' })
+          .end(receiver.replyBody ?? (status >= 400 ? `refused with ${status}` : 'ok'))
     })
   })
+  server.on('connection', () => receiver.connections++)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, '127.0.0.1', () => resolve())

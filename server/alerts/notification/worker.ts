@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Metrics } from '../../metrics/definitions.js'
-import { postNotification, retryDelayMs, type DeliveryResult } from './delivery.js'
+import { retryDelayMs, type DeliveryResult, type WebhookSender } from './delivery.js'
 import type { Outbox, OutboxRow } from './outbox-repository.js'
 import type { ReceiverStore } from './receiver-repository.js'
 
@@ -17,7 +17,8 @@ export interface WorkerOptions {
   metrics: Metrics
   log: FastifyBaseLogger
   settings: DeliverySettings
-  userAgent: string
+  /** Posts the notifications (through the receiver address policy). */
+  sender: WebhookSender
   /** Only the leader delivers (fleet mode); one instance alone always leads. */
   isLeader: () => boolean
   clock?: () => number
@@ -102,12 +103,12 @@ export class DeliveryWorker {
   }
 
   private async attempt(row: OutboxRow): Promise<void> {
-    const { outbox, receivers, settings, metrics, log } = this.options
+    const { outbox, receivers, settings, metrics, log, sender } = this.options
     const receiver = row.receiver_id ? await receivers.get(row.receiver_id) : null
     const result: DeliveryResult = receiver
-      ? await postNotification(
+      ? await sender.post(
           { url: row.url, body: row.body, idempotencyKey: row.idempotency_key, secret: receiver.secret },
-          { timeoutMs: settings.timeoutMs, userAgent: this.options.userAgent },
+          this.clock(),
         )
       : { outcome: 'failed', statusCode: null, error: 'the receiver was deleted', retryAfterMs: null }
     const now = this.clock()

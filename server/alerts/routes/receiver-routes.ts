@@ -7,23 +7,42 @@ import { badRequest, conflict, notFound } from '../../errors.js'
 import { ErrorResponse, IdParams } from '../../contract/common.js'
 import { toRoutingReceiver, type ReceiverInput, type ReceiverRow } from '../notification/receiver-repository.js'
 import { checkMatchers } from './matcher-check.js'
-import { NotificationView, ReceiverBody, ReceiverView, type ReceiverBodyInput } from '../../contract/alerts.js'
-import { notificationView, receiverView } from './views.js'
+import {
+  NotificationView,
+  ReceiverBody,
+  ReceiverUpdateBody,
+  ReceiverView,
+  type ReceiverUpdateInput,
+} from '../../contract/alerts.js'
+import { describeRefusal, type ReceiverAddressPolicy } from '../notification/receiver-address.js'
+import { signingSecretProblem } from '../notification/signature.js'
+import { isMaskedUrl, maskUrl, notificationView, receiverView } from './views.js'
 
 const MAX_GROUP_WAIT_MS = 3_600_000
 
-export function receiverInput(body: ReceiverBodyInput): ReceiverInput {
+/** A URL an admin gave: valid, not the masked form of a read, and to a host the address policy allows. */
+async function checkUrl(url: string, addresses: ReceiverAddressPolicy): Promise<void> {
+  // The message never repeats the URL: its path may be the webhook's secret, and 4xx messages are logged.
+  if (!URL.canParse(url)) throw badRequest('body/url is not a valid URL', 'validation_error')
+  if (isMaskedUrl(url))
+    throw badRequest(
+      'body/url is the masked form a read shows, not a URL; omit url to keep the stored one',
+      'validation_error',
+    )
+  const refusal = await addresses.checkUrl(url)
+  if (refusal) throw badRequest(`body/url names ${describeRefusal(refusal)}`, 'validation_error')
+}
+
+/** The receiver a body describes, sending to `url` (the body's, or the stored one an update keeps). */
+export function receiverInput(body: ReceiverUpdateInput, url: string): ReceiverInput {
   const kind = body.kind ?? 'webhook'
   if (kind === 'alertmanager' && body.format === 'slack')
     throw badRequest(
       'body/format slack applies to webhooks; an alertmanager receiver gets API v2 alerts',
       'validation_error',
     )
-  try {
-    new URL(body.url)
-  } catch {
-    throw badRequest(`body/url is not a valid URL: ${JSON.stringify(body.url)}`, 'validation_error')
-  }
+  const secretProblem = typeof body.secret === 'string' ? signingSecretProblem(body.secret) : null
+  if (secretProblem) throw badRequest(`body/secret ${secretProblem}`, 'validation_error')
   checkMatchers(body.matchers, 'body/matchers')
   const groupWaitMs = parseDuration(body.groupWait ?? '0s') ?? 0
   if (groupWaitMs > MAX_GROUP_WAIT_MS) throw badRequest('body/groupWait must be at most 1h', 'validation_error')
@@ -31,7 +50,7 @@ export function receiverInput(body: ReceiverBodyInput): ReceiverInput {
     name: body.name,
     kind,
     format: body.format ?? 'alertmanager',
-    url: body.url,
+    url,
     severities: body.severities ?? [],
     matchers: body.matchers ?? [],
     sendResolved: body.sendResolved ?? true,
@@ -41,14 +60,18 @@ export function receiverInput(body: ReceiverBodyInput): ReceiverInput {
   }
 }
 
-/** Where notifications go. A receiver's secret is write-only: responses only say hasSecret. */
+/**
+ * Where notifications go. A receiver's secret and its URL's path, query and credentials are
+ * write-only: responses say hasSecret and show scheme and host.
+ */
 export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { receivers, outbox, worker, changes } = app.alerts
+  const { receivers, receiverAddresses, outbox, worker, changes } = app.alerts
   const One = Type.Object({ receiver: ReceiverView })
   const audited = (row: ReceiverRow) => ({
     name: row.name,
     kind: row.kind,
     format: row.format,
+    url: maskUrl(row.url),
     hasSecret: row.secret !== null,
     enabled: row.enabled,
   })
@@ -96,7 +119,9 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const row = await receivers.create(receiverInput(request.body), request.body.secret ?? null)
+      const input = receiverInput(request.body, request.body.url)
+      await checkUrl(request.body.url, receiverAddresses)
+      const row = await receivers.create(input, request.body.secret ?? null)
       if (!row) throw conflict(`A receiver named ${request.body.name} exists`)
       changes.publish('receivers')
       await app.audit.record(request, { action: 'alert_receiver.create', target: row.id, params: audited(row) })
@@ -110,14 +135,18 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
       config: { access: 'admin' },
       schema: {
         tags: ['alerts'],
-        summary: 'Replace a receiver (omit secret to keep it, null to remove it)',
+        summary: 'Replace a receiver (omit url or secret to keep it; secret null removes it)',
         params: IdParams,
-        body: ReceiverBody,
+        body: ReceiverUpdateBody,
         response: { 200: One, 400: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse },
       },
     },
     async (request) => {
-      const input = receiverInput(request.body)
+      const stored = await receivers.get(request.params.id)
+      if (!stored) throw notFound(`Receiver ${request.params.id}`)
+      const { url } = request.body
+      const input = receiverInput(request.body, url ?? stored.url)
+      if (url !== undefined) await checkUrl(url, receiverAddresses)
       const clash = (await receivers.list()).find((r) => r.name === input.name && r.id !== request.params.id)
       if (clash) throw conflict(`A receiver named ${input.name} exists`)
       const row = await receivers.update(request.params.id, input, request.body.secret)
@@ -126,7 +155,7 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
       await app.audit.record(request, {
         action: 'alert_receiver.update',
         target: row.id,
-        params: { ...audited(row), secretChanged: request.body.secret !== undefined },
+        params: { ...audited(row), urlChanged: url !== undefined, secretChanged: request.body.secret !== undefined },
       })
       return { receiver: receiverView(row) }
     },

@@ -59,18 +59,30 @@ export function silenceView(row: SilenceRow, now: number) {
   }
 }
 
-/** Hides credentials a URL may carry (user:password@host, token query values). */
+const MASK = '…'
+
+/**
+ * What reads show of a receiver URL: scheme and host. The path, query and credentials are
+ * write-only, like the signing secret: Slack, Discord and Teams webhook URLs carry their
+ * secret in the path. `https://hooks.slack.com/…`; `http://am:9093/` when nothing is hidden.
+ */
 export function maskUrl(url: string): string {
   try {
     const parsed = new URL(url)
-    if (parsed.username || parsed.password) {
-      parsed.username = '***'
-      parsed.password = ''
-    }
-    for (const key of [...parsed.searchParams.keys()]) parsed.searchParams.set(key, '***')
-    return parsed.toString()
+    const hides = parsed.pathname !== '/' || parsed.search || parsed.hash || parsed.username || parsed.password
+    return `${parsed.protocol}//${parsed.host}/${hides ? MASK : ''}`
   } catch {
-    return '***'
+    return MASK
+  }
+}
+
+/** Whether a URL is what maskUrl shows of another (sent back as if it were the URL itself). */
+export function isMaskedUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url)
+    return decodeURIComponent(parsed.pathname) === `/${MASK}` && !parsed.search
+  } catch {
+    return false
   }
 }
 

@@ -271,7 +271,7 @@ describe.each(backends)('alerting API ($name)', (backend) => {
       groupWait: '0s',
       source: 'api',
     })
-    expect(receiver.url).toBe('https://***@hooks.example.com/x?token=***')
+    expect(receiver.url).toBe('https://hooks.example.com/…')
     expect(created.body).not.toContain(secret)
     const listed = await t.request('GET', '/api/alerts/receivers')
     expect(listed.body).not.toContain(secret)

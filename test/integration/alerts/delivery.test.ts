@@ -93,7 +93,7 @@ describe.each(backends)('alert delivery ($name)', (backend) => {
     receiver.respond = () => 400
     await fire('refused')
     const notification = await notificationOnce('refused', 'failed', 'the failure')
-    expect(notification).toMatchObject({ attempts: 1, lastStatusCode: 400, lastError: 'HTTP 400: refused with 400' })
+    expect(notification).toMatchObject({ attempts: 1, lastStatusCode: 400, lastError: 'HTTP 400 Bad Request' })
     expect(receiver.requests).toHaveLength(1)
     expect(receiver.requests[0]!.headers['x-signature-256']).toBeUndefined()
   })

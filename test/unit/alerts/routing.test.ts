@@ -8,7 +8,8 @@ import {
   renderRequest,
   type Receiver,
 } from '../../../alerts/routing.js'
-import { classifyStatus, retryDelayMs, signBody } from '../../../server/alerts/notification/delivery.js'
+import { classifyStatus, retryDelayMs } from '../../../server/alerts/notification/delivery.js'
+import { signBody } from '../../../server/alerts/notification/signature.js'
 
 const receiver = (overrides: Partial<Receiver> = {}): Receiver => ({
   id: 'r1',
