@@ -255,6 +255,8 @@ export interface Config {
   logLevel: Env['LOG_LEVEL']
   instanceId: string
   publicUrl: string
+  /** Whether PUBLIC_URL was set (false: publicUrl is the http://HOST:PORT guess). */
+  publicUrlConfigured: boolean
   dataDir: string
   database: {
     url: string | undefined
@@ -361,6 +363,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       /\/$/,
       '',
     ),
+    publicUrlConfigured: env.PUBLIC_URL !== undefined,
     dataDir: resolve(env.DATA_DIR),
     database: {
       url: env.DATABASE_URL,

@@ -6,6 +6,7 @@ import { forbidden, unauthorized } from '../errors.js'
 import { getOrCreateSetting } from '../infra/db/settings.js'
 import { DEFAULT_ACCESS, roleAllows } from './access.js'
 import { Authenticator } from './authenticator.js'
+import { registerCsrfProtection } from './csrf.js'
 import { TokenRevocations } from './revocations.js'
 import { authRoutes } from './routes.js'
 import { TokenRepository } from './token-repository.js'
@@ -65,6 +66,10 @@ export default fp(
           `This needs the ${access === 'chat' ? 'chat or admin' : access === 'viewer' ? 'viewer or admin' : access} role; your token has the ${principal.role} role`,
         )
       }
+    })
+    registerCsrfProtection(app, {
+      publicOrigin: new URL(config.publicUrl).origin,
+      acceptRequestOrigin: !config.publicUrlConfigured,
     })
 
     await app.register(authRoutes)

@@ -91,7 +91,8 @@ describe.each(backends)('auth ($name)', (backend) => {
       401,
     )
 
-    const signOut = await t.app.inject({ method: 'DELETE', url: '/api/auth/session', headers: { cookie } })
+    const origin = new URL(t.config.publicUrl).origin
+    const signOut = await t.app.inject({ method: 'DELETE', url: '/api/auth/session', headers: { cookie, origin } })
     expect(signOut.statusCode).toBe(204)
     expect(String(signOut.headers['set-cookie'])).toMatch(/ccp_session=;/)
   })

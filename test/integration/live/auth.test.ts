@@ -32,7 +32,8 @@ describe.each(backends)('live hub: who may connect ($name)', (backend) => {
     const signIn = await t.app.inject({ method: 'POST', url: '/api/auth/session', payload: { token: t.adminToken } })
     expect(signIn.statusCode).toBe(200)
     const cookie = signIn.cookies.find((c) => c.name === 'ccp_session')!
-    const client = await connectLive(t.baseUrl, { cookie: `ccp_session=${cookie.value}` })
+    const origin = new URL(t.config.publicUrl).origin
+    const client = await connectLive(t.baseUrl, { cookie: `ccp_session=${cookie.value}`, origin })
     expect((await client.next('hello')).data.principal.role).toBe('admin')
     await client.close()
   })
