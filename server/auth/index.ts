@@ -9,11 +9,14 @@ import { Authenticator } from './authenticator.js'
 import { registerCsrfProtection } from './csrf.js'
 import { TokenRevocations } from './revocations.js'
 import { authRoutes } from './routes.js'
+import { SessionRepository } from './session-repository.js'
 import { TokenRepository } from './token-repository.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     tokens: TokenRepository
+    /** Dashboard sign-ins (server-side sessions behind the cookie). */
+    dashboardSessions: SessionRepository
     authenticator: Authenticator
   }
 }
@@ -28,23 +31,28 @@ export default fp(
   async function authPlugin(app: FastifyInstance) {
     const { config } = app
     const tokens = new TokenRepository(app.db)
+    const sessions = new SessionRepository(app.db)
     let revocations: TokenRevocations | undefined
     const authenticator = new Authenticator(tokens, {
       onTouchError: (err) => app.log.warn({ err }, 'could not record token use'),
       announceRevocation: async (tokenId) => revocations?.announce(tokenId),
+      sessions,
+      announceSessionEnd: async (sessionId) => revocations?.announceSessionEnd(sessionId),
+      onEnded: (ended) => app.events.emit('credentials-ended', ended),
     })
     if (app.redis) {
       revocations = new TokenRevocations(
         app.redis,
         config.cachePrefix,
         randomUUID(),
-        () => authenticator.forget(),
+        (ended) => authenticator.endedElsewhere(ended),
         app.log,
       )
       revocations.start()
       app.addHook('onClose', async () => revocations?.stop())
     }
     app.decorate('tokens', tokens)
+    app.decorate('dashboardSessions', sessions)
     app.decorate('authenticator', authenticator)
 
     const secret =
