@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { svelte } from '@sveltejs/vite-plugin-svelte'
 import { defineConfig } from 'vite'
 import { bundleReport } from './scripts/bundle-report.ts'
+import { apiProxy } from './scripts/dev-proxy.ts'
 
 const root = dirname(fileURLToPath(import.meta.url))
 
@@ -22,7 +23,8 @@ export default defineConfig({
     rolldownOptions: { checks: { bundlerTimings: false } },
   },
   server: {
-    // `npx vite dashboard` during development talks to a server on :3000.
-    proxy: { '/api': { target: 'http://127.0.0.1:3000', ws: true } },
+    // `npx vite dashboard` during development talks to a server on :3000 (its default
+    // PUBLIC_URL), vouching for the Origin of its own pages (see dev-proxy.ts).
+    proxy: { '/api': apiProxy('http://127.0.0.1:3000') },
   },
 })

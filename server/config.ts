@@ -93,6 +93,18 @@ export const EnvSchema = Type.Object({
     600_000,
     'Fleet: lease of the alerting leader; another instance takes over within two of these after the leader dies',
   ),
+  LIVE_MAX_CONNECTIONS: int(
+    5_000,
+    1,
+    1_000_000,
+    'Live dashboard feed: most open WebSockets per instance (more are refused with 503 until one closes)',
+  ),
+  LIVE_MAX_CONNECTIONS_PER_TOKEN: int(
+    100,
+    1,
+    1_000_000,
+    'Live dashboard feed: most open WebSockets per token per instance, its sessions included (more get 429)',
+  ),
   // Chat
   CHAT_PROVIDER: Type.Union([Type.Literal('simulated'), Type.Literal('openai')], {
     default: 'simulated',
@@ -265,6 +277,8 @@ export interface Config {
   logLevel: Env['LOG_LEVEL']
   instanceId: string
   publicUrl: string
+  /** Whether PUBLIC_URL was set (false: publicUrl is the http://HOST:PORT guess). */
+  publicUrlConfigured: boolean
   dataDir: string
   database: {
     url: string | undefined
@@ -286,6 +300,7 @@ export interface Config {
   trustProxy: boolean
   maxEventLoopDelayMs: number
   shutdownTimeoutMs: number
+  live: { maxConnections: number; maxConnectionsPerToken: number }
   fleet: { heartbeatMs: number; leaderLockTtlMs: number }
   chat: {
     provider: Env['CHAT_PROVIDER']
@@ -373,6 +388,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       /\/$/,
       '',
     ),
+    publicUrlConfigured: env.PUBLIC_URL !== undefined,
     dataDir: resolve(env.DATA_DIR),
     database: {
       url: env.DATABASE_URL,
@@ -394,6 +410,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: env.TRUST_PROXY,
     maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY_MS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    live: { maxConnections: env.LIVE_MAX_CONNECTIONS, maxConnectionsPerToken: env.LIVE_MAX_CONNECTIONS_PER_TOKEN },
     fleet: { heartbeatMs: env.INSTANCE_HEARTBEAT_MS, leaderLockTtlMs: env.LEADER_LOCK_TTL_MS },
     chat: {
       provider: env.CHAT_PROVIDER,

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type { AlertEvent } from './alerts/evaluation/alert-event.js'
+import type { EndedCredentials } from './auth/authenticator.js'
 import type { AuditEntry } from './db/schema.js'
 import type { JobEvent } from './jobs/types.js'
 import type { Snapshot } from './metrics/snapshot.js'
@@ -18,6 +19,8 @@ export interface AppEventMap {
   alert: [AlertEvent]
   /** A job run started, progressed or finished (server/jobs). */
   job: [JobEvent]
+  /** A token was revoked or a session signed out, here or on another instance (server/auth); the live hub closes their sockets. */
+  'credentials-ended': [EndedCredentials]
 }
 
 export type AppEventName = keyof AppEventMap

@@ -29,6 +29,8 @@ export interface Principal {
   name: string
   role: TokenRole
   via: 'bearer' | 'session'
+  /** Signed in with the session cookie: which session (its stored id hash) and until when (epoch ms). */
+  session?: { id: string; expiresAt: number }
 }
 
 declare module 'fastify' {

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache'
 import type { FastifyRequest } from 'fastify'
 import type { Principal } from './access.js'
+import { hashSessionId, isSessionId, type SessionRepository } from './session-repository.js'
 import { hashToken, TOKEN_PREFIX, type TokenRepository } from './token-repository.js'
 
 export const SESSION_COOKIE = 'ccp_session'
@@ -26,14 +27,27 @@ interface Verified {
   verifiedAt: number
 }
 
+/**
+ * Credentials that stopped being valid: a revoked token (all its sessions too), or one ended
+ * session (`sessionId`: its stored id, Principal.session.id — the hash of the cookie's id).
+ */
+export type EndedCredentials = { tokenId: string } | { sessionId: string }
+
 export interface AuthenticatorOptions {
   onTouchError: (err: unknown) => void
   /** Tells the other instances that a token was revoked (they forget their verifications). */
   announceRevocation?: (tokenId: string) => Promise<void>
+  /** Dashboard sessions: what the session cookie's id is looked up in. */
+  sessions: SessionRepository
+  /** Tells the other instances that a session ended (signed out). */
+  announceSessionEnd?: (sessionId: string) => Promise<void>
+  /** Credentials ended, here or on another instance (the live hub closes their sockets). */
+  onEnded?: (ended: EndedCredentials) => void
 }
 
 /**
- * Resolves a request's credentials (bearer token or signed session cookie) to a Principal.
+ * Resolves a request's credentials (bearer token, or the signed session cookie carrying a
+ * server-side session's id) to a Principal.
  * Verified tokens are remembered for a few seconds so that a hot API path costs one SHA-256
  * and no query; concurrent lookups of one credential share one query.
  */
@@ -43,7 +57,7 @@ export class Authenticator {
   private readonly lastTouched = new LRUCache<string, number>({ max: 10_000 })
   /** Lookups under way, by cache and key: a burst of requests with one token makes one query. */
   private readonly lookups = new Map<string, Promise<Principal | null>>()
-  /** Bumped by forget(): a lookup that started before must not put its answer in the cache. */
+  /** Bumped by forget() and forgetSession(): a lookup that started before must not put its answer in the cache. */
   private generation = 0
 
   constructor(
@@ -58,7 +72,10 @@ export class Authenticator {
       return match ? this.fromBearer(match[1]!, now) : null
     }
     const cookie = request.cookies?.[SESSION_COOKIE]
-    return cookie ? this.fromSessionCookie(request, cookie, now) : null
+    if (!cookie) return null
+    // The signature lets a forged or garbled cookie be refused without a query.
+    const unsigned = request.unsignCookie(cookie)
+    return unsigned.valid && unsigned.value ? this.fromSession(unsigned.value, now) : null
   }
 
   async fromBearer(token: string, now = Date.now()): Promise<Principal | null> {
@@ -72,26 +89,59 @@ export class Authenticator {
     return principal
   }
 
-  private async fromSessionCookie(request: FastifyRequest, cookie: string, now: number): Promise<Principal | null> {
-    const unsigned = request.unsignCookie(cookie)
-    if (!unsigned.valid || !unsigned.value) return null
-    const [tokenId, expiresAt] = unsigned.value.split('|')
-    if (!tokenId || !expiresAt || Number(expiresAt) <= now) return null
-    const principal = await this.verified(this.bySession, tokenId, now, async () => {
-      const row = await this.tokens.findActiveById(tokenId)
-      return row ? { tokenId: row.id, name: row.name, role: row.role, via: 'session' } : null
+  /** The principal of the session whose random id a (verified) cookie carries; null once it ended or expired. */
+  async fromSession(cookieId: string, now = Date.now()): Promise<Principal | null> {
+    if (!isSessionId(cookieId)) return null
+    const hash = hashSessionId(cookieId)
+    const principal = await this.verified(this.bySession, hash, now, async () => {
+      const session = await this.options.sessions.findActive(hash, new Date(now))
+      return session
+        ? {
+            tokenId: session.tokenId,
+            name: session.name,
+            role: session.role,
+            via: 'session',
+            session: { id: session.id, expiresAt: session.expiresAt.getTime() },
+          }
+        : null
     })
-    if (principal) this.touch(principal.tokenId, now)
+    // A verification remembered from before the expiry does not outlive it.
+    if (!principal?.session || now >= principal.session.expiresAt) return null
+    this.touch(principal.tokenId, now)
     return principal
   }
 
   /**
-   * A token was revoked here: forget every cached verification at once, and tell the other
-   * instances to do the same.
+   * Signs a session out (`sessionId`: Principal.session.id): its row goes, this instance
+   * forgets it at once, its sockets are closed, and the other instances are told to do the same.
+   */
+  async endSession(sessionId: string): Promise<void> {
+    await this.options.sessions.delete(sessionId)
+    this.forgetSession(sessionId)
+    this.options.onEnded?.({ sessionId })
+    await this.options.announceSessionEnd?.(sessionId)
+  }
+
+  /**
+   * Credentials ended on another instance (null: some, unnamed — a rotated ADMIN_TOKEN, or
+   * messages missed while disconnected): forget what they concern, close their sockets.
+   */
+  endedElsewhere(ended: EndedCredentials | null): void {
+    if (ended && 'sessionId' in ended) this.forgetSession(ended.sessionId)
+    else this.forget()
+    if (ended) this.options.onEnded?.(ended)
+  }
+
+  /**
+   * A token was revoked here: forget every cached verification at once, close its sockets,
+   * tell the other instances to do the same, and delete the sessions it opened.
    */
   async revoked(tokenId: string): Promise<void> {
     this.forget()
+    this.options.onEnded?.({ tokenId })
     await this.options.announceRevocation?.(tokenId)
+    // Already refused (a session of a revoked token is never active); this deletes them.
+    await this.options.sessions.deleteForToken(tokenId)
   }
 
   /** Forget cached verifications (a revocation here or on another instance). */
@@ -100,6 +150,13 @@ export class Authenticator {
     this.byHash.clear()
     this.bySession.clear()
     this.lookups.clear()
+  }
+
+  private forgetSession(sessionId: string): void {
+    this.generation++
+    this.bySession.delete(sessionId)
+    // A request arriving now must not share a lookup that may have read the row before it went.
+    this.lookups.delete(`s:${sessionId}`)
   }
 
   private verified(
@@ -150,8 +207,4 @@ export class Authenticator {
     this.lastTouched.set(tokenId, now)
     this.tokens.touch(tokenId, new Date(now)).catch(this.options.onTouchError)
   }
-}
-
-export function sessionCookieValue(tokenId: string, expiresAt: number): string {
-  return `${tokenId}|${expiresAt}`
 }

@@ -6,13 +6,17 @@ import { forbidden, unauthorized } from '../errors.js'
 import { getOrCreateSetting } from '../infra/db/settings.js'
 import { DEFAULT_ACCESS, roleAllows } from './access.js'
 import { Authenticator } from './authenticator.js'
+import { registerCsrfProtection } from './csrf.js'
 import { TokenRevocations } from './revocations.js'
 import { authRoutes } from './routes.js'
+import { SessionRepository } from './session-repository.js'
 import { TokenRepository } from './token-repository.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     tokens: TokenRepository
+    /** Dashboard sign-ins (server-side sessions behind the cookie). */
+    dashboardSessions: SessionRepository
     authenticator: Authenticator
   }
 }
@@ -27,23 +31,28 @@ export default fp(
   async function authPlugin(app: FastifyInstance) {
     const { config } = app
     const tokens = new TokenRepository(app.db)
+    const sessions = new SessionRepository(app.db)
     let revocations: TokenRevocations | undefined
     const authenticator = new Authenticator(tokens, {
       onTouchError: (err) => app.log.warn({ err }, 'could not record token use'),
       announceRevocation: async (tokenId) => revocations?.announce(tokenId),
+      sessions,
+      announceSessionEnd: async (sessionId) => revocations?.announceSessionEnd(sessionId),
+      onEnded: (ended) => app.events.emit('credentials-ended', ended),
     })
     if (app.redis) {
       revocations = new TokenRevocations(
         app.redis,
         config.cachePrefix,
         randomUUID(),
-        () => authenticator.forget(),
+        (ended) => authenticator.endedElsewhere(ended),
         app.log,
       )
       revocations.start()
       app.addHook('onClose', async () => revocations?.stop())
     }
     app.decorate('tokens', tokens)
+    app.decorate('dashboardSessions', sessions)
     app.decorate('authenticator', authenticator)
 
     const secret =
@@ -65,6 +74,10 @@ export default fp(
           `This needs the ${access === 'chat' ? 'chat or admin' : access === 'viewer' ? 'viewer or admin' : access} role; your token has the ${principal.role} role`,
         )
       }
+    })
+    registerCsrfProtection(app, {
+      publicOrigin: new URL(config.publicUrl).origin,
+      acceptRequestOrigin: !config.publicUrlConfigured,
     })
 
     await app.register(authRoutes)

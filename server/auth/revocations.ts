@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
+import type { EndedCredentials } from './authenticator.js'
 
 /** A pub/sub channel, not a key (like the cache's clear channel). */
 export const revocationChannel = (prefix: string) => `${prefix}auth:revoked`
@@ -7,12 +8,15 @@ export const revocationChannel = (prefix: string) => `${prefix}auth:revoked`
 interface RevocationMessage {
   from: string
   tokenId: string | null
+  /** A session signed out (its stored id hash); tokenId is null then. */
+  sessionId?: string
 }
 
 /**
- * Token revocations for every instance: the revoking instance publishes, the others forget
- * their cached verifications at once instead of trusting them until they expire. A subscriber
- * that was disconnected may have missed messages, so it forgets on every (re)connect too.
+ * Token revocations and sign-outs for every instance: the instance where it happened
+ * publishes, the others forget their cached verifications at once instead of trusting them
+ * until they expire, and close the sockets opened with them. A subscriber that was
+ * disconnected may have missed messages, so it forgets everything on every (re)connect too.
  */
 export class TokenRevocations {
   private readonly channel: string
@@ -24,7 +28,8 @@ export class TokenRevocations {
     prefix: string,
     /** Unique per app, so that an instance ignores its own announcements. */
     private readonly origin: string,
-    private readonly forget: () => void,
+    /** null: forget everything (reconnected, or tokens revoked without a name). */
+    private readonly ended: (ended: EndedCredentials | null) => void,
     private readonly log: FastifyBaseLogger,
   ) {
     this.channel = revocationChannel(prefix)
@@ -43,7 +48,7 @@ export class TokenRevocations {
     subscriber.on('ready', () => {
       // Forgotten once listening: a revocation made before then is in the database for the next lookup.
       subscriber.subscribe(this.channel).then(
-        () => this.forget(),
+        () => this.ended(null),
         (err: unknown) => this.log.warn({ err }, 'could not subscribe to token revocations'),
       )
     })
@@ -56,7 +61,12 @@ export class TokenRevocations {
         return
       }
       if (message.from === this.origin) return
-      this.forget()
+      if (typeof message.sessionId === 'string') {
+        this.ended({ sessionId: message.sessionId })
+        this.log.debug('a session was signed out on another instance; dropped its cached verification')
+        return
+      }
+      this.ended(typeof message.tokenId === 'string' ? { tokenId: message.tokenId } : null)
       this.log.info(
         { tokenId: message.tokenId },
         'a token was revoked on another instance; dropped cached verifications',
@@ -67,7 +77,15 @@ export class TokenRevocations {
 
   /** Publishes a revocation (null: one or more tokens, unnamed). Never throws: the others still notice within PRINCIPAL_CACHE_MS. */
   async announce(tokenId: string | null): Promise<void> {
-    const message: RevocationMessage = { from: this.origin, tokenId }
+    await this.publish({ from: this.origin, tokenId })
+  }
+
+  /** Publishes a sign-out. Never throws, like announce(). */
+  async announceSessionEnd(sessionId: string): Promise<void> {
+    await this.publish({ from: this.origin, tokenId: null, sessionId })
+  }
+
+  private async publish(message: RevocationMessage): Promise<void> {
     try {
       await this.redis.publish(this.channel, JSON.stringify(message))
     } catch (err) {
@@ -76,7 +94,7 @@ export class TokenRevocations {
       this.lastPublishErrorAt = now
       this.log.warn(
         { err },
-        'could not tell other instances about a token revocation; they notice when their cached verification expires',
+        'could not tell other instances about a token revocation or sign-out; they notice when their cached verification expires',
       )
     }
   }

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { conflict, notFound, unauthorized } from '../errors.js'
 import { DateTime, ErrorResponse, IdParams } from '../contract/common.js'
 import { PrincipalView as Me, Role, TokenView } from '../contract/auth.js'
-import { SESSION_COOKIE, sessionCookieValue } from './authenticator.js'
+import { SESSION_COOKIE } from './authenticator.js'
 
 export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config } = app
@@ -30,7 +30,8 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
         )
       }
       const expiresAt = Date.now() + config.auth.sessionTtlHours * 3_600_000
-      reply.setCookie(SESSION_COOKIE, sessionCookieValue(principal.tokenId, expiresAt), {
+      const session = await app.dashboardSessions.create(principal.tokenId, new Date(expiresAt))
+      reply.setCookie(SESSION_COOKIE, session.id, {
         signed: true,
         httpOnly: true,
         sameSite: 'strict',
@@ -46,9 +47,15 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/auth/session',
     {
       config: { access: 'authenticated' },
-      schema: { tags: ['auth'], summary: 'Sign out', response: { 204: Type.Null() } },
+      schema: {
+        tags: ['auth'],
+        summary: 'Sign out: ends the session on every instance (its cookie is refused, its live sockets closed)',
+        response: { 204: Type.Null() },
+      },
     },
-    async (_request, reply) => {
+    async (request, reply) => {
+      const { session } = request.principal!
+      if (session) await app.authenticator.endSession(session.id)
       reply.clearCookie(SESSION_COOKIE, { path: '/' })
       return reply.code(204).send(null)
     },

@@ -16,6 +16,13 @@ import type { Wire } from './wire.js'
 
 export const LIVE_PATH = '/api/live'
 
+/**
+ * Close code of a socket whose credentials ended: its session signed out or expired, or its
+ * token was revoked (reason: 'signed out', 'session ended', 'token revoked'). Clients go to
+ * sign-in instead of reconnecting. (1008: policy violation.)
+ */
+export const LIVE_CLOSE_AUTH_ENDED = 1008
+
 const LabelSet = Type.Record(Type.String(), Type.String())
 const message = <T extends string, D extends TSchema>(type: T, data: D) =>
   Type.Object({ type: Type.Literal(type), data })

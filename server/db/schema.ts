@@ -63,6 +63,14 @@ export interface ApiTokensTable {
   revoked_at: NullableTimestamp
 }
 
+/** A dashboard sign-in (the cookie carries the id; only its hash is stored). */
+export interface DashboardSessionsTable {
+  id_hash: string
+  token_id: string
+  created_at: CreatedAt
+  expires_at: Timestamp
+}
+
 export interface AuditLogTable {
   id: BigIntId
   at: CreatedAt
@@ -199,6 +207,7 @@ export interface Database {
   messages: MessagesTable
   analytics_events: AnalyticsEventsTable
   api_tokens: ApiTokensTable
+  dashboard_sessions: DashboardSessionsTable
   audit_log: AuditLogTable
   app_settings: AppSettingsTable
   alert_rules: AlertRulesTable

@@ -35,12 +35,18 @@ export default fp(
     })
 
     const hub = new LiveHub({
-      limits: DEFAULT_LIVE_LIMITS,
+      limits: { ...DEFAULT_LIVE_LIMITS, ...config.live },
       log: app.log,
       onCountChange: (n) => app.metrics.websocketActiveConnections.set(n),
-      isTokenActive: async (tokenId) => (await app.tokens.findActiveById(tokenId)) !== undefined,
+      isActive: async (principal) =>
+        principal.session
+          ? (await app.dashboardSessions.findActive(principal.session.id, new Date())) !== undefined
+          : (await app.tokens.findActiveById(principal.tokenId)) !== undefined,
     })
     app.decorate('live', hub)
+    // A token revoked or a session signed out, here or on another instance: its sockets close now.
+    const onCredentialsEnded = hub.closeEnded.bind(hub)
+    app.events.on('credentials-ended', onCredentialsEnded)
 
     const deliver = (message: EventMessage) => hub.broadcast(message)
     const fanout = app.redis
@@ -94,6 +100,7 @@ export default fp(
     app.addHook('onClose', async () => {
       clearInterval(heartbeat)
       app.events.off('snapshot', onSnapshot)
+      app.events.off('credentials-ended', onCredentialsEnded)
       stopObserving()
       hub.terminateAll()
       await fanout?.stop()

@@ -157,8 +157,12 @@ describe.each(backends)('dashboard in Chromium ($name)', (backend) => {
   })
 
   it('lets a viewer see everything but not act, and says why', async () => {
+    const adminSession = (await ui.browser.context.cookies()).find((c) => c.name === 'ccp_session')!
     await ui.page.getByRole('button', { name: 'Sign out' }).click()
     await ui.page.getByLabel('API token').waitFor()
+    // Signing out ended the session on the server: a copy of the old cookie signs nobody in.
+    const oldCookie = { cookie: `ccp_session=${adminSession.value}` }
+    expect((await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: oldCookie })).statusCode).toBe(401)
     await signIn(ui.page, t.baseUrl, ui.viewerToken)
     await goTo(ui.page, 'Cache')
     const clear = ui.page.getByRole('button', { name: 'Clear cache…' })

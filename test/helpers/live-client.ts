@@ -25,7 +25,7 @@ export interface LiveClient {
 
 /**
  * A real WebSocket client on a real TCP connection to `/api/live`. Rejects when the
- * upgrade is refused (the error names the HTTP status).
+ * upgrade is refused (the error names the HTTP status, then the body of the answer).
  */
 export async function connectLive(baseUrl: string, headers: Record<string, string> = {}): Promise<LiveClient> {
   const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/api/live`, { headers })
@@ -48,8 +48,17 @@ export async function connectLive(baseUrl: string, headers: Record<string, strin
     socket.once('open', () => resolve())
     socket.once('error', reject)
     socket.once('unexpected-response', (req, res) => {
-      req.destroy()
-      reject(new Error(`upgrade refused: ${res.statusCode}`))
+      // The refusal's body (the server's error JSON) goes into the message after the status.
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (body += chunk))
+      const refused = () => {
+        req.destroy()
+        reject(new Error(`upgrade refused: ${res.statusCode} ${body}`.trim()))
+      }
+      res.once('end', refused)
+      res.once('error', refused)
+      res.once('close', refused)
     })
   })
   return {

@@ -71,7 +71,7 @@ describe.each(backends)('auth ($name)', (backend) => {
     expect(res.json().error.code).toBe('last_admin_token')
   })
 
-  it('signs in with a token into an httpOnly, SameSite=Strict signed cookie, and signs out', async () => {
+  it('signs in with a token into an httpOnly, SameSite=Strict signed cookie, and signs out for good', async () => {
     const viewer = await createToken(t, 'viewer')
     const signIn = await t.app.inject({ method: 'POST', url: '/api/auth/session', payload: { token: viewer.secret } })
     expect(signIn.statusCode).toBe(200)
@@ -91,9 +91,13 @@ describe.each(backends)('auth ($name)', (backend) => {
       401,
     )
 
-    const signOut = await t.app.inject({ method: 'DELETE', url: '/api/auth/session', headers: { cookie } })
+    const origin = new URL(t.config.publicUrl).origin
+    const signOut = await t.app.inject({ method: 'DELETE', url: '/api/auth/session', headers: { cookie, origin } })
     expect(signOut.statusCode).toBe(204)
     expect(String(signOut.headers['set-cookie'])).toMatch(/ccp_session=;/)
+    // The session is over on the server: a kept copy of the cookie no longer signs anyone in.
+    const afterSignOut = await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie } })
+    expect(afterSignOut.statusCode).toBe(401)
   })
 
   it('does not let chat tokens sign in to the dashboard', async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RegisteredRoute } from '../../server/app.js'
 import { backends, createTestApp, type TestApp } from '../helpers/app.js'
+import { connectLive, listenOnce } from '../helpers/live-client.js'
 
 /**
  * The only routes anyone may call without credentials. Adding a public route means adding
@@ -30,6 +31,10 @@ function concreteUrl(url: string): string {
 }
 
 const key = (r: RegisteredRoute) => `${r.method} ${r.url}`
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+/** Same site as a dashboard on localhost (another port, a sibling name), not the same origin. */
+const FOREIGN_ORIGIN = 'http://evil.localhost:8080'
 
 describe.each(backends)('route sweep ($name)', (backend) => {
   let t: TestApp
@@ -87,5 +92,53 @@ describe.each(backends)('route sweep ($name)', (backend) => {
         failures.push(`${key(route)} as ${route.access === 'admin' ? 'viewer' : 'chat'} → ${res.statusCode}`)
     }
     expect(failures).toEqual([])
+  })
+
+  it('refuses every unsafe route with the session cookie from a foreign Origin (403 csrf_rejected), not from ours or with a bearer token', async () => {
+    const signIn = await t.app.inject({ method: 'POST', url: '/api/auth/session', payload: { token: t.adminToken } })
+    expect(signIn.statusCode).toBe(200)
+    const cookie = `ccp_session=${signIn.cookies.find((c) => c.name === 'ccp_session')!.value}`
+    const ours = new URL(t.config.publicUrl).origin
+    // Signing out ends the cookie's session, so it goes last.
+    const signOut = 'DELETE /api/auth/session'
+    const unsafe = routes
+      .filter((r) => !SAFE_METHODS.has(r.method) && !PUBLIC_ROUTES.has(key(r)))
+      .sort((a, b) => Number(key(a) === signOut) - Number(key(b) === signOut))
+    expect(unsafe.map(key)).toEqual(expect.arrayContaining(['POST /api/db/optimize', 'POST /api/cache/clear', signOut]))
+    // A malformed JSON body: a request that gets past the check stops at the body parser, so no action runs.
+    const send = (route: RegisteredRoute, headers: Record<string, string>) =>
+      t.app.inject({
+        method: route.method as 'POST',
+        url: concreteUrl(route.url),
+        headers: { 'content-type': 'application/json', ...headers },
+        payload: '{',
+      })
+    const outcome = (res: Awaited<ReturnType<typeof send>>) => `${res.statusCode} ${res.json().error?.code ?? ''}`
+    const isCsrf = (res: Awaited<ReturnType<typeof send>>) =>
+      res.statusCode === 403 && res.json().error?.code === 'csrf_rejected'
+    const failures: string[] = []
+    for (const route of unsafe) {
+      const foreign = await send(route, { cookie, origin: FOREIGN_ORIGIN })
+      if (!isCsrf(foreign)) failures.push(`${key(route)} with the cookie from ${FOREIGN_ORIGIN} → ${outcome(foreign)}`)
+      const bearer = await send(route, { ...t.auth(), origin: FOREIGN_ORIGIN })
+      if (isCsrf(bearer) || bearer.statusCode === 401)
+        failures.push(`${key(route)} with a bearer token from ${FOREIGN_ORIGIN} → ${outcome(bearer)}`)
+    }
+    for (const route of unsafe) {
+      const own = await send(route, { cookie, origin: ours })
+      if (isCsrf(own) || own.statusCode === 401)
+        failures.push(`${key(route)} with the cookie from ${ours} → ${outcome(own)}`)
+    }
+    expect(failures).toEqual([])
+  })
+
+  it('refuses the live WebSocket upgrade with the session cookie from a foreign Origin', async () => {
+    const baseUrl = await listenOnce(t.app)
+    const signIn = await t.app.inject({ method: 'POST', url: '/api/auth/session', payload: { token: t.adminToken } })
+    const cookie = `ccp_session=${signIn.cookies.find((c) => c.name === 'ccp_session')!.value}`
+    await expect(connectLive(baseUrl, { cookie, origin: FOREIGN_ORIGIN })).rejects.toThrow('upgrade refused: 403')
+    const own = await connectLive(baseUrl, { cookie, origin: new URL(t.config.publicUrl).origin })
+    expect((await own.next('hello')).data.principal.role).toBe('admin')
+    await own.close()
   })
 })

@@ -7,7 +7,10 @@ type Handler<T extends LiveMessage['type']> = (message: Extract<LiveMessage, { t
 
 export interface LiveOptions {
   url: string
-  /** A closed socket that never opened, or a 1008 close: is the session still valid? */
+  /**
+   * The session is gone: a 1008 close (LIVE_CLOSE_AUTH_ENDED: signed out, expired or revoked,
+   * on any instance), or a socket that never opened while /api/auth/me says 401.
+   */
   onAuthLost: () => void
   checkSession: () => Promise<boolean>
   createSocket?: (url: string) => WebSocket

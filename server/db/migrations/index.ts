@@ -2,6 +2,7 @@ import type { Migration } from 'kysely'
 import * as foundation from './2026_11_20_0001_foundation.js'
 import * as alerts from './2026_11_21_0500_alerts.js'
 import * as jobs from './2026_11_21_0600_jobs.js'
+import * as dashboardSessions from './2026_11_22_0100_dashboard_sessions.js'
 
 /**
  * Every migration, in order. Names are timestamps so they sort; a migration is frozen once
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_20_0001_foundation': foundation,
   '2026_11_21_0500_alerts': alerts,
   '2026_11_21_0600_jobs': jobs,
+  '2026_11_22_0100_dashboard_sessions': dashboardSessions,
 }

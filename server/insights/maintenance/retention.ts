@@ -34,6 +34,8 @@ export function retentionRules(days: Config['maintenance']['retentionDays']): Re
       days: days.deliveredOutbox,
       only: { column: 'status', in: ['delivered'] },
     },
+    // Expired sign-ins: already refused when presented, deleted once past their expiry.
+    { table: 'dashboard_sessions', columns: ['expires_at'], days: 0 },
   ]
 }
 
@@ -53,7 +55,8 @@ export function retentionJob(deps: RetentionDeps): JobDefinition {
   const rules = deps.rules ?? retentionRules(maintenance.retentionDays)
   return {
     name: 'retention',
-    description: 'Delete old analytics events, job runs, alert history and delivered notifications, in batches',
+    description:
+      'Delete old analytics events, job runs, alert history, delivered notifications and expired dashboard sessions, in batches',
     schedule: '0 30 3 * * *',
     timeoutMs: 30 * 60_000,
     catchUp: 'once',

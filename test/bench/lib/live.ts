@@ -14,6 +14,18 @@ export const SNAPSHOT_MARKER = '{"type":"snapshot"'
 export const wsUrl = (httpUrl: string) => `${httpUrl.replace(/^http/, 'ws')}/api/live`
 
 /**
+ * The live feed's caps for a service that `clients` dashboards join with one admin token
+ * (its default per-token cap is far below a thousand): room for all of them, twice over so
+ * that a round's closing sockets never crowd out the next round's.
+ */
+export function liveCapsEnv(clients: number): Record<string, string> {
+  return {
+    LIVE_MAX_CONNECTIONS_PER_TOKEN: String(2 * clients),
+    LIVE_MAX_CONNECTIONS: String(Math.max(5_000, 2 * clients)),
+  }
+}
+
+/**
  * The bare `ws` peer for a service's live feed: it broadcasts one real snapshot frame of the
  * service once a second, as the service (SAMPLE_INTERVAL_MS=1000) does. Returns after both are
  * three seconds old, past their start-up allocation.

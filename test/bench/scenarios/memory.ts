@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { SNAPSHOT_MARKER, startBroadcastPeer, wsUrl } from '../lib/live.js'
+import { liveCapsEnv, SNAPSHOT_MARKER, startBroadcastPeer, wsUrl } from '../lib/live.js'
 import type { Loader } from '../lib/loader.js'
 import type { Proc } from '../lib/procs.js'
 import { row } from '../lib/report.js'
@@ -75,7 +75,10 @@ export const memory: Scenario = {
   estimateSeconds: 35,
   inSuite: false,
   async run({ loader }) {
-    const service = await startService({ name: 'memory', env: { SAMPLE_INTERVAL_MS: '1000' } })
+    const service = await startService({
+      name: 'memory',
+      env: { SAMPLE_INTERVAL_MS: '1000', ...liveCapsEnv(settings.wsClients) },
+    })
     try {
       const peer = await startBroadcastPeer(service)
       const ours = await measure(loader, service.proc, wsUrl(service.url), service.headers)

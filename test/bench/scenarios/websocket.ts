@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { alternate, compare } from '../lib/ab.js'
-import { startBroadcastPeer, fanoutSide, wsUrl } from '../lib/live.js'
+import { liveCapsEnv, startBroadcastPeer, fanoutSide, wsUrl } from '../lib/live.js'
 import type { Proc } from '../lib/procs.js'
 import { row } from '../lib/report.js'
 import type { Scenario } from '../lib/scenario.js'
@@ -37,7 +37,10 @@ export const websocket: Scenario = {
   estimateSeconds: 70,
   inSuite: true,
   async run({ loader }) {
-    const service = await startService({ name: 'websocket', env: { SAMPLE_INTERVAL_MS: '1000' } })
+    const service = await startService({
+      name: 'websocket',
+      env: { SAMPLE_INTERVAL_MS: '1000', ...liveCapsEnv(settings.wsClients) },
+    })
     try {
       const peer = await startBroadcastPeer(service)
       const [oursIdle, peerIdle] = await idleRss([service.proc, peer])

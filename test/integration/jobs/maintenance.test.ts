@@ -151,7 +151,7 @@ describe.each(backends)('maintenance jobs ($name)', (backend) => {
     expect(await pages()).toBeLessThan(before)
   })
 
-  it('retention deletes old history in batches, keeps recent rows, running jobs and undelivered notifications', async () => {
+  it('retention deletes old history and expired sessions in batches, keeps recent rows, running jobs and undelivered notifications', async () => {
     const now = Date.now()
     const day = 86_400_000
     await sql`insert into ${table('analytics_events')} (type, created_at)
@@ -198,6 +198,14 @@ describe.each(backends)('maintenance jobs ($name)', (backend) => {
     await outbox('delivered-old', 'delivered', 8).execute(t.app.db)
     await outbox('delivered-new', 'delivered', 1).execute(t.app.db)
     await outbox('failed-old', 'failed', null).execute(t.app.db)
+    const { tokenId } = (await t.request('GET', '/api/auth/me')).json()
+    await t.app.db
+      .insertInto('dashboard_sessions')
+      .values([
+        { id_hash: 'expired', token_id: tokenId, expires_at: new Date(now - 60_000) },
+        { id_hash: 'current', token_id: tokenId, expires_at: new Date(now + day) },
+      ])
+      .execute()
 
     // The real job with small batches, under another name so its own history stays apart.
     const job = retentionJob({
@@ -213,7 +221,7 @@ describe.each(backends)('maintenance jobs ($name)', (backend) => {
     const run = (await t.app.jobs.repo.get('retention-small-batches', started.runId))!
     expect(run.status).toBe('success')
     expect(run.output).toMatchObject({
-      deleted: { analytics_events: 25, job_runs: 1, alert_events: 1, notification_outbox: 1 },
+      deleted: { analytics_events: 25, job_runs: 1, alert_events: 1, notification_outbox: 1, dashboard_sessions: 1 },
       skipped: [],
       batchSize: 10,
     })
@@ -228,6 +236,8 @@ describe.each(backends)('maintenance jobs ($name)', (backend) => {
       key: string
     }>`select idempotency_key as key from ${table('notification_outbox')} order by 1`.execute(t.app.db)
     expect(rows.map((r) => r.key)).toEqual(['delivered-new', 'failed-old'])
+    const sessions = await t.app.db.selectFrom('dashboard_sessions').select('id_hash').execute()
+    expect(sessions.map((r) => r.id_hash)).toEqual(['current'])
   })
 
   it('retention skips a table that does not exist instead of failing', async () => {
