@@ -66,7 +66,7 @@ describe.each(backends)('bootstrap admin token ($name)', (backend) => {
     expect(second.logs.filter((l) => String(l.msg).includes('admin-token'))).toEqual([])
     expect((await second.request('GET', '/api/auth/me', undefined, { token })).statusCode).toBe(200)
     await second.close()
-  })
+  }, 120_000) // two starts, on PGlite files
 
   it('prints the token to the terminal only, with how to use it, when stdout is one', async () => {
     const { options, dataDir } = store()

@@ -84,6 +84,24 @@ describe.each(backends)('failed authentication limit behind TRUST_PROXY=1 ($name
   })
 })
 
+describe.each(backends)('failed authentication limit with TRUST_PROXY naming the proxy ($name)', (backend) => {
+  const t = useTestApp(backend, { env: { ...env, TRUST_PROXY: '10.0.0.0/24' } })
+
+  it('believes X-Forwarded-For from the proxy only, not from a client that connects directly', async () => {
+    const viaProxy = (i: number) =>
+      me(t, { address: '10.0.0.2', token: generateToken(), forwardedFor: `192.0.2.${i}, 203.0.113.20` })
+    for (let i = 0; i < LIMIT; i++) expect((await viaProxy(i)).statusCode).toBe(401)
+    expectLimited(await viaProxy(99))
+
+    const direct = (i: number) =>
+      me(t, { address: '198.51.100.30', token: generateToken(), forwardedFor: `203.0.113.${100 + i}` })
+    for (let i = 0; i < LIMIT; i++) expect((await direct(i)).statusCode).toBe(401)
+    expectLimited(await direct(99))
+    // The header from a direct client is ignored: the address it named is not the one refused.
+    expect((await me(t, { address: '203.0.113.100', token: t.adminToken })).statusCode).toBe(200)
+  })
+})
+
 /** Two instances on one Postgres schema and one Redis prefix: the count is shared. */
 describe.runIf(real?.databaseUrl && real?.redisUrl)('failed authentication limit across instances (postgres+redis)', () => {
   const [a, b] = useInstances(real!, 2, { env }) as [TestApp, TestApp]

@@ -7,7 +7,7 @@ describe.each(backends)('request logs ($name)', (backend) => {
   it('never carry the value of a token query parameter', async () => {
     const urls = [
       '/api/auth/me?token=secret-in-query-0001',
-      '/health/live?x=1&token=secret-in-query-0002&y=2',
+      '/api/audit?x=1&token=secret-in-query-0002&y=2',
       '/api/live?access_token=secret-in-query-0003',
       '/no/such/route?TOKEN=secret-in-query-0004',
       `/api/auth/me?token=${t.adminToken}`,
@@ -41,7 +41,7 @@ describe.each(backends)('start-up warning about a public /metrics ($name)', (bac
 
   it('does not warn on a loopback HOST or with METRICS_TOKEN set', async () => {
     for (const env of [
-      { HOST: '127.0.0.1' },
+      { HOST: '127.0.0.1' } as Record<string, string>,
       { HOST: '0.0.0.0', METRICS_TOKEN: 'scrape-token-0123456789abcdef' },
     ]) {
       const t = await createTestApp(backend, { captureLogs: true, env })

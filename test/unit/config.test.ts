@@ -51,11 +51,20 @@ describe('loadConfig', () => {
     expect(text.split('\n')).toHaveLength(1)
   })
 
-  it('reads TRUST_PROXY as a number of proxy hops, never "trust everything"', () => {
+  it('reads TRUST_PROXY as proxy addresses or a number of hops, never "trust everything"', () => {
     expect(loadConfig({}).trustProxy).toBe(0)
     expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(0)
     expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2)
-    expect(() => loadConfig({ TRUST_PROXY: 'all' })).toThrow(/TRUST_PROXY="all" — expected an integer/)
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, ::1,uniquelocal' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '::1',
+      'uniquelocal',
+    ])
+    for (const value of ['all', '10.0.0.0/33', '10.0.0.1/8/1', 'proxy.internal']) {
+      expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(
+        new RegExp(`^Invalid configuration: TRUST_PROXY=.* is not an IP address, a CIDR range or one of loopback`),
+      )
+    }
   })
 
   it('treats empty variables as unset', () => {
