@@ -126,17 +126,17 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       const { id } = request.params
       const existing = await app.tokens.findActiveById(id)
       if (!existing) throw notFound(`Active token ${id}`)
+      if (existing.role === 'admin' && (await app.tokens.countActive('admin')) <= 1) {
+        throw conflict(
+          'This is the last active admin token; create another admin token before revoking it',
+          'last_admin_token',
+        )
+      }
       if (id === environmentTokenId) {
         // ADMIN_TOKEN is set anew at every start: it is replaced there, not here.
         throw conflict(
           'This token is ADMIN_TOKEN, managed by the environment: to replace it, rotate ADMIN_TOKEN and restart (the restart revokes the old one)',
           'environment_token',
-        )
-      }
-      if (existing.role === 'admin' && (await app.tokens.countActive('admin')) <= 1) {
-        throw conflict(
-          'This is the last active admin token; create another admin token before revoking it',
-          'last_admin_token',
         )
       }
       const token = await app.tokens.revoke(id)

@@ -103,15 +103,18 @@ describe.each(backends)('failed authentication limit with TRUST_PROXY naming the
 })
 
 /** Two instances on one Postgres schema and one Redis prefix: the count is shared. */
-describe.runIf(real?.databaseUrl && real?.redisUrl)('failed authentication limit across instances (postgres+redis)', () => {
-  const [a, b] = useInstances(real!, 2, { env }) as [TestApp, TestApp]
+describe.runIf(real?.databaseUrl && real?.redisUrl)(
+  'failed authentication limit across instances (postgres+redis)',
+  () => {
+    const [a, b] = useInstances(real!, 2, { env }) as [TestApp, TestApp]
 
-  it('refuses on one instance an address that failed on the other', async () => {
-    const address = '198.51.100.20'
-    for (let i = 0; i < LIMIT; i++) expect((await me(a, { address, token: generateToken() })).statusCode).toBe(401)
-    expectLimited(await me(b, { address, token: generateToken() }))
-    expectLimited(await me(b, { address, token: b.adminToken }))
-    // A learns of the block from the shared count at the address's next failure there.
-    expectLimited(await me(a, { address, token: generateToken() }))
-  })
-})
+    it('refuses on one instance an address that failed on the other', async () => {
+      const address = '198.51.100.20'
+      for (let i = 0; i < LIMIT; i++) expect((await me(a, { address, token: generateToken() })).statusCode).toBe(401)
+      expectLimited(await me(b, { address, token: generateToken() }))
+      expectLimited(await me(b, { address, token: b.adminToken }))
+      // A learns of the block from the shared count at the address's next failure there.
+      expectLimited(await me(a, { address, token: generateToken() }))
+    })
+  },
+)

@@ -2,15 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { LogEvent } from 'kysely'
 import { describe, expect, it } from 'vitest'
 import { generateToken } from '../../server/auth/token-repository.js'
-import {
-  backends,
-  createTestApp,
-  dropTestData,
-  real,
-  uniqueName,
-  useTestApp,
-  type TestApp,
-} from '../helpers/app.js'
+import { backends, createTestApp, dropTestData, real, uniqueName, useTestApp, type TestApp } from '../helpers/app.js'
 import { waitFor } from '../helpers/wait.js'
 
 /** The token lookups (selects on api_tokens) the app runs while `work` runs. */
