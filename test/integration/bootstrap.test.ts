@@ -136,7 +136,7 @@ describe('bootstrap admin token of a real process', () => {
     } finally {
       await service.stop()
     }
-  })
+  }, 150_000)
 
   it('on a terminal: prints the token once and writes no file', async () => {
     const s = freshStore(backend)
@@ -166,5 +166,5 @@ describe('bootstrap admin token of a real process', () => {
     } finally {
       await service.stop()
     }
-  })
+  }, 150_000)
 })
