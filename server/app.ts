@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import auditPlugin from './audit/index.js'
 import alertsPlugin from './alerts/index.js'
 import authPlugin from './auth/index.js'
+import type { Terminal } from './auth/bootstrap.js'
 import cachePlugin from './cache/index.js'
 import redisPlugin from './infra/redis/index.js'
 import chatPlugin from './chat/index.js'
@@ -46,7 +47,11 @@ export interface BuildOptions {
   pgliteDataDir?: string
   /** Send logs here instead of stdout (tests read them). */
   logStream?: NodeJS.WritableStream
+  /** Where the bootstrap admin token may be printed, when it is a TTY (default process.stdout). */
+  terminal?: Terminal
 }
+
+export type { Terminal }
 
 /** Secrets never reach the log, whatever object they travel in (see redactLogLine). */
 function loggerOptions(config: Config, options: BuildOptions): FastifyServerOptions['logger'] {
@@ -64,6 +69,20 @@ function loggerOptions(config: Config, options: BuildOptions): FastifyServerOpti
 }
 
 /**
+ * Never `true` (every hop believed: request.ip would be whatever the client wrote first).
+ * Addresses: fastify believes a hop only if it comes from one of them. A number n: request.ip
+ * is the address n hops back along X-Forwarded-For, as @fastify/proxy-addr counts hops (the
+ * socket is hop 0); fastify 5.12.1 dropped that form since it cannot tell a proxy from a
+ * client that connects directly, so it is a trust function here, for deployments where
+ * nothing but the proxies reaches the service.
+ */
+function trustProxyOption(trustProxy: number | string[]): FastifyServerOptions['trustProxy'] {
+  if (Array.isArray(trustProxy)) return trustProxy
+  if (trustProxy === 0) return false
+  return (_address: string, hop: number) => hop < trustProxy
+}
+
+/**
  * Builds the whole service without listening: `main.ts` listens, tests inject. Plugin order
  * matters: infrastructure, then auth (its hook guards everything registered after), then
  * features, then the dashboard's catch-all.
@@ -72,7 +91,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const app = Fastify({
     logger: loggerOptions(config, options),
     bodyLimit: config.bodyLimitBytes,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -119,7 +138,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(httpPlugin)
   await app.register(openApiDocument)
   await app.register(auditPlugin)
-  await app.register(authPlugin)
+  await app.register(authPlugin, { terminal: options.terminal ?? process.stdout })
   await app.register(metricsPlugin)
   await app.register(jobsPlugin)
   await app.register(healthPlugin)

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net'
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
@@ -73,7 +74,19 @@ export const EnvSchema = Type.Object({
   }),
   BODY_LIMIT_BYTES: int(1_048_576, 1024, 100 * 1_048_576, 'Largest accepted request body'),
   SIGNIN_RATE_LIMIT_PER_MINUTE: int(10, 1, 10_000, 'Sign-in attempts allowed per client address per minute'),
-  TRUST_PROXY: Type.Boolean({ default: false, description: 'Trust X-Forwarded-* headers (behind a load balancer)' }),
+  AUTH_FAILURE_LIMIT: int(
+    20,
+    1,
+    1_000_000,
+    'Failed authentications (an unknown, revoked or malformed token or session) allowed per client address per AUTH_FAILURE_WINDOW_S; past that the address gets 429 + Retry-After until the window ends',
+  ),
+  AUTH_FAILURE_WINDOW_S: int(60, 1, 86_400, 'Window of AUTH_FAILURE_LIMIT, in seconds'),
+  TRUST_PROXY: Type.String({
+    default: '0',
+    pattern: '^[^,\\s]+(?:\\s*,\\s*[^,\\s]+)*$',
+    description:
+      'Proxies in front of the service, whose X-Forwarded-For entries are believed: their addresses (IP, CIDR, loopback, linklocal, uniquelocal; comma-separated), or a number of hops trusted whatever their address (only when nothing reaches the service but through them); 0 = none, true (older configurations) = 1',
+  }),
   MAX_EVENT_LOOP_DELAY_MS: int(
     1_000,
     0,
@@ -294,10 +307,13 @@ export interface Config {
     sessionSecret: string | undefined
     sessionTtlHours: number
     signinRateLimitPerMinute: number
+    failureLimit: number
+    failureWindowSeconds: number
   }
   metricsToken: string | undefined
   bodyLimitBytes: number
-  trustProxy: boolean
+  /** Whose X-Forwarded-For entries are believed: the proxies' addresses, or a number of hops (0 = none). */
+  trustProxy: number | string[]
   maxEventLoopDelayMs: number
   shutdownTimeoutMs: number
   live: { maxConnections: number; maxConnectionsPerToken: number }
@@ -363,6 +379,28 @@ function describeExpected(schema: TSchema): string {
   return parts.join(' ')
 }
 
+/** The names @fastify/proxy-addr knows for address ranges. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal'])
+
+function parseTrustProxy(value: string): number | string[] {
+  if (value === 'false') return 0
+  if (value === 'true') return 1 // was "trust every hop"; one proxy is what that nearly always meant
+  if (/^[0-9]+$/.test(value)) return Number(value)
+  const entries = value.split(',').map((e) => e.trim())
+  for (const entry of entries) {
+    const [address = '', prefix, extra] = entry.split('/')
+    const family = isIP(address)
+    const prefixOk =
+      prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (family === 6 ? 128 : 32))
+    if (!(PROXY_RANGE_NAMES.has(entry) || (family !== 0 && prefixOk && extra === undefined))) {
+      throw new ConfigError(
+        `Invalid configuration: TRUST_PROXY=${JSON.stringify(value)} — ${JSON.stringify(entry)} is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal`,
+      )
+    }
+  }
+  return entries
+}
+
 /** Reads the environment into a typed Config, or throws one ConfigError naming the variable. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, unknown> = {}
@@ -404,10 +442,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       sessionSecret: env.SESSION_SECRET,
       sessionTtlHours: env.SESSION_TTL_HOURS,
       signinRateLimitPerMinute: env.SIGNIN_RATE_LIMIT_PER_MINUTE,
+      failureLimit: env.AUTH_FAILURE_LIMIT,
+      failureWindowSeconds: env.AUTH_FAILURE_WINDOW_S,
     },
     metricsToken: env.METRICS_TOKEN,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
-    trustProxy: env.TRUST_PROXY,
+    trustProxy: parseTrustProxy(env.TRUST_PROXY),
     maxEventLoopDelayMs: env.MAX_EVENT_LOOP_DELAY_MS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     live: { maxConnections: env.LIVE_MAX_CONNECTIONS, maxConnectionsPerToken: env.LIVE_MAX_CONNECTIONS_PER_TOKEN },

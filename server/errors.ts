@@ -21,6 +21,8 @@ export const unauthorized = (message = 'Authentication required: send Authorizat
 export const forbidden = (message: string) => new AppError(403, 'forbidden', message)
 export const notFound = (what: string) => new AppError(404, 'not_found', `${what} not found`)
 export const conflict = (message: string, code = 'conflict') => new AppError(409, code, message)
+export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
+  new AppError(429, 'rate_limited', message, { 'retry-after': String(retryAfterSeconds) })
 export const serviceUnavailable = (message: string, retryAfterSeconds = 5) =>
   new AppError(503, 'service_unavailable', message, { 'retry-after': String(retryAfterSeconds) })
 export const badGateway = (message: string) => new AppError(502, 'upstream_error', message)

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache'
 import type { FastifyRequest } from 'fastify'
 import type { Principal } from './access.js'
 import { hashSessionId, isSessionId, type SessionRepository } from './session-repository.js'
-import { hashToken, TOKEN_PREFIX, type TokenRepository } from './token-repository.js'
+import { hashToken, tokenShapeCheck, type TokenRepository } from './token-repository.js'
 
 export const SESSION_COOKIE = 'ccp_session'
 
@@ -18,6 +18,15 @@ export const PRINCIPAL_CACHE_MS = 5_000
  * the database at the moment it does.
  */
 export const PRINCIPAL_REFRESH_AFTER_MS = 4_000
+/**
+ * How long a well-formed token the database does not know (or knows as revoked) is answered
+ * 401 from memory. A miss could only hide a token created meanwhile with that very secret:
+ * generated secrets are 32 random bytes nobody can try before they exist, so that leaves
+ * ADMIN_TOKEN, tried on one instance before the instance that writes it has restarted. That
+ * restart rotates the old ADMIN_TOKEN out and announces it, and forget() drops misses too, so
+ * with Redis the new one works everywhere at once; without, within this.
+ */
+export const MISS_CACHE_MS = 5_000
 /** last_used_at is written at most this often per token. */
 const TOUCH_INTERVAL_MS = 60_000
 
@@ -43,6 +52,8 @@ export interface AuthenticatorOptions {
   announceSessionEnd?: (sessionId: string) => Promise<void>
   /** Credentials ended, here or on another instance (the live hub closes their sockets). */
   onEnded?: (ended: EndedCredentials) => void
+  /** ADMIN_TOKEN, when set: tokens of its shape are looked up besides generated ones (tokenShapeCheck). */
+  adminToken?: string
 }
 
 /**
@@ -55,6 +66,9 @@ export class Authenticator {
   private readonly byHash = new LRUCache<string, Verified>({ max: 10_000 })
   private readonly bySession = new LRUCache<string, Verified>({ max: 10_000 })
   private readonly lastTouched = new LRUCache<string, number>({ max: 10_000 })
+  /** Hashes of well-formed tokens the database did not know, and when it said so. */
+  private readonly misses = new LRUCache<string, number>({ max: 10_000 })
+  private readonly wellFormed: (token: string) => boolean
   /** Lookups under way, by cache and key: a burst of requests with one token makes one query. */
   private readonly lookups = new Map<string, Promise<Principal | null>>()
   /** Bumped by forget() and forgetSession(): a lookup that started before must not put its answer in the cache. */
@@ -63,7 +77,9 @@ export class Authenticator {
   constructor(
     private readonly tokens: TokenRepository,
     private readonly options: AuthenticatorOptions,
-  ) {}
+  ) {
+    this.wellFormed = tokenShapeCheck(options.adminToken)
+  }
 
   async authenticate(request: FastifyRequest, now = Date.now()): Promise<Principal | null> {
     const header = request.headers.authorization
@@ -78,12 +94,25 @@ export class Authenticator {
     return unsigned.valid && unsigned.value ? this.fromSession(unsigned.value, now) : null
   }
 
+  /**
+   * A malformed token is refused without a lookup, and so is one the database did not know
+   * less than MISS_CACHE_MS ago: bogus tokens cost a regular expression, or a SHA-256.
+   */
   async fromBearer(token: string, now = Date.now()): Promise<Principal | null> {
-    if (!token.startsWith(TOKEN_PREFIX) && token.length < 32) return null
+    if (!this.wellFormed(token)) return null
     const hash = hashToken(token)
+    const missedAt = this.misses.get(hash)
+    if (missedAt !== undefined && now - missedAt >= 0 && now - missedAt < MISS_CACHE_MS) return null
     const principal = await this.verified(this.byHash, hash, now, async () => {
+      const generation = this.generation
       const row = await this.tokens.findActiveByHash(hash)
-      return row ? { tokenId: row.id, name: row.name, role: row.role, via: 'bearer' } : null
+      if (!row) {
+        // Not when forget() ran meanwhile: what it was told of (a rotation) may have made this token.
+        if (generation === this.generation) this.misses.set(hash, now)
+        return null
+      }
+      this.misses.delete(hash)
+      return { tokenId: row.id, name: row.name, role: row.role, via: 'bearer' }
     })
     if (principal) this.touch(principal.tokenId, now)
     return principal
@@ -144,9 +173,10 @@ export class Authenticator {
     await this.options.sessions.deleteForToken(tokenId)
   }
 
-  /** Forget cached verifications (a revocation here or on another instance). */
+  /** Forget cached verifications and misses (a revocation or rotation here or on another instance). */
   forget(): void {
     this.generation++
+    this.misses.clear()
     this.byHash.clear()
     this.bySession.clear()
     this.lookups.clear()
@@ -207,4 +237,9 @@ export class Authenticator {
     this.lastTouched.set(tokenId, now)
     this.tokens.touch(tokenId, new Date(now)).catch(this.options.onTouchError)
   }
+}
+
+/** Whether a request brings credentials at all (a failed authentication, when they do not verify). */
+export function presentsCredentials(request: FastifyRequest): boolean {
+  return request.headers.authorization !== undefined || request.cookies?.[SESSION_COOKIE] !== undefined
 }

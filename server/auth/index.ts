@@ -5,8 +5,10 @@ import type { FastifyInstance } from 'fastify'
 import { forbidden, unauthorized } from '../errors.js'
 import { getOrCreateSetting } from '../infra/db/settings.js'
 import { DEFAULT_ACCESS, roleAllows } from './access.js'
-import { Authenticator } from './authenticator.js'
+import { Authenticator, presentsCredentials } from './authenticator.js'
+import { adoptAdminToken, bootstrapAdminToken, type Terminal } from './bootstrap.js'
 import { registerCsrfProtection } from './csrf.js'
+import { failedAuthLimit } from './failed-auth-limit.js'
 import { TokenRevocations } from './revocations.js'
 import { authRoutes } from './routes.js'
 import { SessionRepository } from './session-repository.js'
@@ -21,14 +23,18 @@ declare module 'fastify' {
   }
 }
 
-export const ADMIN_TOKEN_NAME = 'ADMIN_TOKEN'
+export interface AuthOptions {
+  /** Where the bootstrap admin token may be printed (process.stdout). */
+  terminal: Terminal
+}
 
 /**
  * Auth for every route: an onRequest hook reads `config.access` (default admin) and
- * rejects with 401 (no or bad credentials) or 403 (wrong role) before anything else runs.
+ * rejects with 401 (no or bad credentials), 403 (wrong role) or 429 (an address over the
+ * failed-authentication limit) before anything else runs.
  */
 export default fp(
-  async function authPlugin(app: FastifyInstance) {
+  async function authPlugin(app: FastifyInstance, options: AuthOptions) {
     const { config } = app
     const tokens = new TokenRepository(app.db)
     const sessions = new SessionRepository(app.db)
@@ -39,6 +45,7 @@ export default fp(
       sessions,
       announceSessionEnd: async (sessionId) => revocations?.announceSessionEnd(sessionId),
       onEnded: (ended) => app.events.emit('credentials-ended', ended),
+      adminToken: config.auth.adminToken,
     })
     if (app.redis) {
       revocations = new TokenRevocations(
@@ -60,14 +67,23 @@ export default fp(
       (await getOrCreateSetting(app.db, 'session_secret', () => randomBytes(32).toString('base64url')))
     await app.register(fastifyCookie, { secret, hook: 'onRequest' })
 
-    await bootstrapAdminToken(app, tokens, revocations)
+    const { adminToken } = config.auth
+    const environmentTokenId = adminToken ? await adoptAdminToken(app, tokens, adminToken, revocations) : undefined
+    if (!adminToken) await bootstrapAdminToken(app, tokens, options.terminal)
+
+    const failures = failedAuthLimit(app)
 
     app.decorateRequest('principal', null)
     app.addHook('onRequest', async (request) => {
       const access = request.routeOptions.config?.access ?? DEFAULT_ACCESS
       if (access === 'public' || request.is404) return
+      const refusal = failures.refusal(request.ip)
+      if (refusal) throw refusal
       const principal = await authenticator.authenticate(request)
-      if (!principal) throw unauthorized()
+      if (!principal) {
+        if (presentsCredentials(request)) throw (await failures.failed(request.ip)) ?? unauthorized()
+        throw unauthorized()
+      }
       request.principal = principal
       if (!roleAllows(principal.role, access)) {
         throw forbidden(
@@ -80,30 +96,7 @@ export default fp(
       acceptRequestOrigin: !config.publicUrlConfigured,
     })
 
-    await app.register(authRoutes)
+    await app.register(authRoutes, { environmentTokenId })
   },
   { name: 'auth', dependencies: ['database', 'redis', 'audit'] },
 )
-
-async function bootstrapAdminToken(
-  app: FastifyInstance,
-  tokens: TokenRepository,
-  revocations: TokenRevocations | undefined,
-): Promise<void> {
-  const { adminToken } = app.config.auth
-  if (adminToken) {
-    const { revoked } = await tokens.ensureNamedToken(ADMIN_TOKEN_NAME, 'admin', adminToken)
-    app.log.info('admin token taken from ADMIN_TOKEN')
-    // A new ADMIN_TOKEN rotated the old one out: instances still running stop accepting it now.
-    if (revoked > 0) await revocations?.announce(null)
-    return
-  }
-  if ((await tokens.countActive()) > 0) return
-  // Several instances may start at once on a fresh database: only the one that claims the
-  // bootstrap creates (and prints) the token.
-  if (!(await tokens.claimBootstrap())) return
-  const { secret } = await tokens.create({ name: 'bootstrap admin', role: 'admin', createdBy: 'bootstrap' })
-  app.log.warn(
-    `Admin token (shown once, store it now): ${secret} — sign in to the dashboard at ${app.config.publicUrl} with it, or send "Authorization: Bearer ${secret}"`,
-  )
-}

@@ -5,7 +5,12 @@ import { DateTime, ErrorResponse, IdParams } from '../contract/common.js'
 import { PrincipalView as Me, Role, TokenView } from '../contract/auth.js'
 import { SESSION_COOKIE } from './authenticator.js'
 
-export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
+export interface AuthRoutesOptions {
+  /** The row of ADMIN_TOKEN, which the environment manages: not revocable through the API. */
+  environmentTokenId: string | undefined
+}
+
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (app, { environmentTokenId }) => {
   const { config } = app
   const secureCookie = config.publicUrl.startsWith('https://')
 
@@ -132,6 +137,13 @@ export const authRoutes: FastifyPluginAsyncTypebox = async (app) => {
         throw conflict(
           'This is the last active admin token; create another admin token before revoking it',
           'last_admin_token',
+        )
+      }
+      if (id === environmentTokenId) {
+        // ADMIN_TOKEN is set anew at every start: it is replaced there, not here.
+        throw conflict(
+          'This token is ADMIN_TOKEN, managed by the environment: to replace it, rotate ADMIN_TOKEN and restart (the restart revokes the old one)',
+          'environment_token',
         )
       }
       const token = await app.tokens.revoke(id)

@@ -9,6 +9,28 @@ export function generateToken(): string {
   return TOKEN_PREFIX + randomBytes(32).toString('base64url')
 }
 
+/** What generateToken makes: the prefix and exactly 43 base64url characters (32 bytes). */
+const GENERATED_TOKEN = new RegExp(`^${TOKEN_PREFIX}[A-Za-z0-9_-]{43}$`)
+
+/** Alphabets an operator's ADMIN_TOKEN may be drawn from, narrowest first (the last: any visible ASCII). */
+const ALPHABETS = [/^[0-9a-f]+$/, /^[0-9A-F]+$/, /^[A-Za-z0-9_-]+$/, /^[A-Za-z0-9+/=]+$/, /^[\x21-\x7e]+$/]
+
+/**
+ * The check a presented token passes before it costs a lookup: a token we generated, or a
+ * string of ADMIN_TOKEN's length drawn from the narrowest alphabet ADMIN_TOKEN fits in (an
+ * operator may set any string of 32+ characters; a new one made the same way, rolled out to
+ * the fleet one instance at a time, passes on the instances not yet restarted). Every token
+ * in the database is one of these: anything else is refused without asking it.
+ */
+export function tokenShapeCheck(adminToken: string | undefined): (candidate: string) => boolean {
+  if (!adminToken || GENERATED_TOKEN.test(adminToken)) return (candidate) => GENERATED_TOKEN.test(candidate)
+  const length = adminToken.length
+  const alphabet = ALPHABETS.find((a) => a.test(adminToken))
+  return (candidate) =>
+    GENERATED_TOKEN.test(candidate) ||
+    (candidate.length === length && (alphabet === undefined || alphabet.test(candidate)))
+}
+
 export function hashToken(token: string): string {
   return digest('sha256', token, 'hex')
 }
@@ -110,10 +132,34 @@ export class TokenRepository {
     await this.db.updateTable('api_tokens').set({ last_used_at: now }).where('id', '=', id).execute()
   }
 
-  /** Makes `token` the one active token named `name` (the ADMIN_TOKEN row): older ones are revoked (and counted). */
-  async ensureNamedToken(name: string, role: TokenRole, token: string, now = new Date()): Promise<{ revoked: number }> {
+  /**
+   * Makes `token` the one active token named `name` (the ADMIN_TOKEN row): inserts it when new,
+   * and revokes older ones of that name (counted). A row of this very token that is revoked
+   * stays revoked, however it was (by hand, or rotated out by a later ADMIN_TOKEN): nothing
+   * changes then, and the caller says so.
+   */
+  async ensureNamedToken(
+    name: string,
+    role: TokenRole,
+    token: string,
+    now = new Date(),
+  ): Promise<{ status: 'active'; id: string; revoked: number } | { status: 'revoked'; revokedAt: Date }> {
     const hash = hashToken(token)
     return this.db.transaction().execute(async (trx) => {
+      const find = () =>
+        trx.selectFrom('api_tokens').select(['id', 'revoked_at']).where('token_hash', '=', hash).executeTakeFirst()
+      let row = await find()
+      if (!row) {
+        // Instances of a fleet starting together all find no row and insert: the first one wins.
+        await trx
+          .insertInto('api_tokens')
+          .values({ name, role, token_hash: hash, token_prefix: displayPrefix(token), created_by: 'environment' })
+          .onConflict((oc) => oc.column('token_hash').doNothing())
+          .execute()
+        row = await find()
+        if (!row) throw new Error(`the ${name} row was neither inserted nor found`)
+      }
+      if (row.revoked_at) return { status: 'revoked' as const, revokedAt: row.revoked_at }
       const { numUpdatedRows } = await trx
         .updateTable('api_tokens')
         .set({ revoked_at: now })
@@ -121,22 +167,7 @@ export class TokenRepository {
         .where('token_hash', '!=', hash)
         .where('revoked_at', 'is', null)
         .executeTakeFirst()
-      const existing = await trx
-        .selectFrom('api_tokens')
-        .select(['id', 'revoked_at'])
-        .where('token_hash', '=', hash)
-        .executeTakeFirst()
-      if (!existing) {
-        // Instances of a fleet starting together all find no row and insert: the first one wins.
-        await trx
-          .insertInto('api_tokens')
-          .values({ name, role, token_hash: hash, token_prefix: displayPrefix(token), created_by: 'environment' })
-          .onConflict((oc) => oc.column('token_hash').doNothing())
-          .execute()
-      } else if (existing.revoked_at) {
-        await trx.updateTable('api_tokens').set({ revoked_at: null, role }).where('id', '=', existing.id).execute()
-      }
-      return { revoked: Number(numUpdatedRows) }
+      return { status: 'active' as const, id: row.id, revoked: Number(numUpdatedRows) }
     })
   }
 

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
+import { BlockList, isIP } from 'node:net'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { AppError } from '../errors.js'
@@ -20,6 +21,18 @@ export function bearerMatches(header: string | undefined, token: string): boolea
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')
   const equal = timingSafeEqual(digest(match?.[1] ?? ''), digest(token))
   return equal && match !== null
+}
+
+/** Whether listening on `host` keeps the port on this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.replace(/^\[(.*)\]$/, '$1').toLowerCase()
+  if (name === 'localhost' || name.endsWith('.localhost')) return true
+  const family = isIP(name)
+  if (family === 0) return false
+  const loopback = new BlockList()
+  loopback.addSubnet('127.0.0.0', 8, 'ipv4')
+  loopback.addAddress('::1', 'ipv6')
+  return loopback.check(name, family === 4 ? 'ipv4' : 'ipv6')
 }
 
 /**

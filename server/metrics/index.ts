@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { observePool, queryTimer } from './db-instrumentation.js'
-import { expositionRoute } from './exposition-route.js'
+import { expositionRoute, isLoopbackHost } from './exposition-route.js'
 import { instrumentHttp } from './http-instrumentation.js'
 import { metricsRoutes } from './routes.js'
 import { Sampler } from './sampler.js'
@@ -49,6 +49,12 @@ export default fp(
     app.decorate('series', series)
 
     await app.register(expositionRoute, { metrics, token: config.metricsToken, beforeScrape: pool })
+    if (config.metricsToken === undefined && !isLoopbackHost(config.host)) {
+      app.log.warn(
+        { host: config.host },
+        `GET /metrics is public: HOST=${config.host} is not a loopback address and METRICS_TOKEN is unset, so anyone who reaches this port can read the metrics. Set METRICS_TOKEN (and give it to Prometheus) to require it`,
+      )
+    }
     await app.register(metricsRoutes, { sampler, series })
 
     app.addHook('onReady', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, HTTPMethods, LightMyRequestResponse } from 'fastify'
 import { afterAll, beforeAll } from 'vitest'
-import { buildApp } from '../../server/app.js'
+import { buildApp, type Terminal } from '../../server/app.js'
 import { loadConfig, type Config } from '../../server/config.js'
 import { generateToken } from '../../server/auth/token-repository.js'
 import { listenOnce } from './live-client.js'
@@ -54,6 +54,21 @@ export interface TestAppOptions {
   keepData?: boolean
   /** Start without an ADMIN_TOKEN (bootstrap tests). */
   withoutAdminToken?: boolean
+  /** Where the app prints to the terminal (the bootstrap token); default: not a terminal, output dropped. */
+  terminal?: Terminal
+}
+
+/** A terminal stand-in that keeps what the app prints; `isTTY` says whether it passes for one. */
+export function capturingTerminal(isTTY: boolean): Terminal & { text(): string } {
+  let text = ''
+  return {
+    isTTY,
+    write(chunk: string) {
+      text += chunk
+      return true
+    },
+    text: () => text,
+  }
 }
 
 /**
@@ -87,7 +102,9 @@ export async function createTestApp(backend: Backend, options: TestAppOptions = 
   })
   // Without a database URL, PGlite lives in memory unless the test asked for a data dir it keeps.
   const pgliteDataDir = backend.databaseUrl ? undefined : options.dataDir ? undefined : 'memory://'
-  const app = await buildApp(config, { pgliteDataDir, logStream })
+  // Never the runner's own terminal: whether tests run in one must not change what the app does.
+  const terminal = options.terminal ?? capturingTerminal(false)
+  const app = await buildApp(config, { pgliteDataDir, logStream, terminal })
   const auth = (token = adminToken) => ({ authorization: `Bearer ${token}` })
   const request: TestApp['request'] = (method, url, payload, { token, headers } = {}) =>
     app.inject({

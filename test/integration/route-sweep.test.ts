@@ -141,4 +141,17 @@ describe.each(backends)('route sweep ($name)', (backend) => {
     expect((await own.next('hello')).data.principal.role).toBe('admin')
     await own.close()
   })
+
+  it('answers 403 to a viewer token on every chat route', async () => {
+    const viewer = (await t.request('POST', '/api/tokens', { name: 'sweep chat viewer', role: 'viewer' })).json()
+      .secret as string
+    const chatRoutes = routes.filter((r) => r.access === 'chat')
+    expect(chatRoutes.map(key)).toContain('POST /v1/chat/completions')
+    const failures: string[] = []
+    for (const route of chatRoutes) {
+      const res = await t.request(route.method as 'GET', concreteUrl(route.url), undefined, { token: viewer })
+      if (res.statusCode !== 403) failures.push(`${key(route)} as viewer → ${res.statusCode}`)
+    }
+    expect(failures).toEqual([])
+  })
 })

@@ -25,7 +25,7 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgres://u@h:5432/db',
     })
     expect(config.port).toBe(8080)
-    expect(config.trustProxy).toBe(true)
+    expect(config.trustProxy).toBe(1) // true, from older configurations, is one hop
     expect(config.chat.simulated.errorRate).toBe(0.25)
     expect(config.database.url).toBe('postgres://u@h:5432/db')
   })
@@ -49,6 +49,22 @@ describe('loadConfig', () => {
     const text = (error as Error).message
     expect(text).toMatch(message)
     expect(text.split('\n')).toHaveLength(1)
+  })
+
+  it('reads TRUST_PROXY as proxy addresses or a number of hops, never "trust everything"', () => {
+    expect(loadConfig({}).trustProxy).toBe(0)
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(0)
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2)
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, ::1,uniquelocal' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '::1',
+      'uniquelocal',
+    ])
+    for (const value of ['all', '10.0.0.0/33', '10.0.0.1/8/1', 'proxy.internal']) {
+      expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(
+        new RegExp(`^Invalid configuration: TRUST_PROXY=.* is not an IP address, a CIDR range or one of loopback`),
+      )
+    }
   })
 
   it('treats empty variables as unset', () => {

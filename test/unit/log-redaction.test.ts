@@ -41,6 +41,22 @@ describe('log line redaction', () => {
     expect(redactLogLine('partial {"token":"abc\\"def","ok":1')).toBe(`partial {"token":"${REDACTED}","ok":1`)
   })
 
+  it('redacts the values of token query parameters and ccp_ tokens wherever they are in a line', () => {
+    const token = `ccp_${'A'.repeat(20)}-_${'b'.repeat(21)}`
+    const line = `${JSON.stringify({
+      req: { method: 'GET', url: '/api/live?a=1&token=t0p&Access_Token=x%20y&b=2' },
+      msg: `printed ${token} somewhere`,
+    })}\n`
+    const out = redactLogLine(line)
+    expect(JSON.parse(out)).toEqual({
+      req: { method: 'GET', url: `/api/live?a=1&token=${REDACTED}&Access_Token=${REDACTED}&b=2` },
+      msg: `printed ${REDACTED} somewhere`,
+    })
+    // A token display prefix (ccp_ + 6) is not a token and stays readable.
+    const prefix = `${JSON.stringify({ token_prefix_shown: 'ccp_abcdef', msg: 'x' })}\n`
+    expect(redactLogLine(prefix)).toBe(prefix)
+  })
+
   it('is what the app’s logger writes through (fastify passes the pino hook on)', () => {
     const lines: string[] = []
     const stream = new Writable({

@@ -9,8 +9,16 @@ const SECRET_KEYS = new Set([
   'apikey',
   'api_key',
 ])
-/** A cheap test on the finished line: only lines that may carry such a key are parsed. */
-const MAY_CARRY_SECRET = /"(?:authorization|cookie|set-cookie|token|secret|password|apikey|api_key)":/i
+/** A cheap test on the finished line: only lines that may carry a secret are looked at again. */
+const MAY_CARRY_SECRET = /"(?:authorization|cookie|set-cookie|token|secret|password|apikey|api_key)":|token=|ccp_/i
+const SECRET_KEY = /"(?:authorization|cookie|set-cookie|token|secret|password|apikey|api_key)":/i
+/**
+ * The value of a query parameter (or any `name=value` pair) whose name ends in "token"
+ * (`?token=`, `&access_token=`), up to the next `&`, `#`, space or end of the JSON string.
+ */
+const TOKEN_PARAMETER_VALUES = /((?:^|[?&;\s"])[\w.-]*token=)(?:[^&#"\\\s]|\\.)*/gi
+/** An API token (generateToken's shape) anywhere in a line, whatever carries it. */
+const API_TOKENS = /ccp_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g
 
 const SECRET_STRING_VALUES =
   /("(?:authorization|cookie|set-cookie|token|secret|password|apikey|api_key)":\s*)"(?:[^"\\]|\\.)*"/gi
@@ -18,7 +26,8 @@ const SECRET_STRING_VALUES =
 export const REDACTED = '[redacted]'
 
 /**
- * pino's `hooks.streamWrite`: redacts secret-named keys in a finished JSON log line. pino's
+ * pino's `hooks.streamWrite`: redacts secret-named keys in a finished JSON log line, the
+ * values of token query parameters (request URLs) and API tokens wherever they appear. pino's
  * own wildcard redaction (`*.token` and the like) clones every logged object on every line,
  * about 4 µs a line, most of the cost of request logging; nearly no line carries such a key,
  * and here those that do not cost one regular-expression test. Covers every depth, child
@@ -26,12 +35,14 @@ export const REDACTED = '[redacted]'
  */
 export function redactLogLine(line: string): string {
   if (!MAY_CARRY_SECRET.test(line)) return line
+  const scrubbed = line.replace(TOKEN_PARAMETER_VALUES, `$1${REDACTED}`).replace(API_TOKENS, REDACTED)
+  if (!SECRET_KEY.test(scrubbed)) return scrubbed
   let parsed: unknown
   try {
-    parsed = JSON.parse(line)
+    parsed = JSON.parse(scrubbed)
   } catch {
     // pino writes JSON; should a line ever not be, censor string values after such keys.
-    return line.replace(SECRET_STRING_VALUES, `$1"${REDACTED}"`)
+    return scrubbed.replace(SECRET_STRING_VALUES, `$1"${REDACTED}"`)
   }
   return `${JSON.stringify(redactSecrets(parsed))}\n`
 }

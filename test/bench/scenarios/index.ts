@@ -2,6 +2,7 @@ import type { Scenario } from '../lib/scenario.js'
 import { alertEval } from './alert-eval.js'
 import { alerts } from './alerts.js'
 import { autopipelining } from './autopipelining.js'
+import { bogusTokens } from './bogus-tokens.js'
 import { chatCache } from './chat-cache.js'
 import { fastifyMetrics } from './fastify-metrics.js'
 import { gateway } from './gateway.js'
@@ -25,6 +26,7 @@ export const scenarios: Scenario[] = [
   autopipelining,
   pagination,
   scrape,
+  bogusTokens,
   websocket,
   alerts,
   alertEval,
