@@ -38,6 +38,24 @@ const rules = [
     enabled: true,
   },
 ]
+/** A receiver as the API shows it (its URL masked), with these fields changed. */
+const receiverView = <T extends Record<string, unknown>>(fields: T) => ({
+  kind: 'webhook',
+  format: 'alertmanager',
+  url: 'https://hooks.example.com/…',
+  hasSecret: false,
+  severities: [],
+  matchers: [],
+  sendResolved: true,
+  groupBy: ['alertname'],
+  groupWait: '0s',
+  enabled: true,
+  source: 'api',
+  createdAt: iso(0),
+  updatedAt: iso(0),
+  ...fields,
+})
+
 const alert = (rule: string, extra: Record<string, unknown> = {}) => ({
   fingerprint: rule === 'HighMemoryUsage' ? '0123456789abcdef' : 'fedcba9876543210',
   rule,
@@ -227,23 +245,12 @@ describe('the Alerts page', () => {
 
   it('sends a test to a receiver and shows the answer and the notification log', async () => {
     const fake = show('admin', [])
-    const receiver = {
+    const receiver = receiverView({
       id: '66666666-6666-4666-8666-666666666666',
       name: 'ops-hook',
-      kind: 'webhook',
-      format: 'alertmanager',
-      url: 'https://hooks.example.com/…',
       hasSecret: true,
       severities: ['critical'],
-      matchers: [],
-      sendResolved: true,
-      groupBy: ['alertname'],
-      groupWait: '0s',
-      enabled: true,
-      source: 'api',
-      createdAt: iso(0),
-      updatedAt: iso(0),
-    }
+    })
     const notification = {
       id: '42',
       receiver: 'ops-hook',
@@ -280,23 +287,12 @@ describe('the Alerts page', () => {
 
   it('edits a receiver without its URL: shows the masked one, keeps it unless a new one is typed', async () => {
     const fake = show('admin', [])
-    const receiver = {
+    const receiver = receiverView({
       id: '77777777-7777-4777-8777-777777777777',
       name: 'team-slack',
-      kind: 'webhook',
       format: 'slack',
       url: 'https://hooks.slack.com/…',
-      hasSecret: false,
-      severities: [],
-      matchers: [],
-      sendResolved: true,
-      groupBy: ['alertname'],
-      groupWait: '0s',
-      enabled: true,
-      source: 'api',
-      createdAt: iso(0),
-      updatedAt: iso(0),
-    }
+    })
     const saved: Array<Record<string, unknown>> = []
     fake.route('GET /api/alerts/receivers', ok({ receivers: [receiver] }))
     fake.route('GET /api/alerts/notifications', ok({ notifications: [], nextBefore: null }))

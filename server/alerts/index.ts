@@ -17,7 +17,7 @@ import { OutboxNotifier } from './notification/outbox-notifier.js'
 import { ConfigError } from '../config.js'
 import { describeRefusal, ReceiverAddressPolicy } from './notification/receiver-address.js'
 import { signingSecretProblem } from './notification/signature.js'
-import { ReceiverStore } from './notification/receiver-repository.js'
+import { ReceiverStore, webhookReceiver } from './notification/receiver-repository.js'
 import { WebhookSender } from './notification/delivery.js'
 import { DeliveryWorker } from './notification/worker.js'
 import { alertRoutes } from './routes/alert-routes.js'
@@ -145,18 +145,7 @@ export default fp<AlertsPluginOptions>(
           { problem: `ALERT_WEBHOOK_URL names ${describeRefusal(refusal)}` },
           'ALERT_WEBHOOK_URL is refused by the receiver address policy: its notifications will fail',
         )
-      const input = {
-        name: 'webhook',
-        kind: 'webhook' as const,
-        format: webhook.format,
-        url: webhook.url,
-        severities: [],
-        matchers: [],
-        sendResolved: true,
-        groupBy: ['alertname'],
-        groupWaitMs: 0,
-        enabled: true,
-      }
+      const input = webhookReceiver({ name: 'webhook', format: webhook.format, url: webhook.url })
       await receivers.upsertFromEnv(input, webhook.secret ?? null)
     }
 

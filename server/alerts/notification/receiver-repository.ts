@@ -7,6 +7,20 @@ export type ReceiverRow = Selectable<AlertReceiversTable>
 /** A receiver as the API and the environment give it: what routing needs, before it has an id. */
 export type ReceiverInput = Omit<Receiver, 'id'>
 
+/** A webhook receiver of these name, format and URL with everything else at its default (all alerts, no wait). */
+export function webhookReceiver(fields: Pick<ReceiverInput, 'name' | 'format' | 'url'>): ReceiverInput {
+  return {
+    ...fields,
+    kind: 'webhook',
+    severities: [],
+    matchers: [],
+    sendResolved: true,
+    groupBy: ['alertname'],
+    groupWaitMs: 0,
+    enabled: true,
+  }
+}
+
 /** What routing needs of a row (no secret: that stays with the delivery worker). */
 export function toRoutingReceiver(row: ReceiverRow): Receiver {
   return {

@@ -2,6 +2,7 @@ import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ReceiverAddressPolicy, type Resolve } from '../../../server/alerts/notification/receiver-address.js'
 import { WebhookSender } from '../../../server/alerts/notification/delivery.js'
+import { webhookReceiver } from '../../../server/alerts/notification/receiver-repository.js'
 import { backends, createTestApp, embedded } from '../../helpers/app.js'
 import { startReceiver, useAlertingApp, useReceivers, waitFor, type TestReceiver } from '../../helpers/alerts.js'
 
@@ -215,18 +216,7 @@ describe.each(backends)('receivers with ALERT_RECEIVER_ALLOW_PRIVATE=false ($nam
       ['earlier-name', 'localhost'],
     ] as const) {
       const row = await t.app.alerts.receivers.create(
-        {
-          name,
-          kind: 'webhook',
-          format: 'alertmanager',
-          url: `http://${host}:${receiver.port}/hook`,
-          severities: [],
-          matchers: [],
-          sendResolved: true,
-          groupBy: ['alertname'],
-          groupWaitMs: 0,
-          enabled: true,
-        },
+        webhookReceiver({ name, format: 'alertmanager', url: `http://${host}:${receiver.port}/hook` }),
         null,
       )
       const res = await t.request('POST', `/api/alerts/receivers/${row!.id}/test`)
