@@ -10,7 +10,9 @@ const Duration = Type.String({
   pattern: DURATION_PATTERN,
   description: 'Prometheus-style duration: 30s, 5m, 1h30m, 0s',
 })
-const StringMap = (description: string) => Type.Record(Type.String(), Type.String({ maxLength: 2000 }), { description })
+/** Label maps of a rule: every alert of the rule carries them, so they stay small. */
+const StringMap = (description: string) =>
+  Type.Record(Type.String(), Type.String({ maxLength: 2000 }), { description, maxProperties: 64 })
 
 export const COMPARISONS = ['>', '>=', '<', '<=', '==', '!='] as const
 export const SEVERITIES = ['info', 'warning', 'critical'] as const

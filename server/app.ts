@@ -15,6 +15,7 @@ import fleetPlugin from './fleet/index.js'
 import healthPlugin from './health/index.js'
 import { registerDashboard } from './infra/http/dashboard.js'
 import { installErrorHandlers } from './infra/http/errors.js'
+import { jsonLimitsKeyword } from './infra/http/json-limits.js'
 import { lazyCompilers } from './infra/http/lazy-compilers.js'
 import { redactLogLine } from './infra/http/log-redaction.js'
 import jobsPlugin from './jobs/index.js'
@@ -90,6 +91,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         allErrors: false,
         strictNumbers: true,
       },
+      // x-json-limits: the depth and size limits of free-form JSON fields (FreeJson in server/contract/).
+      plugins: [jsonLimitsKeyword],
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
