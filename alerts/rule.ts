@@ -107,6 +107,9 @@ export function validateRule(input: unknown): RuleValidation {
   return errors.length ? { ok: false, errors } : { ok: true, rule }
 }
 
+/** Problems reported for one rule at most: a body of 100,000 unknown fields gets 20 lines, not 100,000. */
+const MAX_REPORTED_ERRORS = 20
+
 function describeSchemaErrors(input: unknown): FieldError[] {
   const errors: FieldError[] = []
   const seen = new Set<string>()
@@ -114,6 +117,7 @@ function describeSchemaErrors(input: unknown): FieldError[] {
     if (seen.has(error.path)) continue
     seen.add(error.path)
     errors.push({ path: error.path || '/', message: describeError(error.type, error.schema, error.message) })
+    if (errors.length === MAX_REPORTED_ERRORS) break
   }
   return errors
 }

@@ -130,6 +130,19 @@ describe.each(backends)('limits on free-form JSON ($name)', (backend) => {
     expect(JSON.parse(messageFields.body).error.message).toBe('body/messages/0 must NOT have more than 32 properties')
   })
 
+  it('answers a rule of 100,000 unknown fields with a short list of problems, not one per field', async () => {
+    for (const [method, url, body] of [
+      ['POST', '/api/alerts/rules', wide(100_000)],
+      ['PUT', '/api/alerts/rules/some_rule', wide(100_000)],
+      ['POST', '/api/alerts/rules/preview', `{"rule":${wide(100_000)}}`],
+    ] as const) {
+      const res = await t.request(method, url, body, { headers: { 'content-type': 'application/json' } })
+      expect(res.statusCode).toBe(400)
+      expect(res.json().error.details.length, url).toBeLessThanOrEqual(20)
+      expect(res.body.length, url).toBeLessThan(10_000)
+    }
+  })
+
   it('logged no failure for any of it', () => {
     expect(t.logs.filter((line) => Number(line.level) >= 50)).toEqual([])
   })
