@@ -2,7 +2,16 @@ import { Type } from '@sinclair/typebox'
 
 /** Schemas shared by many routes. */
 export const ErrorResponse = Type.Object(
-  { error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) }) },
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Optional(Type.Unknown()),
+      upstreamStatus: Type.Optional(
+        Type.Integer({ description: 'upstream_error: the HTTP status the upstream answered with, when it answered' }),
+      ),
+    }),
+  },
   { description: 'Every error has this shape' },
 )
 

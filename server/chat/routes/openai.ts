@@ -194,8 +194,8 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         sse.send('[DONE]')
       } catch (err) {
         if (!sse.isOpen) throw err
-        const { code, message } = streamError(err, request.log)
-        sse.send({ error: { message, type: code, code, param: null } })
+        const { code, message, ...fields } = streamError(err, request.log)
+        sse.send({ error: { message, type: code, code, param: null, ...fields } })
       } finally {
         sse.end()
       }

@@ -23,7 +23,12 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | AppError | Error, request: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof AppError) {
       if (err.statusCode >= 500) request.log.warn({ err }, err.message)
-      return send(reply, err.statusCode, { error: { code: err.code, message: err.message } }, err.headers)
+      return send(
+        reply,
+        err.statusCode,
+        { error: { code: err.code, message: err.message, ...err.fields } },
+        err.headers,
+      )
     }
     const fastifyError = err as FastifyError
     if (fastifyError.validation) {
