@@ -10,7 +10,9 @@ const Duration = Type.String({
   pattern: DURATION_PATTERN,
   description: 'Prometheus-style duration: 30s, 5m, 1h30m, 0s',
 })
-const StringMap = (description: string) => Type.Record(Type.String(), Type.String({ maxLength: 2000 }), { description })
+/** Label maps of a rule: every alert of the rule carries them, so they stay small. */
+const StringMap = (description: string) =>
+  Type.Record(Type.String(), Type.String({ maxLength: 2000 }), { description, maxProperties: 64 })
 
 export const COMPARISONS = ['>', '>=', '<', '<=', '==', '!='] as const
 export const SEVERITIES = ['info', 'warning', 'critical'] as const
@@ -105,6 +107,9 @@ export function validateRule(input: unknown): RuleValidation {
   return errors.length ? { ok: false, errors } : { ok: true, rule }
 }
 
+/** Problems reported for one rule at most: a body of 100,000 unknown fields gets 20 lines, not 100,000. */
+const MAX_REPORTED_ERRORS = 20
+
 function describeSchemaErrors(input: unknown): FieldError[] {
   const errors: FieldError[] = []
   const seen = new Set<string>()
@@ -112,6 +117,7 @@ function describeSchemaErrors(input: unknown): FieldError[] {
     if (seen.has(error.path)) continue
     seen.add(error.path)
     errors.push({ path: error.path || '/', message: describeError(error.type, error.schema, error.message) })
+    if (errors.length === MAX_REPORTED_ERRORS) break
   }
   return errors
 }

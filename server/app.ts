@@ -15,7 +15,8 @@ import { AppEvents } from './events.js'
 import fleetPlugin from './fleet/index.js'
 import healthPlugin from './health/index.js'
 import { registerDashboard } from './infra/http/dashboard.js'
-import { installErrorHandlers } from './infra/http/errors.js'
+import { frameworkErrors, installErrorHandlers, MAX_PARAM_LENGTH } from './infra/http/errors.js'
+import { jsonLimitsKeyword } from './infra/http/json-limits.js'
 import { lazyCompilers } from './infra/http/lazy-compilers.js'
 import { redactLogLine } from './infra/http/log-redaction.js'
 import jobsPlugin from './jobs/index.js'
@@ -94,6 +95,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     trustProxy: trustProxyOption(config.trustProxy),
     requestIdHeader: 'x-request-id',
     return503OnClosing: true,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors,
     forceCloseConnections: 'idle',
     // Connecting, migrating and (embedded) booting PGlite can take several seconds on a busy
     // machine; avvio's 10 s default would abort start-up.
@@ -109,6 +112,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         allErrors: false,
         strictNumbers: true,
       },
+      // x-json-limits: the depth and size limits of free-form JSON fields (FreeJson in server/contract/).
+      plugins: [jsonLimitsKeyword],
     },
   }).withTypeProvider<TypeBoxTypeProvider>()
 

@@ -10,6 +10,8 @@ export class AppError extends Error {
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    /** More fields of the error body, next to code and message (`upstreamStatus`). */
+    readonly fields: ErrorFields = {},
   ) {
     super(message)
   }
@@ -25,9 +27,15 @@ export const tooManyRequests = (message: string, retryAfterSeconds: number) =>
   new AppError(429, 'rate_limited', message, { 'retry-after': String(retryAfterSeconds) })
 export const serviceUnavailable = (message: string, retryAfterSeconds = 5) =>
   new AppError(503, 'service_unavailable', message, { 'retry-after': String(retryAfterSeconds) })
-export const badGateway = (message: string) => new AppError(502, 'upstream_error', message)
+/** The upstream failed; `upstreamStatus` is the HTTP status it answered with, when it answered with one. */
+export const badGateway = (message: string, upstreamStatus?: number) =>
+  new AppError(502, 'upstream_error', message, {}, upstreamStatus === undefined ? {} : { upstreamStatus })
 export const gatewayTimeout = (message: string) => new AppError(504, 'upstream_timeout', message)
 
+export interface ErrorFields {
+  upstreamStatus?: number
+}
+
 export interface ErrorBody {
-  error: { code: string; message: string; details?: unknown }
+  error: { code: string; message: string; details?: unknown } & ErrorFields
 }

@@ -59,6 +59,7 @@ const backend = (pid: number, extra: Record<string, unknown> = {}) => ({
   waitEventType: null,
   waitEvent: null,
   query: 'select pg_sleep(600)',
+  queryHidden: null,
   queryStart: null,
   transactionStart: null,
   durationSeconds: 95,
@@ -275,5 +276,25 @@ describe('the Database page', () => {
     const cancel = await screen.findByRole('button', { name: 'Cancel query…' })
     expect(cancel).toBeDisabled()
     expect(cancel).toHaveAccessibleDescription('Your token has the viewer role: actions need an admin token')
+  })
+
+  it('says why a session’s query is not shown', async () => {
+    const hidden = backend(5151, { user: 'reporting', query: null, queryHidden: 'other_role' })
+    fake = fakeDashboard('viewer', {
+      ...routes(),
+      'GET /api/db/activity': ok({
+        longQuerySeconds: 60,
+        total: 2,
+        running: [backend(4242), hidden],
+        longRunning: [],
+        blocked: [],
+        idleInTransaction: [],
+      }),
+    })
+    render(Database, { context: dashboardContext(fake.dashboard) })
+    const activity = await screen.findByTestId('db-activity')
+    const row = within(activity).getByText('5151').closest('tr')!
+    expect(row).toHaveTextContent('Hidden: a session of another database role (admins see it)')
+    expect(within(activity).getByText('4242').closest('tr')).toHaveTextContent('select pg_sleep(600)')
   })
 })

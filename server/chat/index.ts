@@ -19,8 +19,8 @@ declare module 'fastify' {
 /** The chat API: conversations, the OpenAI-compatible endpoints, and the provider behind them. */
 export default fp(
   async function chatPlugin(app: FastifyInstance) {
-    const provider = createProvider(app.config.chat)
     const log = app.log.child({ component: 'chat' })
+    const provider = createProvider(app.config.chat, log)
     // Buffered analytics events are written on close; leave the rest of the shutdown budget to the others.
     const repos = createChatRepositories(app.db, log, {
       closeTimeoutMs: Math.min(5_000, app.config.shutdownTimeoutMs / 2),

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import { PassThrough } from 'node:stream'
 import type { FastifyReply } from 'fastify'
-import { AppError } from '../errors.js'
+import { AppError, type ErrorFields } from '../errors.js'
 import { databaseUnavailable, isDatabaseUnavailable } from '../infra/db/errors.js'
 
 /**
@@ -144,12 +144,12 @@ export function clientGone(reply: FastifyReply): AbortSignal {
   return controller.signal
 }
 
-/** What a stream says when it fails after it has started: the code and message, never internals. */
+/** What a stream says when it fails after it has started: the code and message (and upstreamStatus), never internals. */
 export function streamError(
   err: unknown,
   log: { error: (obj: object, msg: string) => void },
-): { code: string; message: string } {
-  if (err instanceof AppError) return { code: err.code, message: err.message }
+): { code: string; message: string } & ErrorFields {
+  if (err instanceof AppError) return { code: err.code, message: err.message, ...err.fields }
   // The same answer the error handler gives before the stream starts: temporary, retry.
   if (isDatabaseUnavailable(err)) {
     const { code, message } = databaseUnavailable()

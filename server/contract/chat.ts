@@ -1,12 +1,12 @@
 import { Type, type TSchema } from '@sinclair/typebox'
-import { DateTime } from './common.js'
+import { DateTime, FreeJsonObject } from './common.js'
 
 /** A string from a fixed set, with a plain "must be equal to one of the allowed values" error. */
 export const StringEnum = <T extends string>(values: readonly T[], options: Record<string, unknown> = {}) =>
   Type.Unsafe<T>({ type: 'string', enum: [...values], ...options })
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
-export const Metadata = Type.Record(Type.String(), Type.Unknown(), { description: 'Free-form JSON object' })
+export const Metadata = FreeJsonObject()
 
 export const SessionView = Type.Object({
   id: Type.String({ format: 'uuid' }),

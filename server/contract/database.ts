@@ -90,6 +90,11 @@ const BackendView = Type.Object({
   waitEventType: Nullable(Type.String()),
   waitEvent: Nullable(Type.String()),
   query: Nullable(Type.String()),
+  queryHidden: Type.Union([Type.Literal('other_role'), Type.Literal('no_privilege'), Type.Null()], {
+    description:
+      'Why query is null although the session has one: other_role, it belongs to another database role and only ' +
+      "admins see those statements; no_privilege, Postgres does not show it to the service's role",
+  }),
   queryStart: NullableDateTime,
   transactionStart: NullableDateTime,
   durationSeconds: Nullable(Type.Number()),

@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { Type } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { HealthView, ReadinessView } from '../contract/health.js'
 import type { AppEvents } from '../events.js'
 import { databaseCheck, redisCheck, runCheck, type ComponentHealth, type HealthCheck } from './checks.js'
 import { EVENT_LOOP_COMPONENT, healthCheckJob } from './health-check-job.js'
@@ -44,19 +45,8 @@ export class HealthRegistry {
   }
 }
 
-const ComponentView = Type.Object({
-  component: Type.String(),
-  up: Type.Boolean(),
-  latencyMs: Type.Union([Type.Number(), Type.Null()]),
-  error: Type.Optional(Type.String()),
-})
 /** Lag beyond which the event loop counts as down when MAX_EVENT_LOOP_DELAY_MS is off (0). */
 const DEFAULT_EVENT_LOOP_LIMIT_MS = 1_000
-
-const HealthView = Type.Object({
-  status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
-  components: Type.Array(ComponentView),
-})
 
 export default fp(
   async function healthPlugin(app: FastifyInstance) {
@@ -99,14 +89,18 @@ export default fp(
         schema: {
           tags: ['health'],
           summary: 'Ready for traffic: the database and Redis (when configured) answer',
-          response: { 200: HealthView, 503: HealthView },
+          description:
+            'Public, so it names what fails and why as a code only; GET /api/health (viewers) has the details.',
+          response: { 200: ReadinessView, 503: ReadinessView },
         },
       },
       async (_request, reply) => {
         const components = await registry.check({ readinessOnly: true })
-        const ok = components.every((c) => c.up)
-        if (!ok) reply.code(503).header('retry-after', '5')
-        return { status: ok ? ('ok' as const) : ('unavailable' as const), components }
+        const failing = components
+          .filter((c) => !c.up)
+          .map((c) => ({ component: c.component, code: c.code ?? ('error' as const) }))
+        if (failing.length) reply.code(503).header('retry-after', '5')
+        return { status: failing.length ? ('unavailable' as const) : ('ok' as const), failing }
       },
     )
 

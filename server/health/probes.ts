@@ -1,6 +1,6 @@
 import type { DiskUsage } from '../infra/probes/disk.js'
 import type { EventLoopLag } from '../infra/probes/event-loop.js'
-import type { HealthCheck } from './checks.js'
+import { HealthCheckFailure, type HealthCheck } from './checks.js'
 
 /** Below either mark, the disk holding DATA_DIR counts as down: writes (PGlite, logs) are about to fail. */
 const MIN_FREE_BYTES = 64 * 1_048_576
@@ -11,10 +11,13 @@ export const diskCheck =
   (disk: DiskUsage, dataDir: string): HealthCheck =>
   async () => {
     const reading = await disk.read()
-    if (!reading) throw new Error(`could not measure the disk holding ${dataDir}`)
+    if (!reading) throw new HealthCheckFailure('error', `could not measure the disk holding ${dataDir}`)
     const { availableBytes, capacityBytes } = reading
     if (availableBytes < MIN_FREE_BYTES || availableBytes / capacityBytes < MIN_FREE_RATIO) {
-      throw new Error(`only ${Math.round(availableBytes / 1_048_576)} MiB free on the disk holding ${dataDir}`)
+      throw new HealthCheckFailure(
+        'low_disk',
+        `only ${Math.round(availableBytes / 1_048_576)} MiB free on the disk holding ${dataDir}`,
+      )
     }
   }
 
@@ -26,6 +29,9 @@ export const eventLoopCheck =
   (eventLoop: EventLoopLag, maxDelayMs: number): HealthCheck =>
   async () => {
     if (eventLoop.lagging(maxDelayMs)) {
-      throw new Error(`event loop lagging: p99 ${Math.round(eventLoop.p99Seconds()! * 1000)} ms over the last interval`)
+      throw new HealthCheckFailure(
+        'lagging',
+        `event loop lagging: p99 ${Math.round(eventLoop.p99Seconds()! * 1000)} ms over the last interval`,
+      )
     }
   }

@@ -12,6 +12,10 @@ export interface Backend {
   waitEventType: string | null
   waitEvent: string | null
   query: string | null
+  /** Why `query` is null although there is one (see the contract's BackendView). */
+  queryHidden: 'other_role' | 'no_privilege' | null
+  /** Logged in as the role this service connects as. */
+  ownRole: boolean
   queryStart: Date | null
   transactionStart: Date | null
   /** Seconds since the current query (or, when idle in a transaction, the last state change) began. */
@@ -25,28 +29,46 @@ const QUERY_TEXT_LIMIT = 2_000
 /** Every other session on our database, with what it runs and what blocks it. */
 export async function listActivity(db: Kysely<Database>): Promise<Backend[]> {
   const { rows } = await sql<Record<string, unknown>>`
-    select pid, usename as "user", application_name as application, client_addr::text as client_address, backend_type,
+    select pid, usename as "user", usename = current_user as own_role, application_name as application, client_addr::text as client_address, backend_type,
            state, wait_event_type, wait_event, left(query, ${QUERY_TEXT_LIMIT}) as query, query_start, xact_start,
            extract(epoch from now() - case when state = 'active' then query_start else state_change end)::float8 as duration_seconds,
            pg_blocking_pids(pid) as blocked_by
       from pg_stat_activity
      where datname = current_database() and pid <> pg_backend_pid()
      order by query_start nulls last`.execute(db)
-  return rows.map((r) => ({
-    pid: Number(r.pid),
-    user: (r.user as string | null) ?? null,
-    application: (r.application as string | null) || null,
-    clientAddress: (r.client_address as string | null) ?? null,
-    backendType: (r.backend_type as string | null) ?? null,
-    state: (r.state as string | null) ?? null,
-    waitEventType: (r.wait_event_type as string | null) ?? null,
-    waitEvent: (r.wait_event as string | null) ?? null,
-    query: (r.query as string | null) ?? null,
-    queryStart: (r.query_start as Date | null) ?? null,
-    transactionStart: (r.xact_start as Date | null) ?? null,
-    durationSeconds: r.duration_seconds === null ? null : Number(r.duration_seconds),
-    blockedBy: parsePids(r.blocked_by),
-  }))
+  return rows.map((r) => {
+    const query = (r.query as string | null) ?? null
+    // What Postgres shows instead of another role's statement when we may not read it.
+    const unreadable = query === '<insufficient privilege>'
+    return {
+      pid: Number(r.pid),
+      user: (r.user as string | null) ?? null,
+      application: (r.application as string | null) || null,
+      clientAddress: (r.client_address as string | null) ?? null,
+      backendType: (r.backend_type as string | null) ?? null,
+      state: (r.state as string | null) ?? null,
+      waitEventType: (r.wait_event_type as string | null) ?? null,
+      waitEvent: (r.wait_event as string | null) ?? null,
+      query: unreadable ? null : query,
+      queryHidden: unreadable ? 'no_privilege' : null,
+      ownRole: r.own_role === true,
+      queryStart: (r.query_start as Date | null) ?? null,
+      transactionStart: (r.xact_start as Date | null) ?? null,
+      durationSeconds: r.duration_seconds === null ? null : Number(r.duration_seconds),
+      blockedBy: parsePids(r.blocked_by),
+    }
+  })
+}
+
+/**
+ * What a viewer sees of the sessions: the statements of the service's own database role, not
+ * those of other roles (another application's or a person's queries, which can carry data).
+ * Admins see everything.
+ */
+export function hideOtherRolesQueries(backends: Backend[]): Backend[] {
+  return backends.map((b) =>
+    b.ownRole || b.query === null ? b : { ...b, query: null, queryHidden: 'other_role' as const },
+  )
 }
 
 export interface ActivityView {

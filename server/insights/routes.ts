@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { badRequest } from '../errors.js'
 import { ErrorResponse } from '../contract/common.js'
 import { StartedRunView } from '../contract/jobs.js'
-import { cancelBackend, classifyActivity, listActivity } from './activity.js'
+import { cancelBackend, classifyActivity, hideOtherRolesQueries, listActivity } from './activity.js'
 import { evaluateOverview, measureOverview, type CheckStatus } from './overview.js'
 import { topQueries } from './queries.js'
 import { ActivityView, IndexView, OverviewView, QueriesView, TableView } from '../contract/database.js'
@@ -90,10 +90,16 @@ export const insightsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Sessions on our database: running, long-running, blocked, idle in transaction',
+        description:
+          "Viewers do not see the statements of other database roles' sessions (query null, queryHidden other_role); admins do.",
         response: { 200: ActivityView },
       },
     },
-    async () => ({ longQuerySeconds, ...classifyActivity(await listActivity(db), longQuerySeconds) }),
+    async (request) => {
+      const backends = await listActivity(db)
+      const visible = request.principal?.role === 'admin' ? backends : hideOtherRolesQueries(backends)
+      return { longQuerySeconds, ...classifyActivity(visible, longQuerySeconds) }
+    },
   )
 
   app.post(

@@ -1,5 +1,7 @@
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runCheck } from '../../server/health/checks.js'
 import { backends, createTestApp, real, type TestApp, useTestApp } from '../helpers/app.js'
+import { freePort } from '../helpers/process.js'
 import { TcpProxy } from '../helpers/tcp-proxy.js'
 
 describe.each(backends)('health ($name)', (backend) => {
@@ -14,8 +16,7 @@ describe.each(backends)('health ($name)', (backend) => {
   it('is ready when the database (and Redis, when configured) answer', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/health/ready' })
     expect(res.statusCode).toBe(200)
-    const components = res.json().components.map((c: { component: string }) => c.component)
-    expect(components).toEqual(backend.redisUrl ? ['database', 'redis'] : ['database'])
+    expect(res.json()).toEqual({ status: 'ok', failing: [] })
   })
 
   it('lists every component with its latency for an authenticated caller', async () => {
@@ -25,6 +26,49 @@ describe.each(backends)('health ($name)', (backend) => {
       expect(c.up).toBe(true)
       expect(typeof c.latencyMs).toBe('number')
     }
+  })
+})
+
+/** Text that only the internals know: addresses, ports, driver and socket messages. */
+function expectNoInternals(body: string, port: number) {
+  for (const leak of [
+    '127.0.0.1',
+    'localhost',
+    String(port),
+    'ECONNREFUSED',
+    'connect',
+    'Connection',
+    'redis connection',
+    'timeout exceeded',
+  ])
+    expect(body, `the public body mentions ${leak}`).not.toContain(leak)
+}
+
+describe.each(backends)('readiness when Redis is unreachable ($name database)', (backend) => {
+  let t: TestApp
+  let deadPort: number
+  beforeAll(async () => {
+    deadPort = await freePort()
+    // Nothing listens there; the app's own Redis keys would be its only ones, so none to drop.
+    t = await createTestApp(
+      { name: `${backend.name}, Redis unreachable`, databaseUrl: backend.databaseUrl, redisUrl: undefined },
+      { env: { REDIS_URL: `redis://127.0.0.1:${deadPort}/0`, REDIS_COMMAND_TIMEOUT_MS: '200' } },
+    )
+  })
+  afterAll(async () => t?.close())
+
+  it('answers 503 with the component and a stable code only; /api/health keeps the details', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/health/ready' })
+    expect(res.statusCode).toBe(503)
+    expect(res.json()).toEqual({ status: 'unavailable', failing: [{ component: 'redis', code: 'unreachable' }] })
+    expectNoInternals(res.body, deadPort)
+
+    const details = (await t.request('GET', '/api/health')).json()
+    expect(details.components.find((c: { component: string }) => c.component === 'redis')).toMatchObject({
+      up: false,
+      code: 'unreachable',
+      error: expect.any(String),
+    })
   })
 })
 
@@ -60,8 +104,12 @@ if (real?.databaseUrl) {
       const down = await ready(t)
       expect(down.status).toBe(503)
       expect(down.retryAfter).toBe('5')
-      expect(down.body.status).toBe('unavailable')
-      expect(down.body.components).toEqual([expect.objectContaining({ component: 'database', up: false })])
+      expect(down.body).toEqual({ status: 'unavailable', failing: [{ component: 'database', code: 'unreachable' }] })
+      expectNoInternals(JSON.stringify(down.body), proxy.port)
+      // (GET /api/health cannot authenticate while the database is away; the details are the registry's.)
+      expect(await t.app.health.check({ readinessOnly: true })).toEqual([
+        expect.objectContaining({ component: 'database', up: false, code: 'unreachable', error: expect.any(String) }),
+      ])
 
       proxy.restore()
       let back = await ready(t)
@@ -70,3 +118,10 @@ if (real?.databaseUrl) {
     })
   })
 }
+
+describe('health checks', () => {
+  it('count a check that does not answer within its deadline as down with code timeout', async () => {
+    const result = await runCheck('slow', () => new Promise(() => {}), 50)
+    expect(result).toMatchObject({ component: 'slow', up: false, code: 'timeout' })
+  })
+})

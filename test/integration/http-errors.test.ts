@@ -31,6 +31,17 @@ describe('HTTP error handling and headers', () => {
     expect(res.json()).toEqual({ error: { code: 'not_found', message: 'Route GET /api/does-not-exist not found' } })
   })
 
+  it('answers a path parameter that is too long or badly encoded with our JSON error', async () => {
+    const long = await t.request('GET', `/api/conversations/${'x'.repeat(200)}`)
+    expect(long.statusCode).toBe(414)
+    expect(long.json()).toEqual({
+      error: { code: 'uri_too_long', message: 'A path parameter is longer than 100 characters' },
+    })
+    const bad = await t.request('GET', '/api/conversations/%zz')
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json()).toEqual({ error: { code: 'bad_url', message: 'The URL path is not validly percent-encoded' } })
+  })
+
   it('sends security headers with a CSP the dashboard works under', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/health/live' })
     const csp = String(res.headers['content-security-policy'])

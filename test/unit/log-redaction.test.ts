@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import Fastify from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { REDACTED, redactLogLine } from '../../server/infra/http/log-redaction.js'
+import { REDACTED, redactLogLine, redactCredentials } from '../../server/infra/http/log-redaction.js'
 
 describe('log line redaction', () => {
   it('leaves a line without secret-named keys exactly as it was', () => {
@@ -76,5 +76,23 @@ describe('log line redaction', () => {
       headers: { authorization: REDACTED },
       msg: 'with secrets',
     })
+  })
+})
+
+describe('redactCredentials', () => {
+  it.each([
+    [
+      'Incorrect API key provided: sk-proj-abc123DEF_456-ghi. You can find…',
+      'Incorrect API key provided: sk-[redacted]. You can find…',
+    ],
+    ['masked: sk-proj-****************************abcd.', 'masked: sk-[redacted].'],
+    ['header Authorization: Bearer eyJhbGci.e30.sig_x-y rejected', 'header Authorization: Bearer [redacted] rejected'],
+    ['authorization: basic dXNlcjpwYXNz', 'authorization: basic [redacted]'],
+    ['token ccp_Q2hhdENvbnRyb2xQbGFuZVRva2VuX3Rlc3RfMDAwMDAwMDAw is revoked', 'token ccp_[redacted] is revoked'],
+    ['key=AIzaSyA1234567890abcdefghijklmnopqrstu', 'key=AIza[redacted]'],
+    ['https://user:hunter2@proxy.example/v1 refused', 'https://user:[redacted]@proxy.example/v1 refused'],
+    ['The model `gpt-4o` does not exist', 'The model `gpt-4o` does not exist'],
+  ])('%s', (text, redacted) => {
+    expect(redactCredentials(text)).toBe(redacted)
   })
 })

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../../config.js'
 import { badGateway, gatewayTimeout } from '../../errors.js'
+import { redactCredentials } from '../../infra/http/log-redaction.js'
 import { SseDataParser } from '../sse.js'
 import { estimatePromptTokens, estimateTokens } from '../tokens.js'
 import type { ChatProvider, Completion, CompleteOptions, ModelInfo, ProviderRequest } from './types.js'
@@ -8,12 +10,17 @@ import { UpstreamClient, type UpstreamResponse } from './upstream-client.js'
 
 export type OpenAISettings = Config['chat']['openai']
 
-/** A failed attempt; `retryable` ones (429, 5xx, network) are tried again while no token has gone out. */
+/**
+ * A failed attempt; `retryable` ones (429, 5xx, network) are tried again while no token has
+ * gone out. `message` is ours and may reach the client ("answered 401", completing "The
+ * upstream …"); `detail` is what the upstream or the network said, for the log only: an
+ * upstream's error text can carry the API key it was sent.
+ */
 class UpstreamError extends Error {
   constructor(
     message: string,
     readonly retryable: boolean,
-    readonly retryAfterMs?: number,
+    readonly options: { retryAfterMs?: number; status?: number; detail?: string } = {},
   ) {
     super(message)
   }
@@ -35,7 +42,10 @@ export class OpenAIProvider implements ChatProvider {
   private readonly client: UpstreamClient
   private readonly completionsUrl: URL
 
-  constructor(private readonly settings: OpenAISettings) {
+  constructor(
+    private readonly settings: OpenAISettings,
+    private readonly log: FastifyBaseLogger,
+  ) {
     this.client = new UpstreamClient(settings.baseUrl)
     this.completionsUrl = new URL(`${settings.baseUrl}/chat/completions`)
   }
@@ -64,12 +74,14 @@ export class OpenAIProvider implements ChatProvider {
       })
     } catch (err) {
       if (deadline.aborted) throw gatewayTimeout('The upstream did not list its models in time')
-      throw badGateway(`Could not reach the upstream to list models: ${reason(err)}`)
+      this.logFailure('models', { upstreamError: reason(err) })
+      throw badGateway('The upstream could not be reached to list its models')
     }
-    if (!response.ok)
-      throw badGateway(
-        `The upstream answered ${response.status} when listing models${errorDetail(await response.text().catch(() => ''))}`,
-      )
+    if (!response.ok) {
+      const detail = errorDetail(await response.text().catch(() => ''))
+      this.logFailure('models', { upstreamStatus: response.status, upstreamError: detail })
+      throw badGateway(`The upstream answered ${response.status} when listing models`, response.status)
+    }
     const body = (await response.json().catch(() => null)) as { data?: Array<Partial<ModelInfo>> } | null
     if (!Array.isArray(body?.data)) throw badGateway('The upstream sent a models list this service cannot read')
     return body.data
@@ -108,13 +120,25 @@ export class OpenAIProvider implements ChatProvider {
       } catch (err) {
         if (deadline.timedOut) throw gatewayTimeout(`The upstream did not finish within ${this.settings.timeoutMs} ms`)
         if (signal.aborted) throw signal.reason
-        const failure = err instanceof UpstreamError ? err : new UpstreamError(reason(err), false)
+        const failure = err instanceof UpstreamError ? err : new UpstreamError('failed', false, { detail: reason(err) })
+        const { status, detail, retryAfterMs } = failure.options
+        this.logFailure('completion', {
+          attempt: attempt + 1,
+          ...(status === undefined ? {} : { upstreamStatus: status }),
+          upstreamError: detail ?? failure.message,
+        })
         if (!failure.retryable || emitted > 0 || attempt >= this.settings.maxRetries) {
-          throw badGateway(`Upstream failure${emitted > 0 ? ' mid-stream' : ''}: ${failure.message}`)
+          const attempts = attempt > 0 ? ` (${attempt + 1} attempts)` : ''
+          throw badGateway(
+            emitted > 0
+              ? `The upstream failed mid-stream: it ${failure.message}`
+              : `The upstream ${failure.message}${attempts}`,
+            status,
+          )
         }
         const backoff = Math.min(RETRY_BASE_MS * 2 ** attempt, RETRY_MAX_MS) * (0.75 + Math.random() / 2)
         try {
-          await sleep(Math.max(backoff, Math.min(failure.retryAfterMs ?? 0, RETRY_MAX_MS * 2)), undefined, {
+          await sleep(Math.max(backoff, Math.min(retryAfterMs ?? 0, RETRY_MAX_MS * 2)), undefined, {
             signal: combined,
           })
         } catch {
@@ -150,21 +174,19 @@ export class OpenAIProvider implements ChatProvider {
         signal,
       })
     } catch (err) {
-      throw new UpstreamError(`could not reach the upstream: ${reason(err)}`, true)
+      throw new UpstreamError('could not be reached', true, { detail: reason(err) })
     }
     let completed = false
     try {
       if (response.status < 200 || response.status > 299) {
         const retryable = response.status === 429 || response.status >= 500
-        const detail = errorDetail(await response.text().catch(() => ''))
-        throw new UpstreamError(
-          `the upstream answered ${response.status}${detail}`,
-          retryable,
-          retryAfterMs(response.header('retry-after') ?? null),
-        )
+        throw new UpstreamError(`answered ${response.status}`, retryable, {
+          status: response.status,
+          detail: errorDetail(await response.text().catch(() => '')),
+          retryAfterMs: retryAfterMs(response.header('retry-after') ?? null),
+        })
       }
-      if (response.status === 204 || response.status === 205)
-        throw new UpstreamError('the upstream sent an empty response', true)
+      if (response.status === 204 || response.status === 205) throw new UpstreamError('sent an empty response', true)
       // Some servers ignore `stream` and answer with one JSON completion.
       const completion = (response.header('content-type') ?? '').includes('application/json')
         ? this.fromJson(request, JSON.parse(await response.text()), onToken)
@@ -191,9 +213,9 @@ export class OpenAIProvider implements ChatProvider {
       if (!state.done) for (const data of parser.end()) if (applyEvent(state, data, onToken)) break
     } catch (err) {
       if (err instanceof UpstreamError) throw err
-      throw new UpstreamError(`the upstream stream broke: ${reason(err)}`, true)
+      throw new UpstreamError('broke off its stream', true, { detail: reason(err) })
     }
-    if (!state.done && !state.finish) throw new UpstreamError('the upstream closed the stream before finishing', true)
+    if (!state.done && !state.finish) throw new UpstreamError('closed its stream before finishing', true)
     return {
       content: state.content,
       finish_reason: state.finish ?? 'stop',
@@ -207,13 +229,18 @@ export class OpenAIProvider implements ChatProvider {
       choices?: Array<{ message?: { content?: string | null }; finish_reason?: string | null }>
     }
     const choice = parsed.choices?.[0]
-    if (!choice) throw new UpstreamError('the upstream answered without a choice', false)
+    if (!choice) throw new UpstreamError('answered without a choice', false)
     const content = choice.message?.content ?? ''
     if (content) onToken(content)
     const usage = parsed.usage
       ? { prompt_tokens: parsed.usage.prompt_tokens ?? 0, completion_tokens: parsed.usage.completion_tokens ?? 0 }
       : estimateUsage(request, content)
     return { content, finish_reason: choice.finish_reason ?? 'stop', model: parsed.model ?? request.model, usage }
+  }
+
+  /** What the upstream said, for the operator: the client gets our message, never this text. */
+  private logFailure(call: string, fields: { attempt?: number; upstreamStatus?: number; upstreamError: string }): void {
+    this.log.warn({ call, ...fields, upstreamError: redactCredentials(fields.upstreamError) }, 'upstream call failed')
   }
 
   private headers(): Record<string, string> {
@@ -275,10 +302,7 @@ function applyEvent(state: StreamState, data: string, onToken: (text: string) =>
   }
   const chunk = parseChunk(data)
   if (chunk.error)
-    throw new UpstreamError(
-      `the upstream reported an error: ${chunk.error.message ?? JSON.stringify(chunk.error)}`,
-      true,
-    )
+    throw new UpstreamError('reported an error', true, { detail: chunk.error.message ?? JSON.stringify(chunk.error) })
   if (typeof chunk.model === 'string') state.model = chunk.model
   if (chunk.usage)
     state.usage = {
@@ -306,7 +330,7 @@ function parseChunk(data: string): UpstreamChunk {
   try {
     return JSON.parse(data) as UpstreamChunk
   } catch {
-    throw new UpstreamError('the upstream sent a stream chunk that is not JSON', true)
+    throw new UpstreamError('sent a stream chunk that is not JSON', true, { detail: data.slice(0, 500) })
   }
 }
 
@@ -314,16 +338,16 @@ function estimateUsage(request: ProviderRequest, content: string): Completion['u
   return { prompt_tokens: estimatePromptTokens(request.messages), completion_tokens: estimateTokens(content) }
 }
 
-/** `: message` from an OpenAI-style error body, or from a short text body; '' when there is nothing useful. */
+/** The message of an OpenAI-style error body, or the start of any other body (for the log). */
 function errorDetail(text: string): string {
   try {
     const message = (JSON.parse(text) as { error?: { message?: string } | string }).error
     const detail = typeof message === 'string' ? message : message?.message
-    if (detail) return `: ${detail.slice(0, 500)}`
+    if (detail) return detail.slice(0, 500)
   } catch {
     // not JSON
   }
-  return text && text.length <= 500 ? `: ${text.trim()}` : ''
+  return text.trim().slice(0, 500)
 }
 
 function retryAfterMs(header: string | null): number | undefined {

@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox'
+import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { notFound } from '../../errors.js'
 import { ErrorResponse, IdParams } from '../../contract/common.js'
@@ -8,6 +8,12 @@ const Title = Type.Union([Type.String({ maxLength: 500 }), Type.Null()])
 const Model = Type.Union([ModelName, Type.Null()], {
   description: 'Model for this conversation (default: the provider’s)',
 })
+const SessionFields = Type.Object(
+  { user_ref: Type.Optional(Type.String({ maxLength: 200 })), metadata: Type.Optional(Metadata) },
+  { additionalProperties: false },
+)
+/** The fields, or null: one schema rather than a union, so that a bad field is the only error reported. */
+const SessionBody = Type.Unsafe<Static<typeof SessionFields> | null>({ ...SessionFields, type: ['object', 'null'] })
 const chat = { access: 'chat' as const }
 const tags = ['chat']
 
@@ -22,13 +28,7 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary: 'Start a session (a user’s visit; it groups conversations)',
-        body: Type.Union([
-          Type.Object(
-            { user_ref: Type.Optional(Type.String({ maxLength: 200 })), metadata: Type.Optional(Metadata) },
-            { additionalProperties: false },
-          ),
-          Type.Null(),
-        ]),
+        body: SessionBody,
         response: { 201: Type.Object({ session: SessionView }) },
       },
     },

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { badRequest } from '../../errors.js'
-import { ErrorResponse } from '../../contract/common.js'
+import { ErrorResponse, FreeJson } from '../../contract/common.js'
 import type { ChatMessage } from '../providers/types.js'
 import { cacheControl, cacheHeaders, samplingParams } from '../request-options.js'
 import {
@@ -57,7 +57,7 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       content: Type.Unsafe<unknown>({ description: 'Text, a list of { type: "text", text } parts, or null' }),
       name: Type.Optional(Type.String({ maxLength: 200 })),
     },
-    { additionalProperties: true },
+    { additionalProperties: FreeJson('Other fields of an OpenAI message, ignored'), maxProperties: 32 },
   )
   const Body = Type.Object(
     {
@@ -75,7 +75,9 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       cache: Type.Optional(CacheControlBody),
       ...samplingProperties,
     },
-    { additionalProperties: true },
+    // OpenAI's other fields (metadata, logit_bias, …): accepted, and most ignored, as OpenAI clients
+    // send them; a few dozen exist, so a hundred is plenty and 80,000 are not walked one by one.
+    { additionalProperties: FreeJson('Other fields of an OpenAI request'), maxProperties: 100 },
   )
 
   app.get(
@@ -192,8 +194,8 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         sse.send('[DONE]')
       } catch (err) {
         if (!sse.isOpen) throw err
-        const { code, message } = streamError(err, request.log)
-        sse.send({ error: { message, type: code, code, param: null } })
+        const { code, message, ...fields } = streamError(err, request.log)
+        sse.send({ error: { message, type: code, code, param: null, ...fields } })
       } finally {
         sse.end()
       }

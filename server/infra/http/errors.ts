@@ -23,7 +23,12 @@ export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | AppError | Error, request: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof AppError) {
       if (err.statusCode >= 500) request.log.warn({ err }, err.message)
-      return send(reply, err.statusCode, { error: { code: err.code, message: err.message } }, err.headers)
+      return send(
+        reply,
+        err.statusCode,
+        { error: { code: err.code, message: err.message, ...err.fields } },
+        err.headers,
+      )
     }
     const fastifyError = err as FastifyError
     if (fastifyError.validation) {
@@ -70,6 +75,25 @@ export function installErrorHandlers(app: FastifyInstance): void {
     })
   })
 }
+
+/**
+ * Fastify's `frameworkErrors`: errors its router answers before any route or error handler runs
+ * (a path parameter over maxParamLength, a malformed percent-encoding). Without it they are
+ * Fastify's own `{ error: 'Bad Request', code: 'FST_ERR_…' }` bodies echoing the path.
+ */
+export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH')
+    void send(reply, 414, {
+      error: { code: 'uri_too_long', message: `A path parameter is longer than ${MAX_PARAM_LENGTH} characters` },
+    })
+  else if (err.code === 'FST_ERR_BAD_URL')
+    void send(reply, 400, { error: { code: 'bad_url', message: 'The URL path is not validly percent-encoded' } })
+  else
+    void send(reply, err.statusCode ?? 400, { error: { code: 'bad_request', message: 'The request cannot be routed' } })
+}
+
+/** Fastify's default, which this module's messages state. */
+export const MAX_PARAM_LENGTH = 100
 
 function isPostgresDataException(err: unknown): err is Error & { code: string } {
   const e = err as { code?: unknown; severity?: unknown }

@@ -55,3 +55,25 @@ function redactSecrets(value: unknown): unknown {
     out[key] = SECRET_KEYS.has(key.toLowerCase()) ? REDACTED : redactSecrets(inner)
   return out
 }
+
+/**
+ * Credentials inside free text that is about to be logged (an upstream's error message echoes
+ * the key it was sent: "Incorrect API key provided: sk-proj-…"). Each pattern keeps its
+ * recognisable prefix and drops the secret.
+ */
+const CREDENTIALS_IN_TEXT: Array<[RegExp, string]> = [
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`],
+  [/\bsk-[A-Za-z0-9_*-]+/g, `sk-${REDACTED}`],
+  [/\bccp_[A-Za-z0-9_-]+/g, `ccp_${REDACTED}`],
+  [/\bAIza[A-Za-z0-9_-]{20,}/g, `AIza${REDACTED}`],
+  [/\bgh[pousr]_[A-Za-z0-9]{20,}/g, REDACTED],
+  [/\bxox[abprs]-[A-Za-z0-9-]+/g, REDACTED],
+  [/\bAKIA[A-Z0-9]{16}\b/g, REDACTED],
+  [/(:\/\/[^/\s:@]+:)[^@\s/]+@/g, `$1${REDACTED}@`],
+]
+
+export function redactCredentials(text: string): string {
+  let out = text
+  for (const [pattern, replacement] of CREDENTIALS_IN_TEXT) out = out.replace(pattern, replacement)
+  return out
+}

@@ -25,6 +25,8 @@ export interface FakeUpstream {
   tokenDelayMs: number
   /** Stream two tokens, then cut the connection. */
   failMidStream: boolean
+  /** Stream two tokens, then send this as an `{ error }` event and end the stream. */
+  midStreamError: unknown
   modelsStatus: number
   close(): Promise<void>
 }
@@ -46,6 +48,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     delayMs: 0,
     tokenDelayMs: 0,
     failMidStream: false,
+    midStreamError: null,
     modelsStatus: 200,
   }
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -97,6 +100,10 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     const send = (data: unknown) => res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`)
     send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })
     for (const [i, word] of words.entries()) {
+      if (state.midStreamError && i === 2) {
+        send({ error: state.midStreamError })
+        return res.end()
+      }
       if (state.failMidStream && i === 2) {
         // Let the tokens already written reach the client, then cut the connection.
         await sleep(100)

@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { OpenAIProvider } from '../../../server/chat/providers/openai.js'
 
@@ -48,7 +49,10 @@ describe('openai provider connections to the upstream', () => {
   })
 
   const provider = (url: string, maxRetries: number) => {
-    const p = new OpenAIProvider({ baseUrl: url, apiKey: 'k', model: 'm', timeoutMs: 10_000, maxRetries })
+    const p = new OpenAIProvider(
+      { baseUrl: url, apiKey: 'k', model: 'm', timeoutMs: 10_000, maxRetries },
+      pino({ level: 'silent' }),
+    )
     cleanups.push(() => p.close())
     return p
   }

@@ -12,6 +12,7 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
   beforeAll(async () => {
     upstream = await startFakeUpstream()
     t = await createTestApp(backend, {
+      captureLogs: true,
       env: {
         CHAT_PROVIDER: 'openai',
         OPENAI_BASE_URL: upstream.url,
@@ -27,8 +28,17 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
     await upstream?.close()
   })
   beforeEach(() => {
-    Object.assign(upstream, { script: [], delayMs: 0, tokenDelayMs: 0, failMidStream: false, modelsStatus: 200 })
+    Object.assign(upstream, {
+      script: [],
+      delayMs: 0,
+      tokenDelayMs: 0,
+      failMidStream: false,
+      midStreamError: null,
+      modelsStatus: 200,
+    })
   })
+  /** The app's log lines about failed upstream calls. */
+  const upstreamLogLines = () => t.logs.filter((l) => l.msg === 'upstream call failed')
 
   let prompts = 0
   const uniquePrompt = () => `prompt ${++prompts} ${Date.now()}`
@@ -92,7 +102,7 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
     expect(upstream.completionCalls - before).toBe(3)
   })
 
-  it('gives up after OPENAI_MAX_RETRIES with a 502 that says why', async () => {
+  it('gives up after OPENAI_MAX_RETRIES with a 502 that says why in its own words', async () => {
     upstream.script = [
       { status: 500 },
       { status: 500 },
@@ -101,20 +111,104 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
     const before = upstream.completionCalls
     const res = await complete(uniquePrompt())
     expect(res.statusCode).toBe(502)
-    expect(res.json().error.message).toMatch(/500.*the GPU caught fire/)
+    expect(res.json().error).toEqual({
+      code: 'upstream_error',
+      message: 'The upstream answered 500 (3 attempts)',
+      upstreamStatus: 500,
+    })
+    expect(res.body).not.toContain('GPU')
     expect(upstream.completionCalls - before).toBe(3)
+    // The operator finds the upstream's words in the log.
+    expect(upstreamLogLines().some((l) => String(l.upstreamError).includes('the GPU caught fire'))).toBe(true)
   })
 
-  it('does not retry a request the upstream rejects', async () => {
-    upstream.script = [{ status: 401, body: { error: { message: 'Incorrect API key provided' } } }]
+  /** What OpenAI answers to a wrong key (its real shape; it echoes the key it was sent). */
+  const LEAKED_KEY = 'sk-proj-abc123DEF456ghi789JKL012mno345PQR678stu901VWX'
+  const wrongKey = {
+    status: 401,
+    body: {
+      error: {
+        message: `Incorrect API key provided: ${LEAKED_KEY}. You can find your API key at https://platform.openai.com/account/api-keys.`,
+        type: 'invalid_request_error',
+        param: null,
+        code: 'invalid_api_key',
+      },
+    },
+  }
+  const ourUpstreamError = { code: 'upstream_error', message: 'The upstream answered 401', upstreamStatus: 401 }
+
+  it('does not retry a request the upstream rejects, and never passes the upstream’s text on', async () => {
     const before = upstream.completionCalls
-    const res = await complete(uniquePrompt())
-    expect(res.statusCode).toBe(502)
-    expect(res.json().error).toMatchObject({
-      code: 'upstream_error',
-      message: expect.stringContaining('Incorrect API key provided'),
-    })
+    upstream.script = [wrongKey]
+    const openAi = await complete(uniquePrompt())
+    expect(openAi.statusCode).toBe(502)
+    expect(openAi.json().error).toEqual(ourUpstreamError)
     expect(upstream.completionCalls - before).toBe(1)
+
+    // Streamed, it fails before the first token: the same JSON error.
+    upstream.script = [wrongKey]
+    const streamed = await complete(uniquePrompt(), { stream: true })
+    expect(streamed.statusCode).toBe(502)
+    expect(streamed.json().error).toEqual(ourUpstreamError)
+
+    const { conversationId } = await newConversation(t)
+    upstream.script = [wrongKey]
+    const message = await t.request('POST', `/api/conversations/${conversationId}/messages`, { content: 'hi' })
+    expect(message.statusCode).toBe(502)
+    expect(message.json().error).toEqual(ourUpstreamError)
+
+    for (const res of [openAi, streamed, message]) {
+      expect(res.body).not.toContain('sk-')
+      expect(res.body).not.toContain('Incorrect API key')
+    }
+  })
+
+  it('logs the upstream’s error text with keys and bearer tokens redacted', async () => {
+    upstream.script = [wrongKey]
+    await complete(uniquePrompt())
+    upstream.script = [{ status: 400, body: 'rejected header Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc' }]
+    await complete(uniquePrompt())
+    const lines = upstreamLogLines()
+    const rejected = lines.find((l) => l.upstreamStatus === 401)
+    expect(rejected).toMatchObject({
+      upstreamError: expect.stringContaining('Incorrect API key provided: sk-[redacted]. You can find your API key'),
+    })
+    expect(lines.find((l) => l.upstreamStatus === 400)).toMatchObject({
+      upstreamError: expect.stringContaining('Authorization: Bearer [redacted]'),
+    })
+    const everything = JSON.stringify(t.logs)
+    expect(everything).not.toContain(LEAKED_KEY.slice(3))
+    expect(everything).not.toContain('eyJhbGciOiJIUzI1NiJ9')
+  })
+
+  it('ends a stream whose upstream reports an error mid-way with our error event, not its text', async () => {
+    upstream.midStreamError = wrongKey.body.error
+    const { conversationId } = await newConversation(t)
+    const res = await t.request('POST', `/api/conversations/${conversationId}/messages`, {
+      content: uniquePrompt(),
+      stream: true,
+    })
+    const events = parseSse(res.body)
+    expect(events.filter((e) => e.event === 'token').length).toBeGreaterThan(0)
+    expect(events.at(-1)!.event).toBe('error')
+    expect(JSON.parse(events.at(-1)!.data)).toEqual({
+      code: 'upstream_error',
+      message: 'The upstream failed mid-stream: it reported an error',
+    })
+
+    const openAi = await complete(uniquePrompt(), { stream: true })
+    const last = JSON.parse(parseSse(openAi.body).at(-1)!.data)
+    expect(last.error).toMatchObject({
+      code: 'upstream_error',
+      message: 'The upstream failed mid-stream: it reported an error',
+    })
+    for (const body of [res.body, openAi.body]) {
+      expect(body).not.toContain('sk-')
+      expect(body).not.toContain('Incorrect API key')
+    }
+    expect(
+      upstreamLogLines().some((l) => String(l.upstreamError).includes('Incorrect API key provided: sk-[redacted]')),
+    ).toBe(true)
   })
 
   it('answers 504 when the upstream is slower than OPENAI_TIMEOUT_MS', async () => {
@@ -138,7 +232,7 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
     expect(events.at(-1)!.event).toBe('error')
     expect(JSON.parse(events.at(-1)!.data)).toMatchObject({
       code: 'upstream_error',
-      message: expect.stringMatching(/mid-stream/),
+      message: 'The upstream failed mid-stream: it broke off its stream',
     })
     expect(upstream.completionCalls - before).toBe(1)
 
@@ -200,7 +294,10 @@ describe('openai provider with nothing listening upstream', () => {
   it('answers 502 saying the upstream cannot be reached, and reports the provider down', async () => {
     const res = await t.chat('anyone?')
     expect(res.statusCode).toBe(502)
-    expect(res.json().error.message).toMatch(/could not reach the upstream/)
+    expect(res.json().error).toEqual({
+      code: 'upstream_error',
+      message: 'The upstream could not be reached (2 attempts)',
+    })
     const health = (await t.request('GET', '/api/health')).json()
     expect(health.components.find((c: { component: string }) => c.component === 'provider')).toMatchObject({
       up: false,

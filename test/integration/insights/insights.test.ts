@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto'
 import { sql } from 'kysely'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends, createTestApp, type TestApp, useTestApp } from '../../helpers/app.js'
+import { backends, createTestApp, createToken, type TestApp, useTestApp } from '../../helpers/app.js'
 import { finishedRun } from '../../helpers/jobs.js'
 import { waitFor } from '../../helpers/wait.js'
 
@@ -190,5 +191,64 @@ describe.each(backends.filter((b) => b.databaseUrl))('cancelling queries ($name)
       await sleeper.end()
       await elsewhere.end()
     }
+  })
+})
+
+describe.each(backends.filter((b) => b.databaseUrl))('activity of other database roles ($name)', (backend) => {
+  const t = useTestApp(backend)
+  const role = `ccp_other_${randomBytes(4).toString('hex')}`
+  const admin = new pg.Client({ connectionString: backend.databaseUrl })
+  let other: pg.Client | undefined
+  beforeAll(async () => {
+    await admin.connect()
+    // Trust authentication: a role with LOGIN can connect without a password.
+    await admin.query(`create role ${role} login`)
+  })
+  afterAll(async () => {
+    await other?.end().catch(() => undefined)
+    await admin.query(`drop role if exists ${role}`)
+    await admin.end()
+  })
+
+  it('hides the query text of another role’s session from viewers, saying why; admins see it', async () => {
+    const url = new URL(backend.databaseUrl!)
+    url.username = role
+    other = new pg.Client({ connectionString: url.toString(), application_name: 'insights-test-other-role' })
+    await other.connect()
+    const otherPid = (await other.query('select pg_backend_pid() as pid')).rows[0].pid as number
+    other.query('select pg_sleep(30) /* the other role’s secret */').catch(() => undefined)
+    const { secret } = await createToken(t, 'viewer')
+    const running = async (token?: string) => {
+      const res = await t.request('GET', '/api/db/activity', undefined, { token })
+      expect(res.statusCode).toBe(200)
+      return res.json().running.find((b: { pid: number }) => b.pid === otherPid)
+    }
+    await waitFor('the other role’s query to show as running', async () =>
+      (await running())?.query?.includes('pg_sleep'),
+    )
+    const seenByViewer = await running(secret)
+    expect(seenByViewer).toMatchObject({
+      pid: otherPid,
+      user: role,
+      state: 'active',
+      query: null,
+      queryHidden: 'other_role',
+    })
+    const seenByAdmin = await running()
+    expect(seenByAdmin).toMatchObject({
+      user: role,
+      query: expect.stringContaining('the other role’s secret'),
+      queryHidden: null,
+    })
+
+    // The viewer still sees the text of the service's own sessions.
+    const own = (await t.request('GET', '/api/db/activity', undefined, { token: secret })).json()
+    for (const b of [...own.running, ...own.idleInTransaction] as Array<{
+      user: string
+      query: string | null
+      queryHidden: string | null
+    }>)
+      if (b.user !== role) expect(b.queryHidden).toBeNull()
+    await admin.query('select pg_cancel_backend($1)', [otherPid])
   })
 })
