@@ -1,4 +1,4 @@
-import type { TokenRole } from '../db/schema.js'
+import type { TokenBudget, TokenLimits, TokenRole } from '../db/schema.js'
 
 /**
  * Who may call a route, declared in the route's `config.access`. A route that declares
@@ -31,6 +31,21 @@ export interface Principal {
   via: 'bearer' | 'session'
   /** Signed in with the session cookie: which session (its stored id hash) and until when (epoch ms). */
   session?: { id: string; expiresAt: number }
+  /** The token's project (tokens of one project share their chat data), or null. */
+  project: string | null
+  /** When the token stops working (epoch ms), or null. */
+  expiresAt: number | null
+  limits: TokenLimits
+  budget: TokenBudget | null
+}
+
+/**
+ * Whose chat data a principal works with: its project's when the token has one (several
+ * tokens of one application share their data), else the token's own. Admin tokens may see
+ * every scope; this is still the scope of what they create.
+ */
+export function scopeOf(principal: Pick<Principal, 'project' | 'tokenId'>): string {
+  return principal.project !== null ? `project:${principal.project}` : `token:${principal.tokenId}`
 }
 
 declare module 'fastify' {

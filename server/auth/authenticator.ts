@@ -45,7 +45,7 @@ export type EndedCredentials = { tokenId: string } | { sessionId: string }
 export interface AuthenticatorOptions {
   onTouchError: (err: unknown) => void
   /** Tells the other instances that a token was revoked (they forget their verifications). */
-  announceRevocation?: (tokenId: string) => Promise<void>
+  announceRevocation?: (tokenId: string | null) => Promise<void>
   /** Dashboard sessions: what the session cookie's id is looked up in. */
   sessions: SessionRepository
   /** Tells the other instances that a session ended (signed out). */
@@ -112,9 +112,19 @@ export class Authenticator {
         return null
       }
       this.misses.delete(hash)
-      return { tokenId: row.id, name: row.name, role: row.role, via: 'bearer' }
+      return {
+        tokenId: row.id,
+        name: row.name,
+        role: row.role,
+        via: 'bearer',
+        project: row.project,
+        expiresAt: row.expires_at ? row.expires_at.getTime() : null,
+        limits: row.limits,
+        budget: row.budget,
+      }
     })
-    if (principal) this.touch(principal.tokenId, now)
+    if (!principal || tokenExpired(principal, now)) return null
+    this.touch(principal.tokenId, now)
     return principal
   }
 
@@ -131,11 +141,15 @@ export class Authenticator {
             role: session.role,
             via: 'session',
             session: { id: session.id, expiresAt: session.expiresAt.getTime() },
+            project: session.project,
+            expiresAt: session.tokenExpiresAt ? session.tokenExpiresAt.getTime() : null,
+            limits: session.limits,
+            budget: session.budget,
           }
         : null
     })
     // A verification remembered from before the expiry does not outlive it.
-    if (!principal?.session || now >= principal.session.expiresAt) return null
+    if (!principal?.session || now >= principal.session.expiresAt || tokenExpired(principal, now)) return null
     this.touch(principal.tokenId, now)
     return principal
   }
@@ -171,6 +185,15 @@ export class Authenticator {
     await this.options.announceRevocation?.(tokenId)
     // Already refused (a session of a revoked token is never active); this deletes them.
     await this.options.sessions.deleteForToken(tokenId)
+  }
+
+  /**
+   * A token's project, limits, budget or expiry changed here: forget every cached verification,
+   * here and (unnamed, so no socket is closed) on the other instances, so the change applies at once.
+   */
+  async changed(): Promise<void> {
+    this.forget()
+    await this.options.announceRevocation?.(null)
   }
 
   /** Forget cached verifications and misses (a revocation or rotation here or on another instance). */
@@ -237,6 +260,11 @@ export class Authenticator {
     this.lastTouched.set(tokenId, now)
     this.tokens.touch(tokenId, new Date(now)).catch(this.options.onTouchError)
   }
+}
+
+/** A verification remembered from before the token's expiry does not outlive it. */
+function tokenExpired(principal: Principal, now: number): boolean {
+  return principal.expiresAt !== null && now >= principal.expiresAt
 }
 
 /** Whether a request brings credentials at all (a failed authentication, when they do not verify). */

@@ -1,8 +1,9 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { conflict, notFound, unauthorized } from '../errors.js'
+import { badRequest, conflict, notFound, unauthorized } from '../errors.js'
 import { DateTime, ErrorResponse, IdParams } from '../contract/common.js'
-import { PrincipalView as Me, Role, TokenView } from '../contract/auth.js'
+import { PrincipalView as Me, Role, TokenGrantFields, TokenView } from '../contract/auth.js'
+import type { TokenGrant } from './token-repository.js'
 import { SESSION_COOKIE } from './authenticator.js'
 
 export interface AuthRoutesOptions {
@@ -96,25 +97,49 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         tags: ['auth'],
         summary: 'Create an API token; its secret is in this response and nowhere else',
         body: Type.Object(
-          { name: Type.String({ minLength: 1, maxLength: 100 }), role: Role },
+          { name: Type.String({ minLength: 1, maxLength: 100 }), role: Role, ...TokenGrantFields },
           { additionalProperties: false },
         ),
-        response: { 201: Type.Object({ token: TokenView, secret: Type.String() }) },
+        response: { 201: Type.Object({ token: TokenView, secret: Type.String() }), 400: ErrorResponse },
       },
     },
     async (request, reply) => {
       const principal = request.principal!
+      const { name, role, ...fields } = request.body
       const created = await app.tokens.create({
-        name: request.body.name.trim(),
-        role: request.body.role,
+        name: name.trim(),
+        role,
         createdBy: principal.name,
+        grant: grantOf(fields),
       })
       await app.audit.record(request, {
         action: 'token.create',
         target: created.token.id,
-        params: { name: created.token.name, role: created.token.role },
+        params: { name: created.token.name, role: created.token.role, ...fields },
       })
       return reply.code(201).send(created)
+    },
+  )
+
+  app.patch(
+    '/api/tokens/:id',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['auth'],
+        summary: "Change a token's project, limits, budget or expiry (the fields sent; null clears)",
+        params: IdParams,
+        body: Type.Object(TokenGrantFields, { additionalProperties: false }),
+        response: { 200: Type.Object({ token: TokenView }), 400: ErrorResponse, 404: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const { id } = request.params
+      const token = await app.tokens.updateGrant(id, grantOf(request.body))
+      if (!token) throw notFound(`Active token ${id}`)
+      await app.authenticator.changed()
+      await app.audit.record(request, { action: 'token.update', target: id, params: { ...request.body } })
+      return { token }
     },
   )
 
@@ -157,4 +182,28 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
       return { token }
     },
   )
+}
+
+/** The grant fields of a POST or PATCH body (only those sent); an expiry must lie ahead. */
+function grantOf(body: {
+  project?: string | null
+  expires_at?: Date | string | null
+  limits?: TokenGrant['limits']
+  budget?: TokenGrant['budget']
+}): Partial<TokenGrant> {
+  const grant: Partial<TokenGrant> = {}
+  if (body.project !== undefined) grant.project = body.project
+  if (body.limits !== undefined) grant.limits = body.limits
+  if (body.budget !== undefined) {
+    if (body.budget && body.budget.tokens === undefined && body.budget.cost === undefined)
+      throw badRequest('budget needs tokens, cost or both', 'invalid_budget')
+    grant.budget = body.budget
+  }
+  if (body.expires_at !== undefined) {
+    const expiresAt = body.expires_at === null ? null : new Date(body.expires_at)
+    if (expiresAt && !(expiresAt.getTime() > Date.now()))
+      throw badRequest('expires_at must lie in the future', 'invalid_expiry')
+    grant.expiresAt = expiresAt
+  }
+  return grant
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import type { Database, TokenRole } from '../db/schema.js'
+import type { Database, TokenBudget, TokenLimits, TokenRole } from '../db/schema.js'
 import { hashToken } from './token-repository.js'
 
 /** 32 random bytes, base64url: what the (signed) session cookie carries. */
@@ -18,6 +18,10 @@ export interface ActiveSession {
   name: string
   role: TokenRole
   expiresAt: Date
+  project: string | null
+  tokenExpiresAt: Date | null
+  limits: TokenLimits
+  budget: TokenBudget | null
 }
 
 /**
@@ -43,12 +47,35 @@ export class SessionRepository {
     const row = await this.db
       .selectFrom('dashboard_sessions as s')
       .innerJoin('api_tokens as t', 't.id', 's.token_id')
-      .select(['s.id_hash', 's.token_id', 's.expires_at', 't.name', 't.role'])
+      .select([
+        's.id_hash',
+        's.token_id',
+        's.expires_at',
+        't.name',
+        't.role',
+        't.project',
+        't.expires_at as token_expires_at',
+        't.limits',
+        't.budget',
+      ])
       .where('s.id_hash', '=', hash)
       .where('s.expires_at', '>', now)
       .where('t.revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', now)]))
       .executeTakeFirst()
-    return row && { id: row.id_hash, tokenId: row.token_id, name: row.name, role: row.role, expiresAt: row.expires_at }
+    return (
+      row && {
+        id: row.id_hash,
+        tokenId: row.token_id,
+        name: row.name,
+        role: row.role,
+        expiresAt: row.expires_at,
+        project: row.project,
+        tokenExpiresAt: row.token_expires_at,
+        limits: row.limits,
+        budget: row.budget,
+      }
+    )
   }
 
   /** Sign-out. True when there was such a session. */

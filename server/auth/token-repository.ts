@@ -1,6 +1,6 @@
 import { hash as digest, randomBytes, timingSafeEqual } from 'node:crypto'
 import type { Kysely } from 'kysely'
-import type { ApiToken, Database, TokenRole } from '../db/schema.js'
+import type { ApiToken, Database, TokenBudget, TokenLimits, TokenRole } from '../db/schema.js'
 
 export const TOKEN_PREFIX = 'ccp_'
 
@@ -57,7 +57,26 @@ const publicColumns = [
   'created_at',
   'last_used_at',
   'revoked_at',
+  'project',
+  'expires_at',
+  'limits',
+  'budget',
 ] as const
+
+/** What a token may do beyond its role (POST and PATCH /api/tokens). */
+export interface TokenGrant {
+  project: string | null
+  expiresAt: Date | null
+  limits: TokenLimits
+  budget: TokenBudget | null
+}
+
+const grantColumns = (grant: Partial<TokenGrant>) => ({
+  ...(grant.project !== undefined ? { project: grant.project } : {}),
+  ...(grant.expiresAt !== undefined ? { expires_at: grant.expiresAt } : {}),
+  ...(grant.limits !== undefined ? { limits: JSON.stringify(grant.limits) } : {}),
+  ...(grant.budget !== undefined ? { budget: grant.budget === null ? null : JSON.stringify(grant.budget) } : {}),
+})
 
 export class TokenRepository {
   constructor(private readonly db: Kysely<Database>) {}
@@ -67,6 +86,7 @@ export class TokenRepository {
     role: TokenRole
     createdBy: string | null
     token?: string
+    grant?: Partial<TokenGrant>
   }): Promise<{ token: PublicToken; secret: string }> {
     const secret = input.token ?? generateToken()
     const token = await this.db
@@ -77,18 +97,21 @@ export class TokenRepository {
         token_hash: hashToken(secret),
         token_prefix: displayPrefix(secret),
         created_by: input.createdBy,
+        ...grantColumns(input.grant ?? {}),
       })
       .returning(publicColumns)
       .executeTakeFirstOrThrow()
     return { token, secret }
   }
 
-  async findActiveByHash(hash: string): Promise<ApiToken | undefined> {
+  /** The token of this hash, unless revoked or expired at `now`. */
+  async findActiveByHash(hash: string, now = new Date()): Promise<ApiToken | undefined> {
     const row = await this.db
       .selectFrom('api_tokens')
       .selectAll()
       .where('token_hash', '=', hash)
       .where('revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
       .executeTakeFirst()
     // The index lookup already matched; the constant-time compare keeps the check honest
     // should the lookup ever become a prefix or case-insensitive match.
@@ -106,6 +129,19 @@ export class TokenRepository {
 
   async list(): Promise<PublicToken[]> {
     return this.db.selectFrom('api_tokens').select(publicColumns).orderBy('created_at', 'desc').orderBy('id').execute()
+  }
+
+  /** Changes what an active token may do (the fields given); undefined when there is no such active token. */
+  async updateGrant(id: string, grant: Partial<TokenGrant>): Promise<PublicToken | undefined> {
+    const set = grantColumns(grant)
+    if (Object.keys(set).length === 0) return this.findActiveById(id)
+    return this.db
+      .updateTable('api_tokens')
+      .set(set)
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .returning(publicColumns)
+      .executeTakeFirst()
   }
 
   async revoke(id: string, now = new Date()): Promise<PublicToken | undefined> {

@@ -61,6 +61,25 @@ export interface ApiTokensTable {
   created_at: CreatedAt
   last_used_at: NullableTimestamp
   revoked_at: NullableTimestamp
+  /** Tokens of one project share their chat data, limits and budget; null: the token's own. */
+  project: string | null
+  expires_at: NullableTimestamp
+  limits: ColumnType<TokenLimits, string | TokenLimits | undefined, string | TokenLimits>
+  budget: ColumnType<TokenBudget | null, string | TokenBudget | null | undefined, string | TokenBudget | null>
+}
+
+/** Per-token limits; an absent field is the CHAT_DEFAULT_* value (unset there: unlimited). */
+export interface TokenLimits {
+  rpm?: number
+  tpm?: number
+  concurrency?: number
+}
+
+/** A spending cap per day or month (UTC): tokens, cost in USD, or both. */
+export interface TokenBudget {
+  tokens?: number
+  cost?: number
+  period: 'day' | 'month'
 }
 
 /** A dashboard sign-in (the cookie carries the id; only its hash is stored). */

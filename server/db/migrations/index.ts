@@ -3,6 +3,7 @@ import * as foundation from './2026_11_20_0001_foundation.js'
 import * as alerts from './2026_11_21_0500_alerts.js'
 import * as jobs from './2026_11_21_0600_jobs.js'
 import * as dashboardSessions from './2026_11_22_0100_dashboard_sessions.js'
+import * as tokenScopes from './2026_12_04_0100_token_scopes.js'
 
 /**
  * Every migration, in order. Names are timestamps so they sort; a migration is frozen once
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_21_0500_alerts': alerts,
   '2026_11_21_0600_jobs': jobs,
   '2026_11_22_0100_dashboard_sessions': dashboardSessions,
+  '2026_12_04_0100_token_scopes': tokenScopes,
 }

@@ -206,10 +206,25 @@ export async function migrateToLatest(db: Kysely<Database>, schema: string, log:
     provider: { getMigrations: async () => migrations },
     migrationTableSchema: schema,
   })
-  const { error, results } = await migrator.migrateToLatest()
-  for (const result of results ?? []) {
-    if (result.status === 'Success') log.info({ migration: result.migrationName }, 'migration applied')
-    else if (result.status === 'Error') log.error({ migration: result.migrationName }, 'migration failed')
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator.migrateToLatest()
+    for (const result of results ?? []) {
+      if (result.status === 'Success') log.info({ migration: result.migrationName }, 'migration applied')
+      else if (result.status === 'Error') log.error({ migration: result.migrationName }, 'migration failed')
+    }
+    if (!error) return
+    // Kysely reads the catalog (every schema's tables) to find its migration tables; a schema
+    // another client drops meanwhile makes that read fail with 3F000 naming *that* schema.
+    // Nothing was applied: read again.
+    if (attempt < 3 && droppedMeanwhile(error, schema) && (results ?? []).length === 0) {
+      log.warn({ err: error }, 'another schema was dropped while the migrator read the catalog; reading it again')
+      continue
+    }
+    throw error instanceof Error ? error : new Error(String(error))
   }
-  if (error) throw error instanceof Error ? error : new Error(String(error))
+}
+
+function droppedMeanwhile(error: unknown, ours: string): boolean {
+  const e = error as { code?: unknown; message?: unknown }
+  return e.code === '3F000' && typeof e.message === 'string' && !e.message.includes(`"${ours}"`)
 }

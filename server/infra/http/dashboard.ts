@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
 import { fromProjectRoot } from '../../paths.js'
-import { isApiPath, notFoundBody } from './errors.js'
+import { isApiPath, notFoundBody, tooLongSegment } from './errors.js'
 
 export const DASHBOARD_DIST = fromProjectRoot('dashboard', 'dist') + '/'
 
@@ -40,6 +40,8 @@ export async function registerDashboard(app: FastifyInstance): Promise<void> {
       request.method === 'GET' && !isApiPath(request.url) && (request.headers.accept ?? '').includes('text/html')
     if (wantsPage && indexHtml)
       return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(indexHtml)
+    const tooLong = tooLongSegment(request.url)
+    if (tooLong) return reply.code(414).send(tooLong)
     return reply.code(404).send(notFoundBody(request))
   })
 }

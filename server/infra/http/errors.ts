@@ -82,10 +82,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
  * Fastify's own `{ error: 'Bad Request', code: 'FST_ERR_…' }` bodies echoing the path.
  */
 export function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH')
-    void send(reply, 414, {
-      error: { code: 'uri_too_long', message: `A path parameter is longer than ${MAX_PARAM_LENGTH} characters` },
-    })
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') void send(reply, 414, URI_TOO_LONG)
   else if (err.code === 'FST_ERR_BAD_URL')
     void send(reply, 400, { error: { code: 'bad_url', message: 'The URL path is not validly percent-encoded' } })
   else
@@ -94,6 +91,20 @@ export function frameworkErrors(err: FastifyError, _request: FastifyRequest, rep
 
 /** Fastify's default, which this module's messages state. */
 export const MAX_PARAM_LENGTH = 100
+
+const URI_TOO_LONG: ErrorBody = {
+  error: { code: 'uri_too_long', message: `A path parameter is longer than ${MAX_PARAM_LENGTH} characters` },
+}
+
+/**
+ * The 414 for an API path with a segment longer than MAX_PARAM_LENGTH. The router answers it
+ * through frameworkErrors, unless a wildcard route (the dashboard's files) catches the path
+ * first and it ends in the not-found handler: then this says the same.
+ */
+export function tooLongSegment(url: string): ErrorBody | null {
+  const path = url.split('?')[0]!
+  return isApiPath(path) && path.split('/').some((segment) => segment.length > MAX_PARAM_LENGTH) ? URI_TOO_LONG : null
+}
 
 function isPostgresDataException(err: unknown): err is Error & { code: string } {
   const e = err as { code?: unknown; severity?: unknown }
