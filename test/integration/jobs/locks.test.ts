@@ -46,9 +46,11 @@ describe.each(backends.filter((b) => b.redisUrl))('Redis job lock leases ($name)
   const t = useTestApp(backend)
 
   it('renews a held lease past its first expiry', async () => {
-    const store = new RedisLockStore(t.app.redis!, t.config.cachePrefix, t.app.log, 300, 100)
+    // A lease of 3 s renewed every 300 ms, held for 4 s: a renewal timer late by up to 2.7 s on
+    // a busy machine still keeps it (a 300 ms lease did not, in CI under load).
+    const store = new RedisLockStore(t.app.redis!, t.config.cachePrefix, t.app.log, 3_000, 300)
     const lease = (await store.tryAcquire('renewed'))!
-    await new Promise((r) => setTimeout(r, 900))
+    await new Promise((r) => setTimeout(r, 4_000))
     expect(await store.tryAcquire('renewed')).toBeNull()
     expect(lease.lost.aborted).toBe(false)
     await lease.release()
