@@ -124,6 +124,30 @@ describe.each(backends)('chat tenancy ($name)', (backend) => {
     expect(ofB.map((x: { id: string }) => x.id)).not.toContain(own.conversationId)
   })
 
+  it('leaves data from before tenancy (scope null) to admins', async () => {
+    const session = await t.app.db
+      .insertInto('sessions')
+      .values({ metadata: '{}', scope: null })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    const legacy = await t.app.db
+      .insertInto('conversations')
+      .values({ session_id: session.id, metadata: '{}', scope: null })
+      .returning('id')
+      .executeTakeFirstOrThrow()
+    for (const token of [a, b]) {
+      expect((await as(token).get(`/api/conversations/${legacy.id}`)).statusCode).toBe(404)
+      expect((await as(token).get(`/api/conversations?session_id=${session.id}`)).statusCode).toBe(404)
+    }
+    const read = await t.request('GET', `/api/conversations/${legacy.id}`)
+    expect(read.statusCode).toBe(200)
+    expect(read.json().conversation.scope).toBeNull()
+    // An admin's message in it goes through the admin's own cache scope.
+    expect((await t.request('POST', `/api/conversations/${legacy.id}/messages`, { content: 'old' })).statusCode).toBe(
+      201,
+    )
+  })
+
   it('keeps a deleted conversation deleted only for its own scope', async () => {
     const mine = await newConversation(t, {}, a)
     expect((await as(b).delete(`/api/conversations/${mine.conversationId}`)).statusCode).toBe(404)
