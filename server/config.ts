@@ -159,6 +159,11 @@ export const EnvSchema = Type.Object({
   CACHE_TTL_CONVERSATION_S: int(1800, 1, 30 * 86_400, 'TTL of cached conversations'),
   CACHE_TTL_SESSION_S: int(1800, 1, 30 * 86_400, 'TTL of cached sessions'),
   CACHE_TTL_SEARCH_S: int(600, 1, 30 * 86_400, 'TTL of cached searches'),
+  CACHE_SCOPE: Type.Union([Type.Literal('scope'), Type.Literal('global')], {
+    default: 'scope',
+    description:
+      'Who shares cached chat replies: scope = only tokens of one project (or one token); global = everyone (single tenant)',
+  }),
   // Metrics
   SAMPLE_INTERVAL_MS: int(
     1_000,
@@ -329,6 +334,8 @@ export interface Config {
     l1MaxEntries: number
     l1MaxBytes: number
     ttlSeconds: Record<'ai_response' | 'models' | 'conversation' | 'session' | 'search', number>
+    /** CACHE_SCOPE: whether the caller's scope joins the response cache's key. */
+    scope: Env['CACHE_SCOPE']
   }
   metrics: {
     sampleIntervalMs: number
@@ -479,6 +486,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         session: env.CACHE_TTL_SESSION_S,
         search: env.CACHE_TTL_SEARCH_S,
       },
+      scope: env.CACHE_SCOPE,
     },
     metrics: {
       sampleIntervalMs: env.SAMPLE_INTERVAL_MS,

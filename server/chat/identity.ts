@@ -35,10 +35,13 @@ const PARAM_ORDER: Array<keyof SamplingParams> = [
 ]
 
 /**
- * The identity of a chat completion: provider, model, normalized messages and sampling
- * parameters, serialized canonically (fixed key order). The cache key is its SHA-256.
+ * The identity of a chat completion: whose it is (the caller's scope, unless CACHE_SCOPE=global
+ * makes it null), provider, model, normalized messages and sampling parameters, serialized
+ * canonically (fixed key order). The cache key is its SHA-256, so two scopes never share an
+ * entry; a null scope keeps the identity of before tenancy (one shared cache).
  */
 export function aiResponseIdentity(input: {
+  scope: string | null
   provider: string
   model: string
   messages: KeyMessage[]
@@ -51,6 +54,7 @@ export function aiResponseIdentity(input: {
   }
   return JSON.stringify({
     v: 1,
+    ...(input.scope === null ? {} : { scope: input.scope }),
     provider: input.provider,
     model: input.model,
     messages: input.messages.map((m) => [m.role, normalizeText(m.content)]),

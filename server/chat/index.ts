@@ -31,6 +31,7 @@ export default fp(
       metrics: app.metrics,
       repos,
       config: app.config.chat,
+      cacheScope: app.config.cache.scope,
       log,
     })
     app.decorate('chat', chat)

@@ -28,6 +28,8 @@ export interface CompletionSink {
 }
 
 export interface CompletionInput {
+  /** Whose request it is (scopeOf the caller, or the conversation's): it joins the cache key unless CACHE_SCOPE=global. */
+  scope: string
   messages: ChatMessage[]
   model?: string
   params?: SamplingParams
@@ -60,6 +62,8 @@ export interface ChatServiceDeps {
   metrics: Metrics
   repos: ChatRepositories
   config: Config['chat']
+  /** CACHE_SCOPE: `scope` keeps each scope's cached replies its own; `global` shares them. */
+  cacheScope: Config['cache']['scope']
   log: FastifyBaseLogger
 }
 
@@ -106,7 +110,13 @@ export class ChatService {
     const model = provider.resolveModel(input.model)
     const params = input.params ?? {}
     const control = input.cache ?? {}
-    const identity = aiResponseIdentity({ provider: provider.name, model, messages: input.messages, params })
+    const identity = aiResponseIdentity({
+      scope: this.deps.cacheScope === 'global' ? null : input.scope,
+      provider: provider.name,
+      model,
+      messages: input.messages,
+      params,
+    })
     const namespace = control.namespace ? `ai_response:${control.namespace}` : 'ai_response'
     const cacheKey = cache.key(namespace, identity)
     // A computation that will be cached is shared with identical requests, so one client leaving must not cancel it.
@@ -164,14 +174,16 @@ export class ChatService {
 
   /**
    * Computes and caches the reply to `messages` unless it is cached already (the cache-warm
-   * job feeds it `repos.analytics.topPrompts`). No analytics event: warming is not demand.
+   * job feeds it `repos.analytics.topPrompts`), in `scope`'s cache: the scope that asked it.
+   * No analytics event: warming is not demand.
    */
   async warm(
+    scope: string,
     messages: ChatMessage[],
     model?: string,
     params: SamplingParams = {},
   ): Promise<{ warmed: boolean; cacheKey: string }> {
-    const result = await this.complete({ messages, model, params, api: 'warm' })
+    const result = await this.complete({ scope, messages, model, params, api: 'warm' })
     return { warmed: !result.cached, cacheKey: result.cacheKey }
   }
 
@@ -182,7 +194,9 @@ export class ChatService {
    */
   async postMessage(
     conversation: Conversation,
-    input: Omit<CompletionInput, 'messages' | 'api' | 'sessionId' | 'conversationId'> & { content: string },
+    input: Omit<CompletionInput, 'messages' | 'api' | 'sessionId' | 'conversationId' | 'scope'> & { content: string },
+    /** Whose cache the reply goes through: the conversation's scope, or (a conversation from before tenancy) the caller's. */
+    scope: string,
   ): Promise<{ message: Message; reply: Message; result: CompletionResult }> {
     const { messages, sessions, conversations } = this.deps.repos
     const message = await messages.insert({ conversation_id: conversation.id, role: 'user', content: input.content })
@@ -194,6 +208,7 @@ export class ChatService {
     ])
     const result = await this.complete({
       ...input,
+      scope,
       messages: history.map((m) => ({ role: m.role, content: m.content })),
       model: input.model ?? conversation.model ?? undefined,
       api: 'conversation',
@@ -284,6 +299,7 @@ export class ChatService {
     const size = messages.reduce((n, m) => n + m.content.length, 0)
     const data: ChatCompletionEventData = {
       api: input.api,
+      scope: input.scope,
       provider: this.deps.provider.name,
       stream: input.stream ?? false,
       ...outcome,

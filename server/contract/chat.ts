@@ -12,6 +12,9 @@ export const SessionView = Type.Object({
   id: Type.String({ format: 'uuid' }),
   user_ref: Nullable(Type.String()),
   metadata: Metadata,
+  scope: Nullable(
+    Type.String({ description: 'Whose it is: project:<name> or token:<id>; null for data from before tenancy' }),
+  ),
   created_at: DateTime,
   last_active_at: DateTime,
 })
@@ -19,6 +22,9 @@ export const SessionView = Type.Object({
 export const ConversationView = Type.Object({
   id: Type.String({ format: 'uuid' }),
   session_id: Type.String({ format: 'uuid' }),
+  scope: Nullable(
+    Type.String({ description: 'Whose it is: project:<name> or token:<id>; null for data from before tenancy' }),
+  ),
   title: Nullable(Type.String()),
   model: Nullable(Type.String()),
   metadata: Metadata,

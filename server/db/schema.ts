@@ -15,6 +15,8 @@ export interface SessionsTable {
   id: Generated<string>
   user_ref: string | null
   metadata: Json<Record<string, unknown>>
+  /** Whose it is: `project:<name>` or `token:<id>` (scopeOf); null: from before tenancy, admins only. */
+  scope: string | null
   created_at: CreatedAt
   last_active_at: Timestamp
 }
@@ -22,6 +24,8 @@ export interface SessionsTable {
 export interface ConversationsTable {
   id: Generated<string>
   session_id: string
+  /** Its session's scope (messages follow their conversation). */
+  scope: string | null
   title: string | null
   model: string | null
   metadata: Json<Record<string, unknown>>

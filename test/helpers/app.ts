@@ -136,8 +136,9 @@ export async function createToken(
   t: TestApp,
   role: 'admin' | 'viewer' | 'chat',
   name = `${role} token`,
+  grant: { project?: string } = {},
 ): Promise<{ token: { id: string; token_prefix: string }; secret: string }> {
-  const res = await t.request('POST', '/api/tokens', { name, role })
+  const res = await t.request('POST', '/api/tokens', { name, role, ...grant })
   if (res.statusCode !== 201) throw new Error(`could not create a ${role} token: ${res.statusCode} ${res.body}`)
   return res.json()
 }

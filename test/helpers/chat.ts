@@ -6,10 +6,12 @@ export const FAST_SIM = { SIM_FIRST_TOKEN_MS: '0', SIM_TOKENS_PER_SECOND: '10000
 export async function newConversation(
   t: TestApp,
   body: Record<string, unknown> = {},
+  /** Whose they are (default: the admin token's scope). */
+  token?: string,
 ): Promise<{ sessionId: string; conversationId: string }> {
-  const session = await t.request('POST', '/api/sessions', {})
+  const session = await t.request('POST', '/api/sessions', {}, { token })
   const sessionId = session.json().session.id
-  const conversation = await t.request('POST', '/api/conversations', { session_id: sessionId, ...body })
+  const conversation = await t.request('POST', '/api/conversations', { session_id: sessionId, ...body }, { token })
   return { sessionId, conversationId: conversation.json().conversation.id }
 }
 

@@ -6,6 +6,7 @@ import { aiResponseIdentity, normalizeText } from '../../server/chat/identity.js
 const identity = (overrides: Partial<Parameters<typeof aiResponseIdentity>[0]> = {}) =>
   sha256Hex(
     aiResponseIdentity({
+      scope: 'project:alpha',
       provider: 'simulated',
       model: 'm',
       messages: [{ role: 'user', content: 'Hello world' }],
@@ -28,9 +29,12 @@ describe('cache keys', () => {
     expect(identity({ messages: [{ role: 'user', content: '\n Hello   world ' }] })).toBe(identity())
   })
 
-  it('separates provider, model, role, content and each sampling parameter', () => {
+  it('separates scope (null: the shared cache), provider, model, role, content and each sampling parameter', () => {
     const base = identity()
     const variants = [
+      identity({ scope: 'project:beta' }),
+      identity({ scope: 'token:00000000-0000-4000-8000-000000000000' }),
+      identity({ scope: null }),
       identity({ provider: 'openai' }),
       identity({ model: 'other' }),
       identity({ messages: [{ role: 'system', content: 'Hello world' }] }),

@@ -16,7 +16,8 @@ const WINDOW_MS = 24 * 3_600_000
 
 /**
  * cache-warm: the most frequent prompts of the last 24 h whose replies are not cached get
- * computed (and so cached), the models list is refreshed, and the recently active
+ * computed (and so cached) — each in the cache of the scope that asked it, so warming never
+ * hands one tenant's prompt to another (with CACHE_SCOPE=global the scopes share one entry), the models list is refreshed, and the recently active
  * conversations are loaded into the `conversation` namespace.
  */
 export function cacheWarmJob(deps: CacheWarmDeps): JobDefinition {
@@ -34,7 +35,7 @@ export function cacheWarmJob(deps: CacheWarmDeps): JobDefinition {
       for (const prompt of prompts) {
         signal.throwIfAborted()
         try {
-          const { warmed } = await chat.warm(prompt.messages, prompt.model, prompt.params)
+          const { warmed } = await chat.warm(prompt.scope, prompt.messages, prompt.model, prompt.params)
           if (warmed) replies.warmed++
           else replies.alreadyCached++
         } catch (err) {

@@ -16,6 +16,8 @@ export interface PromptSample {
 /** The `data` of a chat_completion event. */
 export interface ChatCompletionEventData {
   api: 'openai' | 'conversation'
+  /** Whose request it was (scopeOf the caller); absent on events from before tenancy. */
+  scope?: string
   provider: string
   model: string
   status: 'ok' | 'error'
@@ -33,6 +35,8 @@ export interface ChatCompletionEventData {
 }
 
 export interface TopPrompt extends PromptSample {
+  /** The scope that asked it (cache warming recomputes it in that scope's cache). */
+  scope: string
   prompt_hash: string
   count: number
   last_seen_at: Date
@@ -72,12 +76,16 @@ export class AnalyticsRepository {
     return this.buffer.close()
   }
 
-  /** The prompts answered most often since `since` (successful ones whose text was kept), most frequent first. */
+  /**
+   * The prompts answered most often since `since` (successful ones whose text was kept), most
+   * frequent first, per scope × prompt (events from before tenancy have no scope and are left out).
+   */
   async topPrompts(since: Date, limit: number): Promise<TopPrompt[]> {
     await this.buffer.flush()
     const rows = await this.db
       .selectFrom('analytics_events')
       .select([
+        sql<string>`data->>'scope'`.as('scope'),
         sql<string>`data->>'prompt_hash'`.as('prompt_hash'),
         sql<string>`count(*)`.as('count'),
         sql<Date>`max(created_at)`.as('last_seen_at'),
@@ -85,14 +93,15 @@ export class AnalyticsRepository {
       ])
       .where('type', '=', CHAT_COMPLETION_EVENT)
       .where('created_at', '>=', since)
-      .where(sql<boolean>`data->>'status' = 'ok' and data->'prompt' is not null`)
-      .groupBy(sql`data->>'prompt_hash'`)
+      .where(sql<boolean>`data->>'status' = 'ok' and data->'prompt' is not null and data->>'scope' is not null`)
+      .groupBy([sql`data->>'scope'`, sql`data->>'prompt_hash'`])
       .orderBy(sql`count(*)`, 'desc')
       .orderBy(sql`max(created_at)`, 'desc')
       .limit(limit)
       .execute()
     return rows.map((r) => ({
       ...r.prompt,
+      scope: r.scope,
       prompt_hash: r.prompt_hash,
       count: Number(r.count),
       last_seen_at: r.last_seen_at,

@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely'
 import type { Conversation, Database } from '../../db/schema.js'
 import { badRequest } from '../../errors.js'
+import { restricts, type ScopeFilter } from './scope.js'
 
 export interface ConversationPatch {
   title?: string | null
@@ -33,8 +34,10 @@ export function decodeCursor(cursor: string): { updatedAt: string; id: string } 
 export class ConversationRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** In its session's scope (`scope`: the session's, so a conversation never leaves it). */
   async create(input: {
     session_id: string
+    scope: string | null
     title?: string | null
     model?: string | null
     metadata?: Record<string, unknown>
@@ -43,6 +46,7 @@ export class ConversationRepository {
       .insertInto('conversations')
       .values({
         session_id: input.session_id,
+        scope: input.scope,
         title: input.title ?? null,
         model: input.model ?? null,
         metadata: JSON.stringify(input.metadata ?? {}),
@@ -63,17 +67,27 @@ export class ConversationRepository {
       .execute()
   }
 
-  async findById(id: string): Promise<Conversation | undefined> {
-    return this.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst()
+  /** The conversation, if `visible` may see it (another scope's is as absent as a missing one). */
+  async findById(id: string, visible: ScopeFilter): Promise<Conversation | undefined> {
+    return this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('id', '=', id)
+      .$if(restricts(visible), (qb) => qb.where('scope', '=', visible))
+      .executeTakeFirst()
   }
 
-  /** Newest activity first, keyset-paginated on (updated_at, id). */
-  async listBySession(sessionId: string, options: { limit: number; cursor?: string }): Promise<ConversationPage> {
+  /** Newest activity first, keyset-paginated on (updated_at, id): `visible`'s, of one session or all. */
+  async list(
+    visible: ScopeFilter,
+    options: { sessionId?: string; limit: number; cursor?: string },
+  ): Promise<ConversationPage> {
     let query = this.db
       .selectFrom('conversations')
       .selectAll()
       .select(sql<string>`to_char(updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')`.as('cursor_at'))
-      .where('session_id', '=', sessionId)
+      .$if(restricts(visible), (qb) => qb.where('scope', '=', visible))
+      .$if(options.sessionId !== undefined, (qb) => qb.where('session_id', '=', options.sessionId!))
       .orderBy('updated_at', 'desc')
       .orderBy('id', 'desc')
       .limit(options.limit)
@@ -89,7 +103,12 @@ export class ConversationRepository {
     }
   }
 
-  async update(id: string, patch: ConversationPatch, now: Date): Promise<Conversation | undefined> {
+  async update(
+    id: string,
+    patch: ConversationPatch,
+    now: Date,
+    visible: ScopeFilter,
+  ): Promise<Conversation | undefined> {
     return this.db
       .updateTable('conversations')
       .set({
@@ -99,12 +118,17 @@ export class ConversationRepository {
         updated_at: now,
       })
       .where('id', '=', id)
+      .$if(restricts(visible), (qb) => qb.where('scope', '=', visible))
       .returningAll()
       .executeTakeFirst()
   }
 
-  async delete(id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('conversations').where('id', '=', id).executeTakeFirst()
+  async delete(id: string, visible: ScopeFilter): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('conversations')
+      .where('id', '=', id)
+      .$if(restricts(visible), (qb) => qb.where('scope', '=', visible))
+      .executeTakeFirst()
     return result.numDeletedRows > 0n
   }
 

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { notFound } from '../../errors.js'
 import { ErrorResponse, IdParams } from '../../contract/common.js'
 import { ConversationView, Metadata, ModelName, SessionView } from '../../contract/chat.js'
+import { ownerScope, visibleScope } from '../scope.js'
 
 const Title = Type.Union([Type.String({ maxLength: 500 }), Type.Null()])
 const Model = Type.Union([ModelName, Type.Null()], {
@@ -32,7 +33,8 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 201: Type.Object({ session: SessionView }) },
       },
     },
-    async (request, reply) => reply.code(201).send({ session: await repos.sessions.create(request.body ?? {}) }),
+    async (request, reply) =>
+      reply.code(201).send({ session: await repos.sessions.create(request.body ?? {}, ownerScope(request)) }),
   )
 
   app.post(
@@ -55,9 +57,12 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      if (!(await repos.sessions.findById(request.body.session_id)))
-        throw notFound(`Session ${request.body.session_id}`)
-      return reply.code(201).send({ conversation: await repos.conversations.create(request.body) })
+      const session = await repos.sessions.findById(request.body.session_id, visibleScope(request))
+      if (!session) throw notFound(`Session ${request.body.session_id}`)
+      // The conversation is in its session's scope (an admin adding one to a tenant's session adds it there).
+      return reply
+        .code(201)
+        .send({ conversation: await repos.conversations.create({ ...request.body, scope: session.scope }) })
     },
   )
 
@@ -68,10 +73,19 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags,
         summary:
-          'A session’s conversations, most recently active first (keyset pagination: pass next_cursor as cursor)',
+          'The caller’s conversations (of one session, or all), most recently active first (keyset pagination: pass next_cursor as cursor)',
+        description:
+          'A chat token sees its own scope’s (its project’s, else its own); an admin token sees every scope’s and may name one in `scope`.',
         querystring: Type.Object(
           {
-            session_id: Type.String({ format: 'uuid' }),
+            session_id: Type.Optional(Type.String({ format: 'uuid' })),
+            scope: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 300,
+                description: 'Admin tokens only: project:<name> or token:<id>',
+              }),
+            ),
             limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
             cursor: Type.Optional(Type.String({ maxLength: 200 })),
           },
@@ -82,14 +96,17 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
             conversations: Type.Array(ConversationView),
             next_cursor: Type.Union([Type.String(), Type.Null()]),
           }),
+          403: ErrorResponse,
           404: ErrorResponse,
         },
       },
     },
     async (request) => {
-      const { session_id, limit, cursor } = request.query
-      if (!(await repos.sessions.findById(session_id))) throw notFound(`Session ${session_id}`)
-      return repos.conversations.listBySession(session_id, { limit, cursor })
+      const { session_id, scope, limit, cursor } = request.query
+      const visible = visibleScope(request, scope)
+      if (session_id !== undefined && !(await repos.sessions.findById(session_id, visible)))
+        throw notFound(`Session ${session_id}`)
+      return repos.conversations.list(visible, { sessionId: session_id, limit, cursor })
     },
   )
 
@@ -105,7 +122,7 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const conversation = await repos.conversations.findById(request.params.id)
+      const conversation = await repos.conversations.findById(request.params.id, visibleScope(request))
       if (!conversation) throw notFound(`Conversation ${request.params.id}`)
       return { conversation }
     },
@@ -127,7 +144,12 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const conversation = await repos.conversations.update(request.params.id, request.body, new Date())
+      const conversation = await repos.conversations.update(
+        request.params.id,
+        request.body,
+        new Date(),
+        visibleScope(request),
+      )
       if (!conversation) throw notFound(`Conversation ${request.params.id}`)
       return { conversation }
     },
@@ -145,7 +167,8 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      if (!(await repos.conversations.delete(request.params.id))) throw notFound(`Conversation ${request.params.id}`)
+      if (!(await repos.conversations.delete(request.params.id, visibleScope(request))))
+        throw notFound(`Conversation ${request.params.id}`)
       return reply.code(204).send(null)
     },
   )

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import { notFound } from '../../errors.js'
 import { DateTime, ErrorResponse, IdParams } from '../../contract/common.js'
 import { cacheControl, cacheHeaders, samplingParams } from '../request-options.js'
@@ -13,6 +14,7 @@ import {
   usageView,
 } from '../../contract/chat.js'
 import { clientGone, SseWriter, streamError } from '../sse.js'
+import { ownerScope, visibleScope } from '../scope.js'
 
 const chat = { access: 'chat' as const }
 const tags = ['chat']
@@ -24,8 +26,9 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { repos } = app.chat
   const Content = Type.String({ minLength: 1, maxLength: app.config.chat.maxContentChars })
 
-  const findConversation = async (id: string) => {
-    const conversation = await repos.conversations.findById(id)
+  /** The conversation if the caller's scope holds it (admins: any); else 404, as for a missing one. */
+  const findConversation = async (request: FastifyRequest, id: string) => {
+    const conversation = await repos.conversations.findById(id, visibleScope(request))
     if (!conversation) throw notFound(`Conversation ${id}`)
     return conversation
   }
@@ -52,7 +55,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      await findConversation(request.params.id)
+      await findConversation(request, request.params.id)
       const messages = await repos.messages.list(request.params.id, request.query)
       return { messages, next_before: messages.length === request.query.limit ? messages.at(-1)!.id : null }
     },
@@ -91,7 +94,8 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const conversation = await findConversation(request.params.id)
+      const conversation = await findConversation(request, request.params.id)
+      const scope = conversation.scope ?? ownerScope(request)
       const { body } = request
       const input = {
         content: body.content,
@@ -101,7 +105,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         stream: body.stream === true,
       }
       if (!body.stream) {
-        const { message, reply: answer, result } = await app.chat.postMessage(conversation, input)
+        const { message, reply: answer, result } = await app.chat.postMessage(conversation, input, scope)
         return reply
           .code(201)
           .headers(cacheHeaders(result))
@@ -113,11 +117,18 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
           message,
           reply: answer,
           result,
-        } = await app.chat.postMessage(conversation, {
-          ...input,
-          signal: clientGone(reply),
-          sink: { start: (info) => sse.open(reply, cacheHeaders(info)), token: (text) => sse.send({ text }, 'token') },
-        })
+        } = await app.chat.postMessage(
+          conversation,
+          {
+            ...input,
+            signal: clientGone(reply),
+            sink: {
+              start: (info) => sse.open(reply, cacheHeaders(info)),
+              token: (text) => sse.send({ text }, 'token'),
+            },
+          },
+          scope,
+        )
         sse.send(
           {
             message_id: answer.id,
@@ -175,7 +186,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const conversation = await findConversation(request.params.id)
+      const conversation = await findConversation(request, request.params.id)
       const result = await repos.messages.insertMany(
         conversation.id,
         request.body.messages.map((m) => ({

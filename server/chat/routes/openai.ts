@@ -14,6 +14,7 @@ import {
   usageView,
 } from '../../contract/chat.js'
 import { clientGone, SseWriter, streamError } from '../sse.js'
+import { ownerScope } from '../scope.js'
 
 const chat = { access: 'chat' as const }
 const tags = ['openai']
@@ -128,6 +129,7 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const id = `chatcmpl-${randomUUID().replaceAll('-', '')}`
       const created = Math.floor(Date.now() / 1000)
       const input = {
+        scope: ownerScope(request),
         messages: toChatMessages(body.messages, maxChars),
         model: body.model,
         params: samplingParams(body),

@@ -98,6 +98,7 @@ describe.each(backends)('chat analytics, metrics and warming ($name)', (backend)
     await complete(`Long ${'x'.repeat(5_000)}`)
     const top = await t.app.chat.repos.analytics.topPrompts(since, 10)
     expect(top[0]).toMatchObject({
+      scope: expect.stringMatching(/^token:/),
       count: 3,
       model: 'simulated-no-llm',
       messages: [{ role: 'user', content: 'Popular question' }],
@@ -109,12 +110,12 @@ describe.each(backends)('chat analytics, metrics and warming ($name)', (backend)
 
     // What warming computes is what an identical request later finds.
     await t.app.cache.clear()
-    const warmed = await t.app.chat.warm(top[0]!.messages, top[0]!.model, top[0]!.params)
+    const warmed = await t.app.chat.warm(top[0]!.scope, top[0]!.messages, top[0]!.model, top[0]!.params)
     expect(warmed.warmed).toBe(true)
     const res = await complete('Popular question', { temperature: 0.5 })
     expect(res.headers['x-cache']).toBe('HIT')
     expect(res.headers['x-cache-key']).toBe(warmed.cacheKey)
-    expect((await t.app.chat.warm(top[0]!.messages, top[0]!.model, top[0]!.params)).warmed).toBe(false)
+    expect((await t.app.chat.warm(top[0]!.scope, top[0]!.messages, top[0]!.model, top[0]!.params)).warmed).toBe(false)
     await t.app.chat.repos.analytics.flush()
     const warmEvents = await t.app.db
       .selectFrom('analytics_events')

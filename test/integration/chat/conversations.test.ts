@@ -51,7 +51,7 @@ describe.each(backends)('conversation API ($name)', (backend) => {
   })
 
   it('reads, renames and deletes a conversation', async () => {
-    const { conversationId } = await newConversation(t)
+    const { conversationId } = await newConversation(t, {}, chatToken)
     const renamed = await call('PATCH', `/api/conversations/${conversationId}`, {
       title: 'Renamed',
       metadata: { tag: 'a' },
@@ -65,7 +65,7 @@ describe.each(backends)('conversation API ($name)', (backend) => {
   })
 
   it('lists a session’s conversations most recently active first, page by page', async () => {
-    const { sessionId } = await newConversation(t)
+    const { sessionId } = await newConversation(t, {}, chatToken)
     for (let i = 0; i < 4; i++) await call('POST', '/api/conversations', { session_id: sessionId, title: `c${i}` })
     const all = (await call('GET', `/api/conversations?session_id=${sessionId}&limit=100`)).json().conversations
     expect(all).toHaveLength(5)
@@ -90,11 +90,14 @@ describe.each(backends)('conversation API ($name)', (backend) => {
 
     expect((await call('GET', `/api/conversations?session_id=${sessionId}&cursor=bogus`)).statusCode).toBe(400)
     expect((await call('GET', `/api/conversations?session_id=${sessionId}&limit=101`)).statusCode).toBe(400)
-    expect((await call('GET', '/api/conversations')).statusCode).toBe(400)
+    // Without a session: all of the caller's conversations, these among them.
+    const mine = await call('GET', '/api/conversations?limit=100')
+    expect(mine.statusCode).toBe(200)
+    expect(mine.json().conversations.map((c: { id: string }) => c.id)).toEqual(expect.arrayContaining(seen))
   })
 
   it('answers a message, stores both with model, tokens, latency and the cached flag, and caches the reply', async () => {
-    const first = await newConversation(t)
+    const first = await newConversation(t, {}, chatToken)
     const res = await call('POST', `/api/conversations/${first.conversationId}/messages`, {
       content: 'What is a tiered cache?',
     })
@@ -111,7 +114,7 @@ describe.each(backends)('conversation API ($name)', (backend) => {
     expect(body.usage.total_tokens).toBe(body.usage.prompt_tokens + body.usage.completion_tokens)
 
     // The same opening message in another conversation has the same history: a HIT.
-    const second = await newConversation(t)
+    const second = await newConversation(t, {}, chatToken)
     const again = await call('POST', `/api/conversations/${second.conversationId}/messages`, {
       content: '  What is a   tiered cache? ',
     })
@@ -131,7 +134,7 @@ describe.each(backends)('conversation API ($name)', (backend) => {
 
   it('honours per-request cache control: no-cache, no-store, ttl', async () => {
     const post = async (payload: Record<string, unknown>, headers: Record<string, string> = {}) => {
-      const { conversationId } = await newConversation(t)
+      const { conversationId } = await newConversation(t, {}, chatToken)
       return t.app.inject({
         method: 'POST',
         url: `/api/conversations/${conversationId}/messages`,
@@ -154,7 +157,7 @@ describe.each(backends)('conversation API ($name)', (backend) => {
 
   it('streams a reply as token events, then complete; a cached reply streams the same way', async () => {
     const streamOnce = async () => {
-      const { conversationId } = await newConversation(t)
+      const { conversationId } = await newConversation(t, {}, chatToken)
       const res = await call('POST', `/api/conversations/${conversationId}/messages`, {
         content: 'Stream me a story',
         stream: true,
@@ -182,7 +185,7 @@ describe.each(backends)('conversation API ($name)', (backend) => {
   })
 
   it('is not compressed when streaming, even when the client accepts gzip', async () => {
-    const { conversationId } = await newConversation(t)
+    const { conversationId } = await newConversation(t, {}, chatToken)
     const res = await t.app.inject({
       method: 'POST',
       url: `/api/conversations/${conversationId}/messages`,
@@ -194,7 +197,7 @@ describe.each(backends)('conversation API ($name)', (backend) => {
   })
 
   it('pages through messages newest first with a keyset on id', async () => {
-    const { conversationId } = await newConversation(t)
+    const { conversationId } = await newConversation(t, {}, chatToken)
     const messages = Array.from({ length: 250 }, (_, i) => ({
       role: i % 2 ? 'assistant' : 'user',
       content: `message ${i}`,
@@ -225,7 +228,7 @@ describe.each(backends)('conversation API ($name)', (backend) => {
   })
 
   it('imports at most 1,000 messages per batch and validates each', async () => {
-    const { conversationId } = await newConversation(t)
+    const { conversationId } = await newConversation(t, {}, chatToken)
     const url = `/api/conversations/${conversationId}/messages/batch`
     const ok = await call('POST', url, {
       messages: Array.from({ length: 1000 }, () => ({ role: 'user', content: 'x' })),
@@ -244,7 +247,7 @@ describe.each(backends)('conversation API ($name)', (backend) => {
   })
 
   it('rejects bad input with a 4xx and a message, never a 500', async () => {
-    const { conversationId } = await newConversation(t)
+    const { conversationId } = await newConversation(t, {}, chatToken)
     const url = `/api/conversations/${conversationId}/messages`
     const tooLong = await call('POST', url, { content: 'x'.repeat(MAX_CHARS + 1) })
     expect(tooLong.statusCode).toBe(400)
