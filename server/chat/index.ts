@@ -31,6 +31,7 @@ export default fp(
       metrics: app.metrics,
       repos,
       config: app.config.chat,
+      usage: app.usage,
       log,
     })
     app.decorate('chat', chat)
@@ -52,5 +53,5 @@ export default fp(
     await app.register(openAiRoutes)
     await app.register(statsRoutes)
   },
-  { name: 'chat', dependencies: ['database', 'cache', 'metrics-registry', 'health', 'jobs', 'auth'] },
+  { name: 'chat', dependencies: ['database', 'cache', 'metrics-registry', 'health', 'jobs', 'auth', 'usage'] },
 )
