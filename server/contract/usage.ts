@@ -49,6 +49,10 @@ export const TokenUsageView = Type.Composite([
   Type.Object({
     period: Str(['day', 'month']),
     period_start: Type.String({ format: 'date-time' }),
+    scope_tokens: Type.Integer({
+      description: "Tokens of the token's scope (its project's, when it has one) this period: what its budget counts",
+    }),
+    scope_cost: Type.Union([Type.Number(), Type.Null()]),
   }),
 ])
 export type TokenUsageDto = Static<typeof TokenUsageView>

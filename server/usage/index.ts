@@ -29,6 +29,9 @@ export default fp(
       prices,
       ledger: new BudgetLedger(app.redis, app.config.cachePrefix, log),
       buffer,
+      repository,
+      metrics: app.metrics,
+      metricsPerToken: app.config.usage.metricsPerToken,
     })
     app.decorate('usage', usage)
     app.decorate('usageRepository', repository)

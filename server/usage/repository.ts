@@ -121,6 +121,17 @@ export class UsageRepository {
     return new Map(rows.map((r) => [r.token_id, totals(r)]))
   }
 
+  /** Totals per scope since `from`, for the scopes listed. */
+  async perScope(scopes: string[], from: Date): Promise<Map<string, UsageTotals>> {
+    if (scopes.length === 0) return new Map()
+    const rows = await this.filtered({ from })
+      .where('scope', 'in', scopes)
+      .select(['scope', ...totalsColumns()])
+      .groupBy('scope')
+      .execute()
+    return new Map(rows.map((r) => [r.scope, totals(r)]))
+  }
+
   /** Totals of one scope since `from`. */
   async scopeTotals(scope: string, from: Date): Promise<UsageTotals> {
     const row = await this.filtered({ scope, from }).select(totalsColumns()).executeTakeFirst()

@@ -1,9 +1,13 @@
 import type { Principal } from '../auth/access.js'
 import { scopeOf } from '../auth/access.js'
 import { AppError } from '../errors.js'
-import type { BudgetLedger, Reservation } from './budgets.js'
+import { budgetPeriod, type BudgetLedger, type Reservation } from './budgets.js'
+import type { TokenUsageDto } from '../contract/usage.js'
+import type { TokenBudget } from '../db/schema.js'
+import type { UsageRepository, UsageTotals } from './repository.js'
 import type { PriceTable } from './prices.js'
 import type { UsageRollupBuffer } from './rollup-buffer.js'
+import type { Metrics } from '../metrics/definitions.js'
 import type { SignalSample } from '../metrics/snapshot.js'
 
 /**
@@ -25,6 +29,8 @@ export interface UsageTicket {
   reservation: Reservation | null
 }
 
+const EMPTY: UsageTotals = { requests: 0, cached: 0, prompt_tokens: 0, completion_tokens: 0, cost: null }
+
 export const insufficientQuota = (message: string, resetAt: Date, now: Date) =>
   new AppError(429, 'insufficient_quota', message, {
     'retry-after': String(Math.max(1, Math.ceil((resetAt.getTime() - now.getTime()) / 1000))),
@@ -44,6 +50,10 @@ export class UsageService {
       prices: PriceTable
       ledger: BudgetLedger
       buffer: UsageRollupBuffer
+      repository: UsageRepository
+      metrics: Metrics
+      /** METRICS_PER_TOKEN: export token scopes on the budget_used_ratio gauge too. */
+      metricsPerToken: boolean
       now?: () => Date
     },
   ) {}
@@ -73,12 +83,14 @@ export class UsageService {
     const scope = scopeOf(principal)
     const { reservation, spent, resetAt } = await this.deps.ledger.reserve(scope, budget, estimate, now)
     this.noteRatio(scope, principal, spent, resetAt)
-    if (!reservation)
+    if (!reservation) {
+      this.deps.metrics.chatBudgetExhaustedTotal.inc()
       throw insufficientQuota(
         `The budget of ${scope} for this ${budget.period} cannot take this request (it reserves ${estimate.tokens} tokens); it resets at ${resetAt.toISOString()}`,
         resetAt,
         now,
       )
+    }
     return { principal, reservation }
   }
 
@@ -118,6 +130,43 @@ export class UsageService {
     if (ticket.reservation) await this.deps.ledger.settle(ticket.reservation, { tokens: 0, cost: 0 })
   }
 
+  /**
+   * Each token's usage in its budget period (the month when it has no budget), and its scope's
+   * combined spend then: what the budget counts (tokens of one project share it).
+   */
+  async tokenUsage(
+    tokens: Array<{ id: string; project: string | null; budget: TokenBudget | null }>,
+    now = this.now(),
+  ): Promise<Map<string, TokenUsageDto>> {
+    await this.deps.buffer.flush()
+    const out = new Map<string, TokenUsageDto>()
+    for (const period of ['day', 'month'] as const) {
+      const inPeriod = tokens.filter((t) => (t.budget?.period ?? 'month') === period)
+      if (inPeriod.length === 0) continue
+      const { start } = budgetPeriod(period, now)
+      const scopes = inPeriod.map((t) => scopeOf({ project: t.project, tokenId: t.id }))
+      const [perToken, perScope] = await Promise.all([
+        this.deps.repository.perToken(
+          inPeriod.map((t) => t.id),
+          start,
+        ),
+        this.deps.repository.perScope([...new Set(scopes)], start),
+      ])
+      inPeriod.forEach((t, i) => {
+        const own = perToken.get(t.id) ?? EMPTY
+        const scope = perScope.get(scopes[i]!) ?? EMPTY
+        out.set(t.id, {
+          ...own,
+          period,
+          period_start: start.toISOString(),
+          scope_tokens: scope.prompt_tokens + scope.completion_tokens,
+          scope_cost: scope.cost,
+        })
+      })
+    }
+    return out
+  }
+
   flush(): Promise<void> {
     return this.deps.buffer.flush()
   }
@@ -129,9 +178,16 @@ export class UsageService {
   /** budget_used_ratio{scope}: spend (reservations included) over the budget, the larger of tokens and cost. */
   signals(now: number): SignalSample[] {
     const out: SignalSample[] = []
+    const gauge = this.deps.metrics.budgetUsedRatio
+    gauge.reset()
     for (const [scope, { value, periodEnd }] of this.ratios) {
-      if (periodEnd <= now) this.ratios.delete(scope)
-      else out.push({ name: 'budget_used_ratio', labels: { scope }, value })
+      if (periodEnd <= now) {
+        this.ratios.delete(scope)
+        continue
+      }
+      out.push({ name: 'budget_used_ratio', labels: { scope }, value })
+      // Token scopes are one series per token: exported only when asked for (cardinality).
+      if (this.deps.metricsPerToken || !scope.startsWith('token:')) gauge.set({ scope }, value)
     }
     return out
   }

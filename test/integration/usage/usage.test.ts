@@ -114,6 +114,24 @@ describe.each(backends)('usage rollup and prices ($name)', (backend) => {
     )
   })
 
+  it("shows each token's usage this period on GET /api/tokens, and its project's combined spend", async () => {
+    const p1 = await chatToken(t, { name: 'proj one', project: 'shared-p', budget: { tokens: 100_000, period: 'day' } })
+    const p2 = await chatToken(t, { name: 'proj two', project: 'shared-p' })
+    const r1 = (await t.chat('tokens page one', {}, { token: p1.secret })).json().usage as Usage
+    const r2 = (await t.chat('tokens page two', {}, { token: p2.secret })).json().usage as Usage
+    const listed = (await t.request('GET', '/api/tokens')).json().tokens as Array<{ id: string; usage: any }>
+    const one = listed.find((x) => x.id === p1.token.id)!.usage
+    expect(one).toMatchObject({
+      period: 'day',
+      requests: 1,
+      prompt_tokens: r1.prompt_tokens,
+      completion_tokens: r1.completion_tokens,
+      scope_tokens: r1.prompt_tokens + r1.completion_tokens + r2.prompt_tokens + r2.completion_tokens,
+    })
+    expect(one.period_start).toMatch(/T00:00:00.000Z$/)
+    expect(listed.find((x) => x.id === p2.token.id)!.usage).toMatchObject({ period: 'month', requests: 1 })
+  })
+
   it('prices a computed answer exactly: prompt × input + completion × output per million', async () => {
     const c = await chatToken(t, { name: 'usage c' })
     const res = await t.chat('price me exactly', { cache: { 'no-cache': true } }, { token: c.secret })
@@ -163,13 +181,33 @@ async function spendUntilRefused(instances: TestApp[], budget: number) {
   expect(last.statusCode).toBe(429)
   expect(last.json().error.code).toBe('insufficient_quota')
   expect(Number(last.headers['retry-after'])).toBeGreaterThan(0)
-  return spent
+  return { spent, secret }
 }
 
 describe('a token budget on one instance, in memory (embedded)', () => {
   const t = useTestApp(embedded)
   it('is never exceeded under 20 concurrent requests, then answers 429 insufficient_quota', async () => {
     await spendUntilRefused([t], 600)
+    // The signal budget_used_ratio{scope}, and the refusals counted; token scopes stay off /metrics by default.
+    const snapshot = await t.app.sampler.tick()
+    const ratios = snapshot.signals.filter((s) => s.name === 'budget_used_ratio')
+    expect(ratios).toHaveLength(1)
+    expect(ratios[0]!.labels.scope).toMatch(/^token:/)
+    expect(ratios[0]!.value).toBeGreaterThan(0.8)
+    const metrics = (await t.request('GET', '/metrics')).body
+    expect(metrics).toMatch(/^chat_budget_exhausted_total [1-9]/m)
+    expect(metrics).not.toMatch(/^budget_used_ratio\{/m)
+  })
+})
+
+describe('per-token metric labels (embedded)', () => {
+  const t = useTestApp(embedded, { env: { METRICS_PER_TOKEN: 'true' } })
+  it('exports budget_used_ratio of token scopes only with METRICS_PER_TOKEN=true', async () => {
+    const { token, secret } = await chatToken(t, { name: 'metered', budget: { tokens: 10_000, period: 'month' } })
+    expect((await t.chat('count me', {}, { token: secret })).statusCode).toBe(200)
+    await t.app.sampler.tick()
+    const metrics = (await t.request('GET', '/metrics')).body
+    expect(metrics).toContain(`budget_used_ratio{scope="token:${token.id}"}`)
   })
 })
 
