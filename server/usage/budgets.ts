@@ -15,8 +15,12 @@ export interface Reservation {
 
 // Spend of one budget period, as one hash { t: tokens, c: cost }: reserving adds the estimate
 // only if it keeps both under their limits (-1 = none), in one step, so concurrent requests on
-// any number of instances never pass the budget together.
+// any number of instances never pass the budget together. A period Redis does not hold yet
+// starts from `seed`, the rollup's spend (a budget set mid-period, a flushed Redis).
 const RESERVE = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 't', ARGV[6], 'c', ARGV[7])
+end
 local t = tonumber(redis.call('HGET', KEYS[1], 't') or '0')
 local c = tonumber(redis.call('HGET', KEYS[1], 'c') or '0')
 local tl, cl = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -60,12 +64,16 @@ export class BudgetLedger {
     return `${this.prefix}budget:${scope}:${period}:${budgetPeriod(period, now).start.toISOString().slice(0, 10)}`
   }
 
-  /** Reserves `estimate` unless that would pass `budget`; answers the spend (reservations included) either way. */
+  /**
+   * Reserves `estimate` unless that would pass `budget`; answers the spend (reservations
+   * included) either way. `seed` is where a period not yet counted starts.
+   */
   async reserve(
     scope: string,
     budget: TokenBudget,
     estimate: Charge,
     now: Date,
+    seed: Charge = { tokens: 0, cost: 0 },
   ): Promise<{ reservation: Reservation | null; spent: Charge; resetAt: Date }> {
     const key = this.key(scope, budget.period, now)
     const { end } = budgetPeriod(budget.period, now)
@@ -83,13 +91,15 @@ export class BudgetLedger {
           String(estimate.tokens),
           String(estimate.cost),
           String(ttlMs),
+          String(seed.tokens),
+          String(seed.cost),
         )) as [number, string, string]
         return { reservation: ok === 1 ? { key, charge: estimate } : null, spent: charge(t, c), resetAt: end }
       } catch (err) {
         this.log.warn({ err }, 'budget: Redis failed; reserving in this instance only')
       }
     }
-    const entry = this.entry(key, now.getTime() + ttlMs, now.getTime())
+    const entry = this.entry(key, now.getTime() + ttlMs, now.getTime(), seed)
     const { t, c } = { t: entry.spent.tokens, c: entry.spent.cost }
     if ((tl >= 0 && t + estimate.tokens > tl) || (cl >= 0 && c + estimate.cost > cl))
       return { reservation: null, spent: { ...entry.spent }, resetAt: end }
@@ -110,17 +120,17 @@ export class BudgetLedger {
         this.log.warn({ err }, 'budget: Redis failed; settling in this instance only')
       }
     }
-    const entry = this.entry(reservation.key, Date.now() + 32 * 86_400_000, null)
+    const entry = this.entry(reservation.key, Date.now() + 32 * 86_400_000, null, { tokens: 0, cost: 0 })
     entry.spent.tokens += dt
     entry.spent.cost += dc
     return { ...entry.spent }
   }
 
   /** The spend of `key` (created with `expiresAt`); periods over by `now` are forgotten first. */
-  private entry(key: string, expiresAt: number, now: number | null) {
+  private entry(key: string, expiresAt: number, now: number | null, seed: Charge) {
     if (now !== null) for (const [k, v] of this.memory) if (v.expiresAt < now) this.memory.delete(k)
     let entry = this.memory.get(key)
-    if (!entry) this.memory.set(key, (entry = { spent: { tokens: 0, cost: 0 }, expiresAt }))
+    if (!entry) this.memory.set(key, (entry = { spent: { ...seed }, expiresAt }))
     return entry
   }
 }

@@ -32,6 +32,7 @@ export default fp(
       repository,
       metrics: app.metrics,
       metricsPerToken: app.config.usage.metricsPerToken,
+      log,
     })
     app.decorate('usage', usage)
     app.decorate('usageRepository', repository)

@@ -132,6 +132,17 @@ export class UsageRepository {
     return new Map(rows.map((r) => [r.scope, totals(r)]))
   }
 
+  /** Tokens and cost (of the priced requests) one scope spent since `from`: where a budget period starts. */
+  async scopeSpend(scope: string, from: Date): Promise<{ tokens: number; cost: number }> {
+    const row = await this.filtered({ scope, from })
+      .select([
+        sql<string>`coalesce(sum(prompt_tokens + completion_tokens), 0)`.as('tokens'),
+        sql<number>`coalesce(sum(cost), 0)`.as('cost'),
+      ])
+      .executeTakeFirst()
+    return { tokens: Number(row?.tokens ?? 0), cost: Number(row?.cost ?? 0) }
+  }
+
   /** Totals of one scope since `from`. */
   async scopeTotals(scope: string, from: Date): Promise<UsageTotals> {
     const row = await this.filtered({ scope, from }).select(totalsColumns()).executeTakeFirst()

@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger } from 'fastify'
 import type { Principal } from '../auth/access.js'
 import { scopeOf } from '../auth/access.js'
 import { AppError } from '../errors.js'
@@ -44,6 +45,8 @@ export const insufficientQuota = (message: string, resetAt: Date, now: Date) =>
 export class UsageService {
   /** Budget use ratio per scope this instance has seen (the budget_used_ratio signal). */
   private readonly ratios = new Map<string, { value: number; periodEnd: number }>()
+  /** Budget periods this instance has seeded from the rollup (key → period end). */
+  private readonly seeded = new Map<string, number>()
 
   constructor(
     private readonly deps: {
@@ -54,6 +57,7 @@ export class UsageService {
       metrics: Metrics
       /** METRICS_PER_TOKEN: export token scopes on the budget_used_ratio gauge too. */
       metricsPerToken: boolean
+      log: FastifyBaseLogger
       now?: () => Date
     },
   ) {}
@@ -81,7 +85,15 @@ export class UsageService {
       cost: this.deps.prices.cost(model, promptTokens, output) ?? 0,
     }
     const scope = scopeOf(principal)
-    const { reservation, spent, resetAt } = await this.deps.ledger.reserve(scope, budget, estimate, now)
+    const seed = await this.seedOf(scope, budget, now)
+    const { reservation, spent, resetAt } = await this.deps.ledger.reserve(
+      scope,
+      budget,
+      estimate,
+      now,
+      seed ?? undefined,
+    )
+    if (seed) this.seeded.set(this.deps.ledger.key(scope, budget.period, now), resetAt.getTime())
     this.noteRatio(scope, principal, spent, resetAt)
     if (!reservation) {
       this.deps.metrics.chatBudgetExhaustedTotal.inc()
@@ -92,6 +104,29 @@ export class UsageService {
       )
     }
     return { principal, reservation }
+  }
+
+  /**
+   * The spend the rollup holds for a budget period this instance has not counted yet (used only
+   * when the ledger does not hold the period either): a budget set mid-period, a restart without
+   * Redis, a flushed Redis start from what was really spent, not from zero.
+   */
+  private async seedOf(
+    scope: string,
+    budget: TokenBudget,
+    now: Date,
+  ): Promise<{ tokens: number; cost: number } | null> {
+    const key = this.deps.ledger.key(scope, budget.period, now)
+    if (this.seeded.has(key)) return { tokens: 0, cost: 0 }
+    for (const [k, end] of this.seeded) if (end <= now.getTime()) this.seeded.delete(k)
+    try {
+      await this.deps.buffer.flush()
+      return await this.deps.repository.scopeSpend(scope, budgetPeriod(budget.period, now).start)
+    } catch (err) {
+      // The database is not answering: chat goes on, counting from what the ledger holds; retried next request.
+      this.deps.log.warn({ err, scope }, 'budget: could not read the spend of the period from the rollup')
+      return null
+    }
   }
 
   /** Real usage: to the budget (replacing the reservation) and to the rollup. */

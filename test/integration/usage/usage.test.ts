@@ -217,3 +217,24 @@ describe.runIf(real?.databaseUrl && real?.redisUrl)('a token budget across two i
     await spendUntilRefused(instances, 600)
   })
 })
+
+describe.each(backends)('a budget set mid-period ($name)', (backend) => {
+  const t = useTestApp(backend)
+
+  it('counts what the scope spent earlier in the period, not from zero', async () => {
+    const { token, secret } = await chatToken(t, { name: 'late budget' })
+    let spent = 0
+    for (const prompt of ['spent before one', 'spent before two']) {
+      const usage = (await t.chat(prompt, { max_tokens: 20 }, { token: secret })).json().usage as Usage
+      spent += usage.prompt_tokens + usage.completion_tokens
+    }
+    // Room for less than one more request's reservation (its prompt + max_tokens 20).
+    const patched = await t.request('PATCH', `/api/tokens/${token.id}`, {
+      budget: { tokens: spent + 10, period: 'month' },
+    })
+    expect(patched.statusCode, patched.body).toBe(200)
+    const refused = await t.chat('one more', { max_tokens: 20 }, { token: secret })
+    expect(refused.statusCode, refused.body).toBe(429)
+    expect(refused.json().error.code).toBe('insufficient_quota')
+  })
+})
