@@ -46,6 +46,19 @@ describe.each(backends)('usage rollup and prices ($name)', (backend) => {
       expect(res.statusCode, res.body).toBe(200)
       add(who.token.id, res.json().usage, res.headers['x-cache'] === 'HIT')
     }
+    // A streamed answer counts too: its usage comes in the last chunk.
+    const streamed = await t.chat(
+      'streamed question',
+      { stream: true, stream_options: { include_usage: true } },
+      { token: a.secret },
+    )
+    expect(streamed.statusCode).toBe(200)
+    const usageChunk = streamed.body
+      .split('\n')
+      .filter((line) => line.startsWith('data: {'))
+      .map((line) => JSON.parse(line.slice(6)))
+      .find((chunk) => chunk.usage)
+    add(a.token.id, usageChunk.usage, streamed.headers['x-cache'] === 'HIT')
     const { session } = (await t.request('POST', '/api/sessions', {}, { token: b.secret })).json()
     const { conversation } = (
       await t.request('POST', '/api/conversations', { session_id: session.id }, { token: b.secret })
@@ -87,7 +100,7 @@ describe.each(backends)('usage rollup and prices ($name)', (backend) => {
     expect(byHour[0].key).toMatch(/^\d{4}-\d\d-\d\dT\d\d:00:00Z$/)
     const byDay = (await t.request('GET', '/api/usage?group_by=day')).json().rows
     expect(byDay[0].key).toMatch(/T00:00:00Z$/)
-    expect(byDay[0].requests).toBe(6)
+    expect(byDay[0].requests).toBe(7)
 
     const csv = await t.request('GET', '/api/usage?group_by=token&format=csv')
     expect(csv.statusCode).toBe(200)
