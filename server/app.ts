@@ -8,6 +8,7 @@ import type { Terminal } from './auth/bootstrap.js'
 import cachePlugin from './cache/index.js'
 import redisPlugin from './infra/redis/index.js'
 import chatPlugin from './chat/index.js'
+import usagePlugin from './usage/index.js'
 import { DEFAULT_ACCESS, type Access } from './auth/access.js'
 import type { Config } from './config.js'
 import databasePlugin from './infra/db/index.js'
@@ -148,6 +149,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(jobsPlugin)
   await app.register(healthPlugin)
   await app.register(cachePlugin)
+  await app.register(usagePlugin)
   await app.register(chatPlugin)
   await app.register(fleetPlugin)
   await app.register(livePlugin)

@@ -151,6 +151,10 @@ export const EnvSchema = Type.Object({
   }),
   OPENAI_TIMEOUT_MS: int(60_000, 100, 600_000, 'Upstream request timeout'),
   OPENAI_MAX_RETRIES: int(2, 0, 10, 'Retries on 429/5xx before the first token'),
+  MODEL_PRICES_FILE: optionalString(
+    'YAML price table (model: { input, output } in USD per million tokens) for usage cost; unset: every cost is null',
+    { minLength: 1 },
+  ),
   // Cache
   CACHE_L1_MAX_ENTRIES: int(10_000, 1, 10_000_000, 'In-process cache: most entries'),
   CACHE_L1_MAX_BYTES: int(64 * 1_048_576, 1024, 8 * 1024 * 1_048_576, 'In-process cache: most bytes'),
@@ -175,6 +179,10 @@ export const EnvSchema = Type.Object({
   SERIES_RETENTION_MINUTES: int(60, 1, 24 * 60, 'In-memory history kept per signal'),
   SLOW_REQUEST_MS: int(1_000, 1, 600_000, 'Log requests slower than this at warn'),
   SLOW_QUERY_MS: int(200, 1, 600_000, 'Log database queries slower than this at warn'),
+  METRICS_PER_TOKEN: Type.Boolean({
+    default: false,
+    description: 'Label per-token Prometheus metrics with the token id (cardinality: one series per token)',
+  }),
   // Jobs and database maintenance
   JOBS_ENABLED: Type.Boolean({
     default: true,
@@ -323,6 +331,7 @@ export interface Config {
   shutdownTimeoutMs: number
   live: { maxConnections: number; maxConnectionsPerToken: number }
   fleet: { heartbeatMs: number; leaderLockTtlMs: number }
+  usage: { pricesFile: string | undefined; metricsPerToken: boolean }
   chat: {
     provider: Env['CHAT_PROVIDER']
     maxContentChars: number
@@ -459,6 +468,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     live: { maxConnections: env.LIVE_MAX_CONNECTIONS, maxConnectionsPerToken: env.LIVE_MAX_CONNECTIONS_PER_TOKEN },
     fleet: { heartbeatMs: env.INSTANCE_HEARTBEAT_MS, leaderLockTtlMs: env.LEADER_LOCK_TTL_MS },
+    usage: { pricesFile: env.MODEL_PRICES_FILE, metricsPerToken: env.METRICS_PER_TOKEN },
     chat: {
       provider: env.CHAT_PROVIDER,
       maxContentChars: env.CHAT_MAX_CONTENT_CHARS,

@@ -86,7 +86,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
         response: { 200: Type.Object({ tokens: Type.Array(TokenView) }) },
       },
     },
-    async () => ({ tokens: await app.tokens.list() }),
+    async () => {
+      const tokens = await app.tokens.list()
+      const usage = await app.usage.tokenUsage(tokens)
+      return { tokens: tokens.map((t) => ({ ...t, usage: usage.get(t.id) })) }
+    },
   )
 
   app.post(

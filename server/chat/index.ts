@@ -32,6 +32,7 @@ export default fp(
       repos,
       config: app.config.chat,
       cacheScope: app.config.cache.scope,
+      usage: app.usage,
       log,
     })
     app.decorate('chat', chat)
@@ -53,5 +54,5 @@ export default fp(
     await app.register(openAiRoutes)
     await app.register(statsRoutes)
   },
-  { name: 'chat', dependencies: ['database', 'cache', 'metrics-registry', 'health', 'jobs', 'auth'] },
+  { name: 'chat', dependencies: ['database', 'cache', 'metrics-registry', 'health', 'jobs', 'auth', 'usage'] },
 )

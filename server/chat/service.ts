@@ -9,7 +9,9 @@ import type { ChatProvider, ChatMessage, Completion, ModelInfo } from './provide
 import type { ChatCompletionEventData, PromptSample } from './repositories/analytics.js'
 import type { ChatRepositories } from './repositories/index.js'
 import { OpenStreams } from './sse.js'
-import { splitTokens } from './tokens.js'
+import { estimatePromptTokens, splitTokens } from './tokens.js'
+import type { Principal } from '../auth/access.js'
+import type { UsageService } from '../usage/service.js'
 
 /** Per-request cache control (body `cache` and the Cache-Control header, merged). */
 export interface CacheControl {
@@ -41,6 +43,8 @@ export interface CompletionInput {
   sink?: CompletionSink
   /** The client went away. Cancels the provider call only when no cache entry will come of it. */
   signal?: AbortSignal
+  /** Who asks: their usage is recorded and their budget enforced (none for warming). */
+  principal?: Principal | null
 }
 
 export interface CompletionResult extends Completion {
@@ -64,6 +68,8 @@ export interface ChatServiceDeps {
   config: Config['chat']
   /** CACHE_SCOPE: `scope` keeps each scope's cached replies its own; `global` shares them. */
   cacheScope: Config['cache']['scope']
+  /** Usage accounting and budgets (reserve before the model call, settle after). */
+  usage?: UsageService
   log: FastifyBaseLogger
 }
 
@@ -130,6 +136,10 @@ export class ChatService {
     // (No named closures on this path: tsx keeps function names by wrapping every named
     // closure at creation, a measurable cost per request; method syntax is not wrapped.)
     let result: CompletionResult
+    const usage = input.principal && this.deps.usage
+    const ticket = usage
+      ? await usage.reserve(input.principal!, model, estimatePromptTokens(input.messages), params.max_tokens)
+      : undefined
     try {
       const { value } = await cache.getOrCompute<Completion>(
         namespace,
@@ -160,6 +170,8 @@ export class ChatService {
       if (!computed && input.sink) for (const token of splitTokens(value.content)) input.sink.token(token)
       result = { ...value, cached: !computed, cacheKey, latencyMs: Math.round(performance.now() - started) }
     } catch (err) {
+      if (ticket)
+        void usage!.release(ticket).catch((e: unknown) => this.deps.log.warn({ err: e }, 'usage release failed'))
       const error = shutdown.aborted
         ? (shutdown.reason as AppError)
         : signal.aborted
@@ -168,6 +180,13 @@ export class ChatService {
       this.observeFailure(input, model, cacheKey, Math.round(performance.now() - started), error)
       throw error
     }
+    if (ticket)
+      await usage!.settle(ticket, {
+        model: result.model,
+        cached: result.cached,
+        prompt_tokens: result.usage.prompt_tokens,
+        completion_tokens: result.usage.completion_tokens,
+      })
     this.observe(input, model, result, firstTokenAt === undefined ? null : firstTokenAt - started)
     return result
   }

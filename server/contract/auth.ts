@@ -1,3 +1,4 @@
+import { TokenUsageView } from './usage.js'
 import { Type, type Static } from '@sinclair/typebox'
 import { DateTime, NullableDateTime } from './common.js'
 import type { Wire } from './wire.js'
@@ -66,5 +67,7 @@ export const TokenView = Type.Object({
   expires_at: NullableDateTime,
   limits: TokenLimits,
   budget: Type.Union([TokenBudget, Type.Null()]),
+  /** Usage in the budget period (GET /api/tokens only). */
+  usage: Type.Optional(TokenUsageView),
 })
 export type TokenDto = Wire<Static<typeof TokenView>>

@@ -7,7 +7,7 @@ export interface SignalInfo {
   labels: string[]
   unit: 'ratio' | 'seconds' | 'per_second' | 'count' | 'bytes' | 'boolean'
   meaning: string
-  source: 'metrics' | 'jobs' | 'live'
+  source: 'metrics' | 'jobs' | 'live' | 'usage'
 }
 
 export const SIGNALS: readonly SignalInfo[] = [
@@ -136,6 +136,14 @@ export const SIGNALS: readonly SignalInfo[] = [
     unit: 'boolean',
     meaning: '1 when the last run of the job failed',
     source: 'jobs',
+  },
+  {
+    name: 'budget_used_ratio',
+    labels: ['scope'],
+    unit: 'ratio',
+    meaning:
+      'budget spent this period (in-flight reservations included) / budget, the larger of tokens and cost; scopes with a budget this instance served',
+    source: 'usage',
   },
   {
     name: 'websocket_connections',

@@ -241,6 +241,21 @@ export interface Database {
   notification_outbox: NotificationOutboxTable
   job_runs: JobRunsTable
   job_settings: JobSettingsTable
+  usage_rollup: UsageRollupTable
+}
+
+/** Chat usage per scope × token × model × hour (server/usage/). bigint columns come back as strings. */
+export interface UsageRollupTable {
+  scope: string
+  token_id: string
+  project: string | null
+  model: string
+  hour: Date
+  requests: ColumnType<string, number, number>
+  cached_requests: ColumnType<string, number, number>
+  prompt_tokens: ColumnType<string, number, number>
+  completion_tokens: ColumnType<string, number, number>
+  cost: number | null
 }
 
 export type ApiToken = Selectable<ApiTokensTable>

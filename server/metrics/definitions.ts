@@ -96,6 +96,17 @@ export function createMetrics(options: { instanceId: string; defaultMetrics?: bo
       help: 'Tokens processed by direction',
       labelNames: ['provider', 'model', 'direction'] as const,
     }),
+    chatBudgetExhaustedTotal: new Counter({
+      ...r,
+      name: 'chat_budget_exhausted_total',
+      help: 'Chat requests refused with 429 insufficient_quota: their budget could not take them',
+    }),
+    budgetUsedRatio: new Gauge({
+      ...r,
+      name: 'budget_used_ratio',
+      help: 'Budget spent this period (reservations of requests in flight included) / budget, the larger of tokens and cost, for budgeted scopes this instance served; token scopes only with METRICS_PER_TOKEN=true',
+      labelNames: ['scope'] as const,
+    }),
     jobRunsTotal: new Counter({
       ...r,
       name: 'job_runs_total',

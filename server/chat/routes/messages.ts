@@ -103,6 +103,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: samplingParams(body),
         cache: cacheControl(request.headers['cache-control'], body.cache),
         stream: body.stream === true,
+        principal: request.principal,
       }
       if (!body.stream) {
         const { message, reply: answer, result } = await app.chat.postMessage(conversation, input, scope)

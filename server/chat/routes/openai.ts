@@ -136,6 +136,7 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         cache: cacheControl(request.headers['cache-control'], body.cache),
         api: 'openai' as const,
         stream: body.stream === true,
+        principal: request.principal,
       }
 
       if (!input.stream) {

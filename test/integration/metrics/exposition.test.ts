@@ -51,6 +51,8 @@ const TABLE: Array<[name: string, type: string]> = [
   ['system_cpu_usage_ratio', 'GAUGE'],
   ['system_memory_usage_ratio', 'GAUGE'],
   ['system_disk_usage_ratio', 'GAUGE'],
+  ['chat_budget_exhausted_total', 'COUNTER'],
+  ['budget_used_ratio', 'GAUGE'],
 ]
 
 describe.each(backends)('GET /metrics ($name)', (backend) => {

@@ -36,6 +36,7 @@ const SIGNAL_IN_PROMQL: Record<string, string> = {
   job_failing: 'job_instance_exported_job:job_failing:bool',
   chat_ttft_p95_seconds: 'job_instance:chat_time_to_first_token_seconds:p95_1m',
   event_loop_delay_p99_seconds: 'nodejs_eventloop_lag_p99_seconds',
+  budget_used_ratio: 'budget_used_ratio',
 }
 
 const engineRules = (

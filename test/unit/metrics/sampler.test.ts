@@ -141,8 +141,9 @@ describe('Sampler under a fake clock', () => {
     expect(value(snapshot, 'health_up', { component: 'redis' })).toBe(0)
   })
 
-  it('produces every documented signal once the jobs and live sources are added', async () => {
+  it('produces every documented signal once the jobs, live and usage sources are added', async () => {
     sampler.addSource('jobs', () => [{ name: 'job_failing', labels: { job: 'vacuum' }, value: 0 }])
+    sampler.addSource('usage', () => [{ name: 'budget_used_ratio', labels: { scope: 'project:a' }, value: 0.5 }])
     sampler.addSource('live', () => [{ name: 'websocket_connections', labels: {}, value: 3 }])
     metrics.healthCheckUp.set({ component: 'database' }, 1)
     await sampler.tick(T0)
