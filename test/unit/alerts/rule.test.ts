@@ -144,6 +144,7 @@ describe('rules file', () => {
       JobFailing: 'job_failing == 1 warning',
       SlowTimeToFirstToken: 'chat_ttft_p95_seconds > 5 warning',
       HighEventLoopLag: 'event_loop_delay_p99_seconds > 0.5 warning',
+      BudgetNearlyExhausted: 'budget_used_ratio > 0.8 warning',
     })
   })
 })
