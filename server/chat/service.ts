@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics/definitions.js'
 import type { ChatProvider, ChatMessage, Completion, ModelInfo } from './providers/types.js'
 import type { ChatCompletionEventData, PromptSample } from './repositories/analytics.js'
 import type { ChatRepositories } from './repositories/index.js'
+import type { ChatLimits } from './limits/index.js'
 import { OpenStreams } from './sse.js'
 import { splitTokens } from './tokens.js'
 
@@ -61,6 +62,8 @@ export interface ChatServiceDeps {
   repos: ChatRepositories
   config: Config['chat']
   log: FastifyBaseLogger
+  /** Rate limits per token: the routes admit a request before the model call and settle after. */
+  limits: ChatLimits
 }
 
 /**
@@ -80,6 +83,10 @@ export class ChatService {
 
   get provider(): ChatProvider {
     return this.deps.provider
+  }
+
+  get limits(): ChatLimits {
+    return this.deps.limits
   }
 
   get repos(): ChatRepositories {
