@@ -125,6 +125,33 @@ export const EnvSchema = Type.Object({
   }),
   CHAT_MAX_CONTENT_CHARS: int(32_000, 1, 1_000_000, 'Longest accepted message content'),
   CHAT_HISTORY_MESSAGES: int(20, 1, 500, 'Recent messages sent to the provider with each new message'),
+  CHAT_MAX_OUTPUT_TOKENS: int(
+    4_096,
+    1,
+    1_000_000,
+    'Largest max_tokens / max_completion_tokens a chat request may ask for; the tokens reserved when it names none',
+  ),
+  CHAT_DEFAULT_RPM: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 100_000_000,
+      description: 'Requests a minute per chat token without its own rpm (unset = unlimited)',
+    }),
+  ),
+  CHAT_DEFAULT_TPM: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000_000_000,
+      description: 'Tokens a minute (prompt + completion) per chat token without its own tpm (unset = unlimited)',
+    }),
+  ),
+  CHAT_DEFAULT_CONCURRENCY: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      description: 'Chat requests in flight per chat token without its own concurrency (unset = unlimited)',
+    }),
+  ),
   SIM_TOKENS_PER_SECOND: Type.Number({
     default: 50,
     exclusiveMinimum: 0,
@@ -336,6 +363,9 @@ export interface Config {
     provider: Env['CHAT_PROVIDER']
     maxContentChars: number
     historyMessages: number
+    maxOutputTokens: number
+    /** CHAT_DEFAULT_*: the limits of a token that sets none of its own (absent: unlimited). */
+    defaultLimits: { rpm?: number; tpm?: number; concurrency?: number }
     simulated: { tokensPerSecond: number; firstTokenMs: number; errorRate: number }
     openai: { baseUrl: string; apiKey: string | undefined; model: string; timeoutMs: number; maxRetries: number }
   }
@@ -473,6 +503,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       provider: env.CHAT_PROVIDER,
       maxContentChars: env.CHAT_MAX_CONTENT_CHARS,
       historyMessages: env.CHAT_HISTORY_MESSAGES,
+      maxOutputTokens: env.CHAT_MAX_OUTPUT_TOKENS,
+      defaultLimits: {
+        rpm: env.CHAT_DEFAULT_RPM,
+        tpm: env.CHAT_DEFAULT_TPM,
+        concurrency: env.CHAT_DEFAULT_CONCURRENCY,
+      },
       simulated: {
         tokensPerSecond: env.SIM_TOKENS_PER_SECOND,
         firstTokenMs: env.SIM_FIRST_TOKEN_MS,

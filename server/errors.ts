@@ -17,7 +17,8 @@ export class AppError extends Error {
   }
 }
 
-export const badRequest = (message: string, code = 'bad_request') => new AppError(400, code, message)
+export const badRequest = (message: string, code = 'bad_request', param?: string) =>
+  new AppError(400, code, message, {}, param === undefined ? {} : { param })
 export const unauthorized = (message = 'Authentication required: send Authorization: Bearer <token> or sign in') =>
   new AppError(401, 'unauthorized', message)
 export const forbidden = (message: string) => new AppError(403, 'forbidden', message)
@@ -34,6 +35,9 @@ export const gatewayTimeout = (message: string) => new AppError(504, 'upstream_t
 
 export interface ErrorFields {
   upstreamStatus?: number
+  /** On /v1 (OpenAI's shape) only: the error's `type` ("requests", "tokens") and the request field at fault. */
+  type?: string
+  param?: string
 }
 
 export interface ErrorBody {

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin'
 import type { FastifyInstance } from 'fastify'
 import { cacheWarmJob } from './jobs/cache-warm.js'
+import { ChatLimits } from './limits/index.js'
 import { createProvider } from './providers/index.js'
 import { createChatRepositories } from './repositories/index.js'
 import { conversationRoutes } from './routes/conversations.js'
@@ -34,6 +35,14 @@ export default fp(
       cacheScope: app.config.cache.scope,
       usage: app.usage,
       log,
+      limits: new ChatLimits({
+        redis: app.redis,
+        keyPrefix: app.config.cachePrefix,
+        defaults: app.config.chat.defaultLimits,
+        maxOutputTokens: app.config.chat.maxOutputTokens,
+        metrics: app.metrics,
+        log,
+      }),
     })
     app.decorate('chat', chat)
     app.health.register('provider', provider.healthCheck)
@@ -54,5 +63,5 @@ export default fp(
     await app.register(openAiRoutes)
     await app.register(statsRoutes)
   },
-  { name: 'chat', dependencies: ['database', 'cache', 'metrics-registry', 'health', 'jobs', 'auth', 'usage'] },
+  { name: 'chat', dependencies: ['database', 'redis', 'cache', 'metrics-registry', 'health', 'jobs', 'auth', 'usage'] },
 )

@@ -8,6 +8,7 @@ import type { Metrics } from '../metrics/definitions.js'
 import type { ChatProvider, ChatMessage, Completion, ModelInfo } from './providers/types.js'
 import type { ChatCompletionEventData, PromptSample } from './repositories/analytics.js'
 import type { ChatRepositories } from './repositories/index.js'
+import type { ChatLimits } from './limits/index.js'
 import { OpenStreams } from './sse.js'
 import { estimatePromptTokens, splitTokens } from './tokens.js'
 import type { Principal } from '../auth/access.js'
@@ -71,6 +72,8 @@ export interface ChatServiceDeps {
   /** Usage accounting and budgets (reserve before the model call, settle after). */
   usage?: UsageService
   log: FastifyBaseLogger
+  /** Rate limits per token: the routes admit a request before the model call and settle after. */
+  limits: ChatLimits
 }
 
 /**
@@ -90,6 +93,10 @@ export class ChatService {
 
   get provider(): ChatProvider {
     return this.deps.provider
+  }
+
+  get limits(): ChatLimits {
+    return this.deps.limits
   }
 
   get repos(): ChatRepositories {

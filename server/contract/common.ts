@@ -15,6 +15,24 @@ export const ErrorResponse = Type.Object(
   { description: 'Every error has this shape' },
 )
 
+/** Errors of the OpenAI-compatible API (/v1/*): OpenAI's shape, which its clients branch on. */
+export const OpenAiErrorResponse = Type.Object(
+  {
+    error: Type.Object({
+      message: Type.String(),
+      type: Type.String({
+        description: 'invalid_request_error, authentication_error, requests, tokens, server_error, …',
+      }),
+      param: Type.Union([Type.String(), Type.Null()]),
+      code: Type.String({ description: 'rate_limit_exceeded, invalid_request_error, upstream_error, …' }),
+      upstreamStatus: Type.Optional(
+        Type.Integer({ description: 'upstream_error: the HTTP status the upstream answered with, when it answered' }),
+      ),
+    }),
+  },
+  { description: "Every /v1 error has this shape (OpenAI's)" },
+)
+
 export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) })
 
 /** A timestamp: rows carry Dates, the wire carries ISO 8601 strings (the serializer converts). */

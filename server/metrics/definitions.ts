@@ -70,6 +70,17 @@ export function createMetrics(options: { instanceId: string; defaultMetrics?: bo
       help: 'Share of cache lookups answered from any layer, per namespace (0..1)',
       labelNames: ['cache_type'] as const,
     }),
+    chatRateLimitedTotal: new Counter({
+      ...r,
+      name: 'chat_rate_limited_total',
+      help: 'Chat requests refused with 429, by the limit they hit (rpm, tpm, concurrency)',
+      labelNames: ['reason'] as const,
+    }),
+    chatLimitFallbackTotal: new Counter({
+      ...r,
+      name: 'chat_limit_fallback_total',
+      help: "Chat limit checks counted in this instance's memory because Redis did not answer (limits then hold per instance only)",
+    }),
     chatRequestsTotal: new Counter({
       ...r,
       name: 'chat_requests_total',

@@ -87,6 +87,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           201: Type.Object({ message: MessageView, reply: MessageView, usage: UsageView, cached: Type.Boolean() }),
           404: ErrorResponse,
+          429: ErrorResponse,
           502: ErrorResponse,
           503: ErrorResponse,
           504: ErrorResponse,
@@ -105,49 +106,62 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         stream: body.stream === true,
         principal: request.principal,
       }
-      if (!body.stream) {
-        const { message, reply: answer, result } = await app.chat.postMessage(conversation, input, scope)
-        return reply
-          .code(201)
-          .headers(cacheHeaders(result))
-          .send({ message, reply: answer, usage: usageView(result.usage), cached: result.cached })
-      }
-      const sse = new SseWriter(app.chat.streams)
+      // The history is read later: the prompt estimate is the new message's, settled to the real usage after.
+      const admission = await app.chat.limits.admit(request.principal, {
+        messages: [{ role: 'user', content: body.content }],
+        maxTokens: input.params.max_tokens,
+      })
+      reply.headers(admission.headers)
+      let usedTokens: number | null = null
       try {
-        const {
-          message,
-          reply: answer,
-          result,
-        } = await app.chat.postMessage(
-          conversation,
-          {
-            ...input,
-            signal: clientGone(reply),
-            sink: {
-              start: (info) => sse.open(reply, cacheHeaders(info)),
-              token: (text) => sse.send({ text }, 'token'),
+        if (!body.stream) {
+          const { message, reply: answer, result } = await app.chat.postMessage(conversation, input, scope)
+          usedTokens = result.usage.prompt_tokens + result.usage.completion_tokens
+          return reply
+            .code(201)
+            .headers(cacheHeaders(result))
+            .send({ message, reply: answer, usage: usageView(result.usage), cached: result.cached })
+        }
+        const sse = new SseWriter(app.chat.streams)
+        try {
+          const {
+            message,
+            reply: answer,
+            result,
+          } = await app.chat.postMessage(
+            conversation,
+            {
+              ...input,
+              signal: clientGone(reply),
+              sink: {
+                start: (info) => sse.open(reply, cacheHeaders(info)),
+                token: (text) => sse.send({ text }, 'token'),
+              },
             },
-          },
-          scope,
-        )
-        sse.send(
-          {
-            message_id: answer.id,
-            user_message_id: message.id,
-            usage: usageView(result.usage),
-            cached: result.cached,
-            model: result.model,
-            finish_reason: result.finish_reason,
-          },
-          'complete',
-        )
-      } catch (err) {
-        if (!sse.isOpen) throw err
-        sse.send(streamError(err, request.log), 'error')
+            scope,
+          )
+          usedTokens = result.usage.prompt_tokens + result.usage.completion_tokens
+          sse.send(
+            {
+              message_id: answer.id,
+              user_message_id: message.id,
+              usage: usageView(result.usage),
+              cached: result.cached,
+              model: result.model,
+              finish_reason: result.finish_reason,
+            },
+            'complete',
+          )
+        } catch (err) {
+          if (!sse.isOpen) throw err
+          sse.send(streamError(err, request.log), 'error')
+        } finally {
+          sse.end()
+        }
+        return reply
       } finally {
-        sse.end()
+        admission.settle(usedTokens)
       }
-      return reply
     },
   )
 

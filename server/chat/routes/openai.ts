@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { badRequest } from '../../errors.js'
-import { ErrorResponse, FreeJson } from '../../contract/common.js'
+import { FreeJson, OpenAiErrorResponse } from '../../contract/common.js'
 import type { ChatMessage } from '../providers/types.js'
 import { cacheControl, cacheHeaders, samplingParams } from '../request-options.js'
 import {
@@ -90,7 +90,7 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Models the provider serves (OpenAI format)',
         response: {
           200: Type.Object({ object: Type.Literal('list'), data: Type.Array(ModelView) }),
-          502: ErrorResponse,
+          502: OpenAiErrorResponse,
         },
       },
     },
@@ -110,10 +110,11 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: Body,
         response: {
           200: ChatCompletionView,
-          400: ErrorResponse,
-          502: ErrorResponse,
-          503: ErrorResponse,
-          504: ErrorResponse,
+          400: OpenAiErrorResponse,
+          429: OpenAiErrorResponse,
+          502: OpenAiErrorResponse,
+          503: OpenAiErrorResponse,
+          504: OpenAiErrorResponse,
         },
       },
     },
@@ -126,83 +127,97 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (responseFormat && responseFormat.type !== 'text')
         throw badRequest('Not supported by this service: response_format other than text', 'unsupported_parameter')
 
+      const params = samplingParams(body)
       const id = `chatcmpl-${randomUUID().replaceAll('-', '')}`
       const created = Math.floor(Date.now() / 1000)
       const input = {
         scope: ownerScope(request),
         messages: toChatMessages(body.messages, maxChars),
         model: body.model,
-        params: samplingParams(body),
+        params,
         cache: cacheControl(request.headers['cache-control'], body.cache),
         api: 'openai' as const,
         stream: body.stream === true,
         principal: request.principal,
       }
 
-      if (!input.stream) {
-        const result = await app.chat.complete(input)
-        return reply.headers(cacheHeaders(result)).send({
-          id,
-          object: 'chat.completion' as const,
-          created,
-          model: result.model,
-          choices: [
-            {
-              index: 0,
-              message: { role: 'assistant' as const, content: result.content, refusal: null },
-              logprobs: null,
-              finish_reason: result.finish_reason,
-            },
-          ],
-          usage: usageView(result.usage),
-          system_fingerprint: null,
-        })
-      }
-
-      const model = app.chat.provider.resolveModel(body.model)
-      const includeUsage = body.stream_options?.include_usage === true
-      const chunk = (delta: Record<string, unknown>, finishReason: string | null) => ({
-        id,
-        object: 'chat.completion.chunk',
-        created,
-        model,
-        system_fingerprint: null,
-        choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-        ...(includeUsage ? { usage: null } : {}),
+      const admission = await app.chat.limits.admit(request.principal, {
+        messages: input.messages,
+        maxTokens: params.max_tokens,
+        maxTokensField: body.max_completion_tokens === undefined ? 'max_tokens' : 'max_completion_tokens',
       })
-      const sse = new SseWriter(app.chat.streams)
+      reply.headers(admission.headers)
+      let usedTokens: number | null = null
       try {
-        const result = await app.chat.complete({
-          ...input,
-          signal: clientGone(reply),
-          sink: {
-            start: (info) => {
-              sse.open(reply, cacheHeaders(info))
-              sse.send(chunk({ role: 'assistant', content: '', refusal: null }, null))
-            },
-            token: (text) => sse.send(chunk({ content: text }, null)),
-          },
-        })
-        sse.send(chunk({}, result.finish_reason))
-        if (includeUsage)
-          sse.send({
+        if (!input.stream) {
+          const result = await app.chat.complete(input)
+          usedTokens = result.usage.prompt_tokens + result.usage.completion_tokens
+          return reply.headers(cacheHeaders(result)).send({
             id,
-            object: 'chat.completion.chunk',
+            object: 'chat.completion' as const,
             created,
-            model,
-            system_fingerprint: null,
-            choices: [],
+            model: result.model,
+            choices: [
+              {
+                index: 0,
+                message: { role: 'assistant' as const, content: result.content, refusal: null },
+                logprobs: null,
+                finish_reason: result.finish_reason,
+              },
+            ],
             usage: usageView(result.usage),
+            system_fingerprint: null,
           })
-        sse.send('[DONE]')
-      } catch (err) {
-        if (!sse.isOpen) throw err
-        const { code, message, ...fields } = streamError(err, request.log)
-        sse.send({ error: { message, type: code, code, param: null, ...fields } })
+        }
+
+        const model = app.chat.provider.resolveModel(body.model)
+        const includeUsage = body.stream_options?.include_usage === true
+        const chunk = (delta: Record<string, unknown>, finishReason: string | null) => ({
+          id,
+          object: 'chat.completion.chunk',
+          created,
+          model,
+          system_fingerprint: null,
+          choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+          ...(includeUsage ? { usage: null } : {}),
+        })
+        const sse = new SseWriter(app.chat.streams)
+        try {
+          const result = await app.chat.complete({
+            ...input,
+            signal: clientGone(reply),
+            sink: {
+              start: (info) => {
+                sse.open(reply, cacheHeaders(info))
+                sse.send(chunk({ role: 'assistant', content: '', refusal: null }, null))
+              },
+              token: (text) => sse.send(chunk({ content: text }, null)),
+            },
+          })
+          usedTokens = result.usage.prompt_tokens + result.usage.completion_tokens
+          sse.send(chunk({}, result.finish_reason))
+          if (includeUsage)
+            sse.send({
+              id,
+              object: 'chat.completion.chunk',
+              created,
+              model,
+              system_fingerprint: null,
+              choices: [],
+              usage: usageView(result.usage),
+            })
+          sse.send('[DONE]')
+        } catch (err) {
+          if (!sse.isOpen) throw err
+          const { code, message, ...fields } = streamError(err, request.log)
+          sse.send({ error: { message, type: code, code, param: null, ...fields } })
+        } finally {
+          sse.end()
+        }
+        return reply
       } finally {
-        sse.end()
+        admission.settle(usedTokens)
       }
-      return reply
     },
   )
 }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance } from 'fastify'
 import { fromProjectRoot } from '../../paths.js'
-import { isApiPath, notFoundBody, tooLongSegment } from './errors.js'
+import { errorBodyFor, isApiPath, notFoundBody, tooLongSegment } from './errors.js'
 
 export const DASHBOARD_DIST = fromProjectRoot('dashboard', 'dist') + '/'
 
@@ -41,7 +41,7 @@ export async function registerDashboard(app: FastifyInstance): Promise<void> {
     if (wantsPage && indexHtml)
       return reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(indexHtml)
     const tooLong = tooLongSegment(request.url)
-    if (tooLong) return reply.code(414).send(tooLong)
-    return reply.code(404).send(notFoundBody(request))
+    if (tooLong) return reply.code(414).send(errorBodyFor(request.url, 414, tooLong))
+    return reply.code(404).send(errorBodyFor(request.url, 404, notFoundBody(request)))
   })
 }

@@ -16,7 +16,59 @@ const fastifyCodes: Record<string, { code: string; message?: (err: FastifyError)
 }
 
 function send(reply: FastifyReply, status: number, body: ErrorBody, headers: Record<string, string> = {}) {
-  return reply.code(status).headers(headers).type('application/json; charset=utf-8').send(body)
+  return reply
+    .code(status)
+    .headers(headers)
+    .type('application/json; charset=utf-8')
+    .send(errorBodyFor(reply.request.url, status, body))
+}
+
+/**
+ * The one place an error body takes its shape: OpenAI's `{ error: { message, type, param,
+ * code } }` on /v1 (OpenAI clients branch on type and code), ours everywhere else.
+ */
+export function errorBodyFor(url: string, status: number, body: ErrorBody): ErrorBody | OpenAiErrorBody {
+  const { code, message, type, param, details, ...fields } = body.error
+  if (!(url.startsWith('/v1/') || url === '/v1' || url.startsWith('/v1?')))
+    return { error: { code, message, ...(details === undefined ? {} : { details }), ...fields } }
+  return {
+    error: {
+      message,
+      type: type ?? openAiType(status),
+      param: param ?? paramOf(details) ?? null,
+      code: OPENAI_CODES[code] ?? code,
+      ...fields,
+    },
+  }
+}
+
+export interface OpenAiErrorBody {
+  error: { message: string; type: string; param: string | null; code: string; upstreamStatus?: number }
+}
+
+/** Our generic codes as OpenAI's; the specific ones (context_length_exceeded, upstream_error, …) stay. */
+const OPENAI_CODES: Record<string, string> = {
+  validation_error: 'invalid_request_error',
+  bad_request: 'invalid_request_error',
+  invalid_json: 'invalid_request_error',
+  unauthorized: 'invalid_api_key',
+  rate_limited: 'rate_limit_exceeded',
+}
+
+function openAiType(status: number): string {
+  if (status === 401) return 'authentication_error'
+  if (status === 403) return 'permission_error'
+  if (status === 404) return 'not_found_error'
+  if (status === 429) return 'requests'
+  if (status >= 500) return 'server_error'
+  return 'invalid_request_error'
+}
+
+/** `body/messages/0/content` → `messages.0.content`: the field OpenAI's `param` names. */
+function paramOf(details: unknown): string | undefined {
+  const path = Array.isArray(details) ? (details[0] as { path?: unknown })?.path : undefined
+  if (typeof path !== 'string' || !path.startsWith('body/')) return undefined
+  return path.slice('body/'.length).replaceAll('/', '.') || undefined
 }
 
 export function installErrorHandlers(app: FastifyInstance): void {

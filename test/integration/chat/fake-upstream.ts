@@ -28,6 +28,9 @@ export interface FakeUpstream {
   /** Stream two tokens, then send this as an `{ error }` event and end the stream. */
   midStreamError: unknown
   modelsStatus: number
+  /** Completion calls being answered now, and the most there ever were at once. */
+  inFlight: number
+  maxInFlight: number
   close(): Promise<void>
 }
 
@@ -50,6 +53,8 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     failMidStream: false,
     midStreamError: null,
     modelsStatus: 200,
+    inFlight: 0,
+    maxInFlight: 0,
   }
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body))
@@ -118,6 +123,12 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     res.end()
   }
   const server = createServer((req, res) => {
+    const completion = req.method === 'POST' && req.url === '/v1/chat/completions'
+    if (completion) {
+      state.inFlight++
+      state.maxInFlight = Math.max(state.maxInFlight, state.inFlight)
+      res.once('close', () => state.inFlight--)
+    }
     handle(req, res).catch(() => res.destroy())
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -111,8 +111,11 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
     const before = upstream.completionCalls
     const res = await complete(uniquePrompt())
     expect(res.statusCode).toBe(502)
+    // OpenAI's error shape on /v1 (README, "Limits"): type and param beside our code and message.
     expect(res.json().error).toEqual({
       code: 'upstream_error',
+      type: 'server_error',
+      param: null,
       message: 'The upstream answered 500 (3 attempts)',
       upstreamStatus: 500,
     })
@@ -136,20 +139,21 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
     },
   }
   const ourUpstreamError = { code: 'upstream_error', message: 'The upstream answered 401', upstreamStatus: 401 }
+  const openAiUpstreamError = { ...ourUpstreamError, type: 'server_error', param: null }
 
   it('does not retry a request the upstream rejects, and never passes the upstream’s text on', async () => {
     const before = upstream.completionCalls
     upstream.script = [wrongKey]
     const openAi = await complete(uniquePrompt())
     expect(openAi.statusCode).toBe(502)
-    expect(openAi.json().error).toEqual(ourUpstreamError)
+    expect(openAi.json().error).toEqual(openAiUpstreamError)
     expect(upstream.completionCalls - before).toBe(1)
 
     // Streamed, it fails before the first token: the same JSON error.
     upstream.script = [wrongKey]
     const streamed = await complete(uniquePrompt(), { stream: true })
     expect(streamed.statusCode).toBe(502)
-    expect(streamed.json().error).toEqual(ourUpstreamError)
+    expect(streamed.json().error).toEqual(openAiUpstreamError)
 
     const { conversationId } = await newConversation(t)
     upstream.script = [wrongKey]
@@ -296,6 +300,8 @@ describe('openai provider with nothing listening upstream', () => {
     expect(res.statusCode).toBe(502)
     expect(res.json().error).toEqual({
       code: 'upstream_error',
+      type: 'server_error',
+      param: null,
       message: 'The upstream could not be reached (2 attempts)',
     })
     const health = (await t.request('GET', '/api/health')).json()
