@@ -31,8 +31,19 @@ export interface FakeUpstream {
   /** Completion calls being answered now, and the most there ever were at once. */
   inFlight: number
   maxInFlight: number
+  /** Back to normal answers: no script, no delays, no failures (the counters are kept). */
+  reset(): void
   close(): Promise<void>
 }
+
+/** How the fake answers until a test says otherwise. */
+const BEHAVIOUR = {
+  delayMs: 0,
+  tokenDelayMs: 0,
+  failMidStream: false,
+  midStreamError: null,
+  modelsStatus: 200,
+} satisfies Partial<FakeUpstream>
 
 export function upstreamReply(messages: Array<{ content: string }>): string {
   return `Upstream echo: ${messages.at(-1)?.content ?? ''} (from ${messages.length} messages)`
@@ -42,17 +53,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** A real local HTTP server speaking the OpenAI Chat Completions protocol, streaming included. */
 export async function startFakeUpstream(): Promise<FakeUpstream> {
-  const state: Omit<FakeUpstream, 'url' | 'close'> = {
+  const state: Omit<FakeUpstream, 'url' | 'close' | 'reset'> = {
     completionCalls: 0,
     modelsCalls: 0,
     requests: [],
     authorizations: [],
     script: [],
-    delayMs: 0,
-    tokenDelayMs: 0,
-    failMidStream: false,
-    midStreamError: null,
-    modelsStatus: 200,
+    ...BEHAVIOUR,
     inFlight: 0,
     maxInFlight: 0,
   }
@@ -135,6 +142,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   const { port } = server.address() as AddressInfo
   const upstream = Object.assign(state, {
     url: `http://127.0.0.1:${port}/v1`,
+    reset: () => void Object.assign(state, { script: [], ...BEHAVIOUR }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

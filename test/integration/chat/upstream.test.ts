@@ -27,16 +27,7 @@ describe.each(backends)('openai provider against a real local upstream ($name)',
     await t?.close()
     await upstream?.close()
   })
-  beforeEach(() => {
-    Object.assign(upstream, {
-      script: [],
-      delayMs: 0,
-      tokenDelayMs: 0,
-      failMidStream: false,
-      midStreamError: null,
-      modelsStatus: 200,
-    })
-  })
+  beforeEach(() => upstream.reset())
   /** The app's log lines about failed upstream calls. */
   const upstreamLogLines = () => t.logs.filter((l) => l.msg === 'upstream call failed')
 

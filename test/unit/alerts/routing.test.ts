@@ -9,20 +9,12 @@ import {
   type Receiver,
 } from '../../../alerts/routing.js'
 import { classifyStatus, retryDelayMs } from '../../../server/alerts/notification/delivery.js'
+import { webhookReceiver } from '../../../server/alerts/notification/receiver-repository.js'
 import { signBody } from '../../../server/alerts/notification/signature.js'
 
 const receiver = (overrides: Partial<Receiver> = {}): Receiver => ({
   id: 'r1',
-  name: 'ops',
-  kind: 'webhook',
-  format: 'alertmanager',
-  url: 'https://hooks.example.com/x',
-  severities: [],
-  matchers: [],
-  sendResolved: true,
-  groupBy: ['alertname'],
-  groupWaitMs: 0,
-  enabled: true,
+  ...webhookReceiver({ name: 'ops', format: 'alertmanager', url: 'https://hooks.example.com/x' }),
   ...overrides,
 })
 
