@@ -79,10 +79,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesOptions> = async (a
   app.get(
     '/api/tokens',
     {
-      config: { access: 'admin' },
+      // Viewers read the list (the dashboard's Tokens page, read-only for them); secrets are never in it.
+      config: { access: 'viewer' },
       schema: {
         tags: ['auth'],
-        summary: 'List API tokens (never their secrets)',
+        summary: 'List API tokens (never their secrets); viewers may read it',
         response: { 200: Type.Object({ tokens: Type.Array(TokenView) }) },
       },
     },

@@ -3,10 +3,15 @@ import { Type, type Static } from '@sinclair/typebox'
 const Str = <T extends string[]>(values: [...T]) => Type.Unsafe<T[number]>({ type: 'string', enum: values })
 
 export const UsageGroupBy = Str(['token', 'project', 'model', 'hour', 'day'])
+export const UsageSplitBy = Str(['token', 'project', 'model'])
 
 export const UsageQuery = Type.Object(
   {
     group_by: Type.Optional(UsageGroupBy),
+    split_by: Type.Optional({
+      ...UsageSplitBy,
+      description: 'With group_by=hour|day: one row per period × token, project or model (a stacked chart)',
+    }),
     from: Type.Optional(Type.String({ format: 'date-time', description: 'Inclusive (hours starting at or after)' })),
     to: Type.Optional(Type.String({ format: 'date-time', description: 'Exclusive' })),
     token_id: Type.Optional(Type.String({ format: 'uuid' })),
@@ -32,6 +37,9 @@ export const UsageRowView = Type.Composite([
     key: Type.Union([Type.String(), Type.Null()], {
       description: 'The token id, project (null: none), model, or UTC hour/day start',
     }),
+    split: Type.Optional(
+      Type.Union([Type.String(), Type.Null()], { description: 'With split_by: the token id, project or model' }),
+    ),
   }),
   UsageTotalsView,
 ])
@@ -39,6 +47,7 @@ export type UsageRowDto = Static<typeof UsageRowView>
 
 export const UsageResponse = Type.Object({
   group_by: UsageGroupBy,
+  split_by: Type.Optional(UsageSplitBy),
   rows: Type.Array(UsageRowView),
 })
 export type UsageResponseDto = Static<typeof UsageResponse>

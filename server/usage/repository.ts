@@ -91,16 +91,8 @@ export class UsageRepository {
 
   /** Totals grouped by `groupBy`, largest token count first (hours and days in time order). */
   async grouped(groupBy: UsageGroupBy, filter: UsageFilter, limit = 10_000): Promise<UsageGroupRow[]> {
-    const key =
-      groupBy === 'token'
-        ? sql<string>`token_id`
-        : groupBy === 'project'
-          ? sql<string | null>`project`
-          : groupBy === 'model'
-            ? sql<string>`model`
-            : sql<string>`to_char(date_trunc(${groupBy}, hour at time zone 'UTC'), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`
     let query = this.filtered(filter)
-      .select([key.as('key'), ...totalsColumns()])
+      .select([keyOf(groupBy).as('key'), ...totalsColumns()])
       .groupBy(sql`1`)
     query =
       groupBy === 'hour' || groupBy === 'day'
@@ -108,6 +100,23 @@ export class UsageRepository {
         : query.orderBy(sql`sum(prompt_tokens) + sum(completion_tokens)`, 'desc').orderBy(sql`1`)
     const rows = await query.limit(limit).execute()
     return rows.map((r) => ({ key: r.key, ...totals(r) }))
+  }
+
+  /** Totals per hour or day × token, project or model (a stacked chart), in time order. */
+  async split(
+    groupBy: 'hour' | 'day',
+    splitBy: 'token' | 'project' | 'model',
+    filter: UsageFilter,
+    limit = 10_000,
+  ): Promise<(UsageGroupRow & { split: string | null })[]> {
+    const rows = await this.filtered(filter)
+      .select([keyOf(groupBy).as('key'), keyOf(splitBy).as('split'), ...totalsColumns()])
+      .groupBy([sql`1`, sql`2`])
+      .orderBy(sql`1`)
+      .orderBy(sql`2`)
+      .limit(limit)
+      .execute()
+    return rows.map((r) => ({ key: r.key, split: r.split, ...totals(r) }))
   }
 
   /** Totals per token since `from` (a budget period's start), for the tokens listed. */
@@ -158,6 +167,16 @@ export class UsageRepository {
     if (filter.scope) query = query.where('scope', '=', filter.scope)
     return query
   }
+}
+
+function keyOf(groupBy: UsageGroupBy) {
+  return groupBy === 'token'
+    ? sql<string>`token_id`
+    : groupBy === 'project'
+      ? sql<string | null>`project`
+      : groupBy === 'model'
+        ? sql<string>`model`
+        : sql<string>`to_char(date_trunc(${groupBy}, hour at time zone 'UTC'), 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`
 }
 
 function totalsColumns() {

@@ -17,15 +17,24 @@ export function usageRoutes(usage: UsageService, repository: UsageRepository): F
       const from = query.from === undefined ? undefined : new Date(query.from)
       const to = query.to === undefined ? undefined : new Date(query.to)
       if (from && to && from >= to) throw badRequest('from must be before to', 'validation_error')
+      const splitBy = query.split_by
+      if (splitBy && groupBy !== 'hour' && groupBy !== 'day')
+        throw badRequest('split_by needs group_by=hour or group_by=day', 'validation_error')
       // What this instance buffered is written first (read-after-write); other instances write within their interval.
       await usage.flush()
-      const rows = await repository.grouped(groupBy, { ...filter, from, to })
+      const window = { ...filter, from, to }
+      const rows: UsageRowDto[] = splitBy
+        ? await repository.split(groupBy as 'hour' | 'day', splitBy, window)
+        : await repository.grouped(groupBy, window)
       if (query.format === 'csv')
         return reply
           .type('text/csv; charset=utf-8')
-          .header('content-disposition', `attachment; filename="usage-by-${groupBy}.csv"`)
-          .send(toCsv(groupBy, rows))
-      return { group_by: groupBy, rows }
+          .header(
+            'content-disposition',
+            `attachment; filename="usage-by-${groupBy}${splitBy ? `-and-${splitBy}` : ''}.csv"`,
+          )
+          .send(toCsv(groupBy, splitBy, rows))
+      return splitBy ? { group_by: groupBy, split_by: splitBy, rows } : { group_by: groupBy, rows }
     }
     const schema = (summary: string) => ({
       tags,
@@ -62,14 +71,17 @@ export function usageRoutes(usage: UsageService, repository: UsageRepository): F
   }
 }
 
-function toCsv(groupBy: string, rows: UsageRowDto[]): string {
+function toCsv(groupBy: string, splitBy: string | undefined, rows: UsageRowDto[]): string {
   const cell = (v: string | number | null) => {
     if (v === null) return ''
     const s = String(v)
     return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s
   }
-  const lines = [[groupBy, 'requests', 'cached', 'prompt_tokens', 'completion_tokens', 'cost'].join(',')]
-  for (const r of rows)
-    lines.push([r.key, r.requests, r.cached, r.prompt_tokens, r.completion_tokens, r.cost].map(cell).join(','))
+  const keys = splitBy ? [groupBy, splitBy] : [groupBy]
+  const lines = [[...keys, 'requests', 'cached', 'prompt_tokens', 'completion_tokens', 'cost'].join(',')]
+  for (const r of rows) {
+    const key = splitBy ? [r.key, r.split ?? null] : [r.key]
+    lines.push([...key, r.requests, r.cached, r.prompt_tokens, r.completion_tokens, r.cost].map(cell).join(','))
+  }
   return `${lines.join('\r\n')}\r\n`
 }
