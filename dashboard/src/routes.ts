@@ -13,5 +13,7 @@ export const routes: readonly PageRoute[] = [
   { path: '/database', title: 'Database', load: () => import('./features/database/Database.svelte') },
   { path: '/cache', title: 'Cache', load: () => import('./features/cache/Cache.svelte') },
   { path: '/chat', title: 'Chat', load: () => import('./features/chat/Chat.svelte') },
+  { path: '/tokens', title: 'Tokens', load: () => import('./features/tokens/Tokens.svelte') },
+  { path: '/usage', title: 'Usage', load: () => import('./features/usage/Usage.svelte') },
   { path: '/audit', title: 'Audit log', load: () => import('./features/audit/Audit.svelte') },
 ]

@@ -14,6 +14,7 @@ export interface Api {
   get<T>(path: string): Promise<T>
   post<T>(path: string, body?: unknown): Promise<T>
   put<T>(path: string, body?: unknown): Promise<T>
+  patch<T>(path: string, body?: unknown): Promise<T>
   delete<T>(path: string): Promise<T>
 }
 
@@ -67,6 +68,7 @@ export function createApi(options: { fetch?: typeof fetch; onUnauthorized?: () =
     get: (path) => request('GET', path),
     post: (path, body) => request('POST', path, body ?? {}),
     put: (path, body) => request('PUT', path, body ?? {}),
+    patch: (path, body) => request('PATCH', path, body ?? {}),
     delete: (path) => request('DELETE', path),
   }
 }

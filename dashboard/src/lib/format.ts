@@ -2,7 +2,7 @@
  * Numbers with their units, split so that the UI can style the unit apart from the value.
  * Every formatter answers '—' for null (nothing measured) rather than inventing a zero.
  */
-export type Unit = 'ratio' | 'seconds' | 'per_second' | 'count' | 'bytes' | 'boolean' | 'milliseconds'
+export type Unit = 'ratio' | 'seconds' | 'per_second' | 'count' | 'bytes' | 'boolean' | 'milliseconds' | 'usd'
 
 export interface Formatted {
   value: string
@@ -47,6 +47,12 @@ export function formatCount(n: number | null, unit = ''): Formatted {
   return { value: Math.round(n).toLocaleString('en-US'), unit }
 }
 
+/** US dollars: cents from $1 up, three significant digits below ("$0.00123"). */
+export function formatUsd(usd: number | null): Formatted {
+  if (usd === null || !Number.isFinite(usd)) return { value: NO_VALUE, unit: '' }
+  return { value: `$${Math.abs(usd) >= 1 ? usd.toFixed(2) : significant(usd)}`, unit: '' }
+}
+
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
 
 export function formatBytes(bytes: number | null): Formatted {
@@ -77,6 +83,8 @@ export function formatValue(value: number | null, unit: Unit, what = ''): Format
       return { value: value === null ? NO_VALUE : value >= 1 ? 'up' : 'down', unit: '' }
     case 'count':
       return formatCount(value, what)
+    case 'usd':
+      return formatUsd(value)
   }
 }
 
