@@ -33,7 +33,13 @@ describe.each(backends)('Tokens and Usage pages in Chromium ($name)', (backend) 
     expect(secret).toMatch(/^ccp_/)
     await secretBox.getByRole('button', { name: 'Copy' }).click()
     await secretBox.getByText('Copied to the clipboard.').waitFor()
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret)
+    expect(
+      await page.evaluate(() =>
+        (
+          globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }
+        ).navigator.clipboard.readText(),
+      ),
+    ).toBe(secret)
     await shot('tokens-created')
     await secretBox.getByRole('button', { name: 'Done' }).click()
     expect(await page.getByTestId('token-secret').count()).toBe(0)
