@@ -18,6 +18,7 @@ import healthPlugin from './health/index.js'
 import { registerDashboard } from './infra/http/dashboard.js'
 import { frameworkErrors, installErrorHandlers, MAX_PARAM_LENGTH } from './infra/http/errors.js'
 import { refuseWhileClosing } from './infra/http/closing.js'
+import { drainUnreadBodies } from './infra/http/drain.js'
 import { jsonLimitsKeyword } from './infra/http/json-limits.js'
 import { lazyCompilers } from './infra/http/lazy-compilers.js'
 import { redactLogLine } from './infra/http/log-redaction.js'
@@ -139,6 +140,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   })
   installErrorHandlers(app)
   refuseWhileClosing(app)
+  drainUnreadBodies(app)
 
   await app.register(metricsRegistryPlugin)
   await app.register(databasePlugin, { pgliteDataDir: options.pgliteDataDir })
