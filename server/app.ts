@@ -17,6 +17,8 @@ import fleetPlugin from './fleet/index.js'
 import healthPlugin from './health/index.js'
 import { registerDashboard } from './infra/http/dashboard.js'
 import { frameworkErrors, installErrorHandlers, MAX_PARAM_LENGTH } from './infra/http/errors.js'
+import { refuseWhileClosing } from './infra/http/closing.js'
+import { drainUnreadBodies } from './infra/http/drain.js'
 import { jsonLimitsKeyword } from './infra/http/json-limits.js'
 import { lazyCompilers } from './infra/http/lazy-compilers.js'
 import { redactLogLine } from './infra/http/log-redaction.js'
@@ -95,7 +97,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     bodyLimit: config.bodyLimitBytes,
     trustProxy: trustProxyOption(config.trustProxy),
     requestIdHeader: 'x-request-id',
-    return503OnClosing: true,
+    // Our own 503 while closing (infra/http/closing.ts), in our error shape.
+    return503OnClosing: false,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors,
     forceCloseConnections: 'idle',
@@ -136,6 +139,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     }
   })
   installErrorHandlers(app)
+  refuseWhileClosing(app)
+  drainUnreadBodies(app)
 
   await app.register(metricsRegistryPlugin)
   await app.register(databasePlugin, { pgliteDataDir: options.pgliteDataDir })

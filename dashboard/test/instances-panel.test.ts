@@ -19,7 +19,8 @@ interface Announced {
 
 /**
  * `GET /api/instances` as the server answers it (server/fleet/index.ts): uptime from the
- * server's clock at the time of the call; `self` is test-1, the instance of the fake live feed.
+ * server's clock at the time of the call (with that time and the heartbeat interval, 5 s here);
+ * `self` is test-1, the instance of the fake live feed.
  */
 function fleet(
   instances: Announced[],
@@ -31,11 +32,13 @@ function fleet(
     return ok({
       redis,
       leaderId,
+      serverTime: new Date(now).toISOString(),
+      heartbeatIntervalMs: 5_000,
       instances: instances.map((i, n) => ({
         ...i,
         host: `host-${n + 1}`,
         pid: 1000 + n,
-        uptimeSeconds: Math.max(0, Math.round((now - Date.parse(i.startedAt)) / 1000)),
+        uptimeSeconds: Math.max(0, (now - Date.parse(i.startedAt)) / 1000),
         self: i.id === 'test-1',
         leader: i.id === leaderId,
       })),
@@ -82,7 +85,7 @@ describe('the Instances panel', () => {
 
     expect(cells('node-b')).toEqual(['node-b leader host-1 · pid 1000', '1.4.0', '3 d 4 h', '4 s ago'])
     expect(cells('test-1')).toEqual(['test-1 this instance host-2 · pid 1001', '1.5.0', '2 h 5 min', '1 s ago'])
-    expect(cells('node-c')).toEqual(['node-c host-3 · pid 1002', '1.5.0', '45 s', '12 s ago'])
+    expect(cells('node-c')).toEqual(['node-c host-3 · pid 1002', '1.5.0', '45 s', '12 s ago stale'])
     // One leader badge, on the leader's row only.
     expect(within(table).getAllByText('leader')).toHaveLength(1)
     expect(within(row('node-b')).getByText('leader')).toHaveAttribute(
@@ -93,13 +96,27 @@ describe('the Instances panel', () => {
     expect(screen.queryByTestId('no-leader')).not.toBeInTheDocument()
   })
 
+  it('marks an instance without a heartbeat for two intervals as stale, and only that one', async () => {
+    // Heartbeats every 5 s: node-c (12 s ago) has missed two; node-b (4 s ago) has not.
+    show('viewer', fleet(threeInstances, { leaderId: 'node-b' }))
+    await screen.findByTestId('instances-table')
+    expect(cells('node-c')[3]).toBe('12 s ago stale')
+    expect(row('node-c')).toHaveClass('stale')
+    expect(within(row('node-c')).getByText('stale')).toHaveAttribute(
+      'title',
+      'No heartbeat for more than two intervals (5 s each)',
+    )
+    expect(cells('node-b')[3]).toBe('4 s ago')
+    expect(row('node-b')).not.toHaveClass('stale')
+  })
+
   it('ticks uptime and heartbeat age by itself between refreshes', async () => {
     show('admin', fleet(threeInstances))
     await screen.findByTestId('instances-table')
-    expect(cells('node-c').slice(2)).toEqual(['45 s', '12 s ago'])
+    expect(cells('node-c').slice(2)).toEqual(['45 s', '12 s ago stale'])
     vi.setSystemTime(NOW + 3_000)
     // The page clock ticks every second; the next poll is 5 s away, so no new answer is involved.
-    await waitFor(() => expect(cells('node-c').slice(2)).toEqual(['48 s', '15 s ago']), { timeout: 3_000 })
+    await waitFor(() => expect(cells('node-c').slice(2)).toEqual(['48 s', '15 s ago stale']), { timeout: 3_000 })
     expect(instanceCalls()).toBe(1)
   })
 
@@ -109,7 +126,7 @@ describe('the Instances panel', () => {
     show('admin', fleet(threeInstances, { serverClock: () => Date.now() - 30_000 }))
     await screen.findByTestId('instances-table')
     expect(cells('node-b').slice(2)).toEqual(['3 d 4 h', '4 s ago'])
-    expect(cells('node-c').slice(2)).toEqual(['45 s', '12 s ago'])
+    expect(cells('node-c').slice(2)).toEqual(['45 s', '12 s ago stale'])
   })
 
   it('refreshes periodically: an instance that starts appears without a reload', async () => {

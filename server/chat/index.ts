@@ -5,7 +5,8 @@ import { ChatLimits } from './limits/index.js'
 import { createProvider } from './providers/index.js'
 import { createChatRepositories } from './repositories/index.js'
 import { conversationRoutes } from './routes/conversations.js'
-import { messageRoutes } from './routes/messages.js'
+import { messageRoutes, replayMessageStream } from './routes/messages.js'
+import { installIdempotency } from './idempotency/index.js'
 import { openAiRoutes } from './routes/openai.js'
 import { statsRoutes } from './routes/stats.js'
 import { ChatService } from './service.js'
@@ -45,6 +46,11 @@ export default fp(
       }),
     })
     app.decorate('chat', chat)
+    // A post holds its key for as long as one completion may take (timeout × attempts), then a retry may take over.
+    installIdempotency(app, {
+      leaseMs: Math.max(60_000, app.config.chat.openai.timeoutMs * (app.config.chat.openai.maxRetries + 1) + 10_000),
+      replayStream: (_request, reply, _status, body) => replayMessageStream(app, reply, body),
+    })
     app.health.register('provider', provider.healthCheck)
     app.jobs.define(cacheWarmJob({ chat, cache: app.cache, historyMessages: app.config.chat.historyMessages }))
     // Before the server stops waiting for requests: open streams end with an error event instead of

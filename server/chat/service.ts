@@ -223,9 +223,18 @@ export class ChatService {
     input: Omit<CompletionInput, 'messages' | 'api' | 'sessionId' | 'conversationId' | 'scope'> & { content: string },
     /** Whose cache the reply goes through: the conversation's scope, or (a conversation from before tenancy) the caller's. */
     scope: string,
+    retry: {
+      /** The user message an earlier attempt of this request (same Idempotency-Key) stored already. */
+      userMessage?: Message
+      /** Told once the user message is stored, before the completion runs. */
+      onUserMessage?: (message: Message) => Promise<void>
+    } = {},
   ): Promise<{ message: Message; reply: Message; result: CompletionResult }> {
     const { messages, sessions, conversations } = this.deps.repos
-    const message = await messages.insert({ conversation_id: conversation.id, role: 'user', content: input.content })
+    const message =
+      retry.userMessage ??
+      (await messages.insert({ conversation_id: conversation.id, role: 'user', content: input.content }))
+    if (!retry.userMessage) await retry.onUserMessage?.(message)
     const now = new Date()
     const [history] = await Promise.all([
       messages.recent(conversation.id, this.deps.config.historyMessages),

@@ -7,7 +7,8 @@ export const InstanceView = Type.Object({
   pid: Type.Integer(),
   startedAt: Type.String({ format: 'date-time' }),
   lastHeartbeat: Type.String({ format: 'date-time' }),
-  uptimeSeconds: Type.Number(),
+  /** From the server's clock at `serverTime`, not rounded. */
+  uptimeSeconds: Type.Number({ minimum: 0 }),
   self: Type.Boolean(),
   leader: Type.Boolean(),
 })
@@ -17,6 +18,10 @@ export const InstancesView = Type.Object({
   instances: Type.Array(InstanceView),
   leaderId: Type.Union([Type.String(), Type.Null()]),
   redis: Type.Boolean(),
+  /** The answering instance's clock when it answered (ages and uptimes are relative to it). */
+  serverTime: Type.String({ format: 'date-time' }),
+  /** How often instances announce themselves: an instance silent for two intervals is stale. */
+  heartbeatIntervalMs: Type.Integer({ minimum: 1 }),
 })
 export type InstanceDto = Static<typeof InstanceView>
 export type InstancesDto = Static<typeof InstancesView>

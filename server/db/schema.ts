@@ -242,6 +242,22 @@ export interface Database {
   job_runs: JobRunsTable
   job_settings: JobSettingsTable
   usage_rollup: UsageRollupTable
+  idempotency_keys: IdempotencyKeysTable
+}
+
+/** Idempotency-Key records of chat posts (server/chat/idempotency/). */
+export interface IdempotencyKeysTable {
+  scope: string
+  key: string
+  request_hash: string
+  /** running: the first request holds it (until lease_until); done: status and body are its outcome; failed: a retry runs it again. */
+  state: 'running' | 'done' | 'failed'
+  lease_until: Date | null
+  status: number | null
+  body: ColumnType<unknown, string | null, string | null>
+  resume: ColumnType<Record<string, string> | null, string | null, string | null>
+  created_at: ColumnType<Date, Date | undefined, never>
+  expires_at: Date
 }
 
 /** Chat usage per scope × token × model × hour (server/usage/). bigint columns come back as strings. */

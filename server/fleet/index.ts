@@ -83,9 +83,11 @@ export default fp(
         return {
           redis: app.redis !== null,
           leaderId,
+          serverTime: new Date(now).toISOString(),
+          heartbeatIntervalMs: config.fleet.heartbeatMs,
           instances: list.map((i) => ({
             ...i,
-            uptimeSeconds: Math.max(0, Math.round((now - Date.parse(i.startedAt)) / 1000)),
+            uptimeSeconds: Math.max(0, (now - Date.parse(i.startedAt)) / 1000),
             self: i.id === config.instanceId,
             leader: i.id === leaderId,
           })),

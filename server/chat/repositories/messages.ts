@@ -17,6 +17,16 @@ export class MessageRepository {
     return this.db.insertInto('messages').values(message).returningAll().executeTakeFirstOrThrow()
   }
 
+  /** One message of a conversation (undefined when the id is another conversation's or gone). */
+  async find(conversationId: string, id: string): Promise<Message | undefined> {
+    return this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('id', '=', id)
+      .executeTakeFirst()
+  }
+
   /** One INSERT for the whole batch; ids follow the batch order. */
   async insertMany(
     conversationId: string,

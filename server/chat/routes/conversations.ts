@@ -25,7 +25,7 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/sessions',
     {
-      config: chat,
+      config: { ...chat, idempotent: true },
       schema: {
         tags,
         summary: 'Start a session (a user’s visit; it groups conversations)',
@@ -40,7 +40,7 @@ export const conversationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/conversations',
     {
-      config: chat,
+      config: { ...chat, idempotent: true },
       schema: {
         tags,
         summary: 'Start a conversation in a session',

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { notFound } from '../../errors.js'
 import { DateTime, ErrorResponse, IdParams } from '../../contract/common.js'
 import { cacheControl, cacheHeaders, samplingParams } from '../request-options.js'
@@ -17,6 +17,8 @@ import { clientGone, SseWriter, streamError } from '../sse.js'
 import { ownerScope, visibleScope } from '../scope.js'
 
 const chat = { access: 'chat' as const }
+/** Routes that honour Idempotency-Key (server/chat/idempotency/). */
+const idempotentChat = { ...chat, idempotent: true }
 const tags = ['chat']
 const MessageId = Type.String({ pattern: '^[0-9]{1,19}$' })
 const MAX_BATCH = 1_000
@@ -25,6 +27,20 @@ const MAX_BATCH = 1_000
 export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { repos } = app.chat
   const Content = Type.String({ minLength: 1, maxLength: app.config.chat.maxContentChars })
+
+  /**
+   * A retry (same Idempotency-Key) of a post that failed after storing its user message goes on
+   * from that message instead of storing it twice; a first attempt notes the message it stores.
+   */
+  const retryOf = async (request: FastifyRequest, conversationId: string) => {
+    const held = request.idempotency
+    if (!held) return {}
+    const earlier = held.resume?.user_message_id
+    return {
+      userMessage: earlier ? await repos.messages.find(conversationId, earlier) : undefined,
+      onUserMessage: (message: { id: string }) => held.noteResume({ user_message_id: message.id }),
+    }
+  }
 
   /** The conversation if the caller's scope holds it (admins: any); else 404, as for a missing one. */
   const findConversation = async (request: FastifyRequest, id: string) => {
@@ -64,7 +80,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/conversations/:id/messages',
     {
-      config: chat,
+      config: idempotentChat,
       schema: {
         tags,
         summary:
@@ -112,10 +128,11 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
         maxTokens: input.params.max_tokens,
       })
       reply.headers(admission.headers)
+      const retry = await retryOf(request, conversation.id)
       let usedTokens: number | null = null
       try {
         if (!body.stream) {
-          const { message, reply: answer, result } = await app.chat.postMessage(conversation, input, scope)
+          const { message, reply: answer, result } = await app.chat.postMessage(conversation, input, scope, retry)
           usedTokens = result.usage.prompt_tokens + result.usage.completion_tokens
           return reply
             .code(201)
@@ -139,8 +156,18 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
               },
             },
             scope,
+            retry,
           )
           usedTokens = result.usage.prompt_tokens + result.usage.completion_tokens
+          // Recorded before the client hears of it: a retry after `complete` replays it.
+          await request.idempotency?.settle(201, {
+            message,
+            reply: answer,
+            usage: usageView(result.usage),
+            cached: result.cached,
+            model: result.model,
+            finish_reason: result.finish_reason,
+          })
           sse.send(
             {
               message_id: answer.id,
@@ -168,7 +195,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/conversations/:id/messages/batch',
     {
-      config: chat,
+      config: idempotentChat,
       schema: {
         tags,
         summary: `Import up to ${MAX_BATCH} messages in one insert (no completion runs)`,
@@ -217,4 +244,31 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
       return reply.code(201).send(result)
     },
   )
+}
+
+/** A streamed post answered again from its recorded outcome: the reply as one token, then `complete`. */
+export function replayMessageStream(app: FastifyInstance, reply: FastifyReply, body: unknown): void {
+  const outcome = body as {
+    message: { id: string }
+    reply: { id: string; content: string }
+    usage: unknown
+    cached: boolean
+    model: string
+    finish_reason: string
+  }
+  const sse = new SseWriter(app.chat.streams)
+  sse.open(reply, {})
+  sse.send({ text: outcome.reply.content }, 'token')
+  sse.send(
+    {
+      message_id: outcome.reply.id,
+      user_message_id: outcome.message.id,
+      usage: outcome.usage,
+      cached: outcome.cached,
+      model: outcome.model,
+      finish_reason: outcome.finish_reason,
+    },
+    'complete',
+  )
+  sse.end()
 }

@@ -36,6 +36,8 @@ export function retentionRules(days: Config['maintenance']['retentionDays']): Re
     },
     // Expired sign-ins: already refused when presented, deleted once past their expiry.
     { table: 'dashboard_sessions', columns: ['expires_at'], days: 0 },
+    // Idempotency keys are honoured for 24 hours; past that they are forgotten.
+    { table: 'idempotency_keys', columns: ['expires_at'], days: 0 },
   ]
 }
 
@@ -56,7 +58,7 @@ export function retentionJob(deps: RetentionDeps): JobDefinition {
   return {
     name: 'retention',
     description:
-      'Delete old analytics events, job runs, alert history, delivered notifications and expired dashboard sessions, in batches',
+      'Delete old analytics events, job runs, alert history, delivered notifications and expired dashboard sessions and idempotency keys, in batches',
     schedule: '0 30 3 * * *',
     timeoutMs: 30 * 60_000,
     catchUp: 'once',

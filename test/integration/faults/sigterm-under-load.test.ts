@@ -8,6 +8,7 @@ import { startService, type ServiceProcess } from '../../helpers/process.js'
 import { waitFor } from '../../helpers/alerts.js'
 import { parseSse } from '../../helpers/chat.js'
 import { startLoad, type Load, type LoadRecord } from './load.js'
+import { REFUSED_WHILE_CLOSING } from '../../../server/infra/http/closing.js'
 
 /**
  * SIGTERM while a real service process is busy: non-streamed and streamed chat completions,
@@ -31,9 +32,19 @@ import { startLoad, type Load, type LoadRecord } from './load.js'
 const SHUTDOWN_TIMEOUT_MS = 10_000
 const SLOW_SIM = { SIM_FIRST_TOKEN_MS: '200', SIM_TOKENS_PER_SECOND: '20' }
 const ACCEPTED = 'incoming request'
-const REFUSED = 'request aborted - refusing to accept new requests as server is closing'
+const REFUSED = REFUSED_WHILE_CLOSING
 /** How a request that never reached a route may fail: the connection was refused or closed. */
 const CONNECTION_ERRORS = ['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']
+
+/** `{ error: { code: "service_unavailable", message } }` on /api, OpenAI's shape with that code on /v1. */
+function refusalInOurShape(r: LoadRecord): boolean {
+  try {
+    const body = JSON.parse(r.body ?? '') as { error?: { code?: unknown; message?: unknown } }
+    return body.error?.code === 'service_unavailable' && typeof body.error.message === 'string'
+  } catch {
+    return false
+  }
+}
 
 type Kind = 'chat' | 'chat-stream' | 'message' | 'message-stream' | 'conversation'
 /** One kind per loop: two of each chat and message kind, so several are in flight at once. */
@@ -204,8 +215,9 @@ describe('SIGTERM under load', () => {
     const log = serviceLog(service)
     expect(log.some((l) => l.msg === 'shutdown complete')).toBe(true)
     const shutdownAt = log.find((l) => l.msg.startsWith('shutting down'))!.time
-    const accepted = new Set(log.filter((l) => l.msg === ACCEPTED).map((l) => l.reqId))
+    // A refused request is logged as incoming too (the refusal is our first hook): it is refused, not accepted.
     const refused = new Set(log.filter((l) => l.msg === REFUSED).map((l) => l.reqId))
+    const accepted = new Set(log.filter((l) => l.msg === ACCEPTED && !refused.has(l.reqId)).map((l) => l.reqId))
 
     // Each request, judged by what the service did with it.
     const problems: string[] = []
@@ -221,6 +233,7 @@ describe('SIGTERM under load', () => {
           problems.push(`${what}: accepted but ${outcome}: ${r.body?.slice(-300)}`)
       } else if (refused.has(r.requestId)) {
         if (r.status !== 503 || r.error) problems.push(`${what}: refused while closing, but not with a 503`)
+        else if (!refusalInOurShape(r)) problems.push(`${what}: refused with a body not in our error shape: ${r.body}`)
       } else if (r.status !== null || !CONNECTION_ERRORS.includes(r.error?.code ?? '')) {
         problems.push(`${what}: never reached the service, yet did not fail to connect`)
       }

@@ -8,11 +8,20 @@ describe('a single instance without Redis', () => {
   afterAll(async () => t?.close())
 
   it('leads and lists itself as the only instance', async () => {
-    t = await createTestApp(embedded, { env: { INSTANCE_ID: 'solo-1' } })
+    t = await createTestApp(embedded, { env: { INSTANCE_ID: 'solo-1', INSTANCE_HEARTBEAT_MS: '7000' } })
     expect(t.app.fleet.isLeader()).toBe(true)
+    const before = Date.now()
     const res = await t.request('GET', '/api/instances')
+    const after = Date.now()
     expect(res.statusCode).toBe(200)
     const body = res.json()
+    // The server's time and the heartbeat interval let the panel age heartbeats and spot stale instances.
+    expect(Date.parse(body.serverTime)).toBeGreaterThanOrEqual(before)
+    expect(Date.parse(body.serverTime)).toBeLessThanOrEqual(after)
+    expect(body.heartbeatIntervalMs).toBe(7000)
+    // Uptime is measured on that clock, not rounded to whole seconds.
+    const [solo] = body.instances
+    expect(solo.uptimeSeconds).toBeCloseTo((Date.parse(body.serverTime) - Date.parse(solo.startedAt)) / 1000, 6)
     expect(body.redis).toBe(false)
     expect(body.leaderId).toBe('solo-1')
     expect(body.instances).toEqual([
