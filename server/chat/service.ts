@@ -145,7 +145,7 @@ export class ChatService {
     let result: CompletionResult
     const usage = input.principal && this.deps.usage
     const ticket = usage
-      ? await usage.reserve(input.principal!, model, estimatePromptTokens(input.messages), params.max_tokens)
+      ? await usage.reserve(input.principal!, model, this.deps.limits.reservation(input.messages, params.max_tokens))
       : undefined
     try {
       const { value } = await cache.getOrCompute<Completion>(
