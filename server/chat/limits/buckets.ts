@@ -89,11 +89,7 @@ export class MemoryLimitStore implements LimitStore {
       if (limits.rpm && requestLevel < 1) refuse('rpm', i, Math.ceil(((1 - requestLevel) * MINUTE_MS) / limits.rpm))
       const tokenLevel = limits.tpm ? this.level(`${key}:tpm`, limits.tpm, now) : -1
       if (limits.tpm && tokenLevel < tokens)
-        refuse(
-          'tpm',
-          i,
-          tokens > limits.tpm ? MINUTE_MS : Math.ceil(((tokens - tokenLevel) * MINUTE_MS) / limits.tpm),
-        )
+        refuse('tpm', i, tokens > limits.tpm ? MINUTE_MS : Math.ceil(((tokens - tokenLevel) * MINUTE_MS) / limits.tpm))
       if (limits.concurrency) {
         const leases = this.leases.get(key) ?? new Map<string, number>()
         for (const [id, until] of leases) if (until <= now) leases.delete(id)

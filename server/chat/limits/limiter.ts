@@ -90,7 +90,8 @@ export class ChatLimits {
     if (!principal) return ADMITTED_UNLIMITED
     const subjects: Subject[] = []
     const own = this.limitsOf(principal)
-    if (limited(own)) subjects.push({ key: `${keyPrefix}chat-limits:{token:${principal.tokenId}}`, limits: own, of: 'token' })
+    if (limited(own))
+      subjects.push({ key: `${keyPrefix}chat-limits:{token:${principal.tokenId}}`, limits: own, of: 'token' })
     if (principal.project !== null && principal.projectLimits && limited(principal.projectLimits))
       subjects.push({
         key: `${keyPrefix}chat-limits:{project:${principal.project}}`,
@@ -98,7 +99,9 @@ export class ChatLimits {
         of: 'project',
       })
     if (subjects.length === 0) return ADMITTED_UNLIMITED
-    const reserved = subjects.some((s) => s.limits.tpm) ? this.reservation(request.messages, request.maxTokens).total : 0
+    const reserved = subjects.some((s) => s.limits.tpm)
+      ? this.reservation(request.messages, request.maxTokens).total
+      : 0
     const leaseId = randomUUID()
     const acquireRequest = { subjects, tokens: reserved, leaseId, leaseMs: LEASE_MS }
     let store: LimitStore = this.memory
@@ -162,7 +165,11 @@ export interface Reservation {
 }
 
 /** The reservation of a request: estimated prompt tokens + `maxTokens`, or `outputCap` (CHAT_MAX_OUTPUT_TOKENS) when it names none. */
-export function requestReservation(messages: ChatMessage[], maxTokens: number | undefined, outputCap: number): Reservation {
+export function requestReservation(
+  messages: ChatMessage[],
+  maxTokens: number | undefined,
+  outputCap: number,
+): Reservation {
   const prompt = estimatePromptTokens(messages)
   const output = maxTokens ?? outputCap
   return { prompt, output, total: prompt + output }

@@ -25,7 +25,11 @@ describe.each(backends)('budget periods ($name)', (backend) => {
     expect(second.reservation).toBeNull()
     expect(second.spent[0]!.tokens).toBe(70)
     expect(second.resets[0]!.toISOString()).toBe('2026-12-05T00:00:00.000Z')
-    const nextDay = await ledger.reserve([{ subject: 'token:t1', budget }], { tokens: 40, cost: 0 }, new Date('2026-12-05T00:00:01Z'))
+    const nextDay = await ledger.reserve(
+      [{ subject: 'token:t1', budget }],
+      { tokens: 40, cost: 0 },
+      new Date('2026-12-05T00:00:01Z'),
+    )
     expect(nextDay.reservation).not.toBeNull()
     expect(nextDay.spent[0]!.tokens).toBe(40)
   })
@@ -33,15 +37,29 @@ describe.each(backends)('budget periods ($name)', (backend) => {
   it('counts cost budgets and monthly periods in UTC', async () => {
     const ledger = new BudgetLedger(redis, prefix, log)
     const budget = { cost: 1, period: 'month' as const }
-    const a = await ledger.reserve([{ subject: 'project:p', budget }], { tokens: 1, cost: 0.6 }, new Date('2026-11-30T23:00:00Z'))
+    const a = await ledger.reserve(
+      [{ subject: 'project:p', budget }],
+      { tokens: 1, cost: 0.6 },
+      new Date('2026-11-30T23:00:00Z'),
+    )
     expect(a.reservation).not.toBeNull()
     expect(
-      (await ledger.reserve([{ subject: 'project:p', budget }], { tokens: 1, cost: 0.6 }, new Date('2026-11-30T23:30:00Z')))
-        .reservation,
+      (
+        await ledger.reserve(
+          [{ subject: 'project:p', budget }],
+          { tokens: 1, cost: 0.6 },
+          new Date('2026-11-30T23:30:00Z'),
+        )
+      ).reservation,
     ).toBeNull()
     expect(
-      (await ledger.reserve([{ subject: 'project:p', budget }], { tokens: 1, cost: 0.6 }, new Date('2026-12-01T00:00:00Z')))
-        .reservation,
+      (
+        await ledger.reserve(
+          [{ subject: 'project:p', budget }],
+          { tokens: 1, cost: 0.6 },
+          new Date('2026-12-01T00:00:00Z'),
+        )
+      ).reservation,
     ).not.toBeNull()
     expect(budgetPeriod('month', new Date('2026-12-31T23:59:59Z')).end.toISOString()).toBe('2027-01-01T00:00:00.000Z')
   })
