@@ -169,8 +169,8 @@ export class UsageService {
   }
 
   /**
-   * Each token's usage in its budget period (the month when it has no budget), and its scope's
-   * combined spend then: what the budget counts (tokens of one project share it).
+   * Each token's usage in its budget period (the month when it has no budget): what its budget
+   * counts; and its scope's combined spend then (its project's, whose own budget counts that).
    */
   async tokenUsage(
     tokens: Array<{ id: string; project: string | null; budget: TokenBudget | null }>,
