@@ -10,7 +10,7 @@ import type { ChatCompletionEventData, PromptSample } from './repositories/analy
 import type { ChatRepositories } from './repositories/index.js'
 import type { ChatLimits } from './limits/index.js'
 import { OpenStreams } from './sse.js'
-import { estimatePromptTokens, splitTokens } from './tokens.js'
+import { splitTokens } from './tokens.js'
 import type { Principal } from '../auth/access.js'
 import type { UsageService } from '../usage/service.js'
 
