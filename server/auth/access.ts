@@ -37,6 +37,9 @@ export interface Principal {
   expiresAt: number | null
   limits: TokenLimits
   budget: TokenBudget | null
+  /** The project's own limits and budget (the projects table), when it sets them: enforced besides the token's. */
+  projectLimits?: TokenLimits
+  projectBudget?: TokenBudget | null
 }
 
 /**

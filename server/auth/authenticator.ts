@@ -121,6 +121,8 @@ export class Authenticator {
         expiresAt: row.expires_at ? row.expires_at.getTime() : null,
         limits: row.limits,
         budget: row.budget,
+        projectLimits: row.project_limits ?? undefined,
+        projectBudget: row.project_budget,
       }
     })
     if (!principal || tokenExpired(principal, now)) return null
@@ -145,6 +147,8 @@ export class Authenticator {
             expiresAt: session.tokenExpiresAt ? session.tokenExpiresAt.getTime() : null,
             limits: session.limits,
             budget: session.budget,
+            projectLimits: session.projectLimits,
+            projectBudget: session.projectBudget,
           }
         : null
     })

@@ -22,6 +22,8 @@ export interface ActiveSession {
   tokenExpiresAt: Date | null
   limits: TokenLimits
   budget: TokenBudget | null
+  projectLimits?: TokenLimits
+  projectBudget: TokenBudget | null
 }
 
 /**
@@ -47,6 +49,7 @@ export class SessionRepository {
     const row = await this.db
       .selectFrom('dashboard_sessions as s')
       .innerJoin('api_tokens as t', 't.id', 's.token_id')
+      .leftJoin('projects as p', 'p.name', 't.project')
       .select([
         's.id_hash',
         's.token_id',
@@ -57,6 +60,8 @@ export class SessionRepository {
         't.expires_at as token_expires_at',
         't.limits',
         't.budget',
+        'p.limits as project_limits',
+        'p.budget as project_budget',
       ])
       .where('s.id_hash', '=', hash)
       .where('s.expires_at', '>', now)
@@ -74,6 +79,8 @@ export class SessionRepository {
         tokenExpiresAt: row.token_expires_at,
         limits: row.limits,
         budget: row.budget,
+        projectLimits: row.project_limits ?? undefined,
+        projectBudget: row.project_budget,
       }
     )
   }

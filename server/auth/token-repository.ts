@@ -78,6 +78,12 @@ const grantColumns = (grant: Partial<TokenGrant>) => ({
   ...(grant.budget !== undefined ? { budget: grant.budget === null ? null : JSON.stringify(grant.budget) } : {}),
 })
 
+/** A token's project's own limits and budget, joined from the projects table (null: the project sets none). */
+export interface ProjectGrantColumns {
+  project_limits: TokenLimits | null
+  project_budget: TokenBudget | null
+}
+
 export class TokenRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -104,14 +110,16 @@ export class TokenRepository {
     return { token, secret }
   }
 
-  /** The token of this hash, unless revoked or expired at `now`. */
-  async findActiveByHash(hash: string, now = new Date()): Promise<ApiToken | undefined> {
+  /** The token of this hash, unless revoked or expired at `now`, with its project's limits and budget (null: none set). */
+  async findActiveByHash(hash: string, now = new Date()): Promise<(ApiToken & ProjectGrantColumns) | undefined> {
     const row = await this.db
-      .selectFrom('api_tokens')
-      .selectAll()
-      .where('token_hash', '=', hash)
-      .where('revoked_at', 'is', null)
-      .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
+      .selectFrom('api_tokens as t')
+      .leftJoin('projects as p', 'p.name', 't.project')
+      .selectAll('t')
+      .select(['p.limits as project_limits', 'p.budget as project_budget'])
+      .where('t.token_hash', '=', hash)
+      .where('t.revoked_at', 'is', null)
+      .where((eb) => eb.or([eb('t.expires_at', 'is', null), eb('t.expires_at', '>', now)]))
       .executeTakeFirst()
     // The index lookup already matched; the constant-time compare keeps the check honest
     // should the lookup ever become a prefix or case-insensitive match.

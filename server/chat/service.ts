@@ -10,7 +10,7 @@ import type { ChatCompletionEventData, PromptSample } from './repositories/analy
 import type { ChatRepositories } from './repositories/index.js'
 import type { ChatLimits } from './limits/index.js'
 import { OpenStreams } from './sse.js'
-import { estimatePromptTokens, splitTokens } from './tokens.js'
+import { splitTokens } from './tokens.js'
 import type { Principal } from '../auth/access.js'
 import type { UsageService } from '../usage/service.js'
 
@@ -145,7 +145,7 @@ export class ChatService {
     let result: CompletionResult
     const usage = input.principal && this.deps.usage
     const ticket = usage
-      ? await usage.reserve(input.principal!, model, estimatePromptTokens(input.messages), params.max_tokens)
+      ? await usage.reserve(input.principal!, model, this.deps.limits.reservation(input.messages, params.max_tokens))
       : undefined
     try {
       const { value } = await cache.getOrCompute<Completion>(

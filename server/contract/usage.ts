@@ -59,7 +59,8 @@ export const TokenUsageView = Type.Composite([
     period: Str(['day', 'month']),
     period_start: Type.String({ format: 'date-time' }),
     scope_tokens: Type.Integer({
-      description: "Tokens of the token's scope (its project's, when it has one) this period: what its budget counts",
+      description:
+        "Tokens of the token's scope (its project's, when it has one) this period; the token's budget counts its own (prompt_tokens + completion_tokens)",
     }),
     scope_cost: Type.Union([Type.Number(), Type.Null()]),
   }),

@@ -242,7 +242,17 @@ export interface Database {
   job_runs: JobRunsTable
   job_settings: JobSettingsTable
   usage_rollup: UsageRollupTable
+  projects: ProjectsTable
   idempotency_keys: IdempotencyKeysTable
+}
+
+/** A project's own limits and budget (PUT /api/projects/:name); a project without a row has none. */
+export interface ProjectsTable {
+  name: string
+  limits: ColumnType<TokenLimits, string | TokenLimits | undefined, string | TokenLimits>
+  budget: ColumnType<TokenBudget | null, string | TokenBudget | null | undefined, string | TokenBudget | null>
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>
+  updated_by: string | null
 }
 
 /** Idempotency-Key records of chat posts (server/chat/idempotency/). */

@@ -73,7 +73,7 @@ export function createMetrics(options: { instanceId: string; defaultMetrics?: bo
     chatRateLimitedTotal: new Counter({
       ...r,
       name: 'chat_rate_limited_total',
-      help: 'Chat requests refused with 429, by the limit they hit (rpm, tpm, concurrency)',
+      help: 'Chat requests refused with 429, by the limit they hit (rpm, tpm, concurrency; budget: insufficient_quota)',
       labelNames: ['reason'] as const,
     }),
     chatLimitFallbackTotal: new Counter({
@@ -106,11 +106,6 @@ export function createMetrics(options: { instanceId: string; defaultMetrics?: bo
       name: 'chat_tokens_total',
       help: 'Tokens processed by direction',
       labelNames: ['provider', 'model', 'direction'] as const,
-    }),
-    chatBudgetExhaustedTotal: new Counter({
-      ...r,
-      name: 'chat_budget_exhausted_total',
-      help: 'Chat requests refused with 429 insufficient_quota: their budget could not take them',
     }),
     budgetUsedRatio: new Gauge({
       ...r,

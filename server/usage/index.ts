@@ -5,6 +5,8 @@ import { PriceTable } from './prices.js'
 import { UsageRepository } from './repository.js'
 import { UsageRollupBuffer, DEFAULT_ROLLUP_BUFFER } from './rollup-buffer.js'
 import { usageRoutes } from './routes.js'
+import { ProjectRepository } from './project-repository.js'
+import { projectRoutes } from './project-routes.js'
 import { UsageService } from './service.js'
 
 declare module 'fastify' {
@@ -40,6 +42,7 @@ export default fp(
     // After the last request (the chat plugin's onClose runs first: it registers later).
     app.addHook('onClose', async () => usage.close())
     await app.register(usageRoutes(usage, repository))
+    await app.register(projectRoutes(new ProjectRepository(app.db), usage, repository))
   },
   { name: 'usage', dependencies: ['database', 'redis', 'metrics-registry', 'metrics', 'auth'] },
 )

@@ -141,9 +141,13 @@ export class UsageRepository {
     return new Map(rows.map((r) => [r.scope, totals(r)]))
   }
 
-  /** Tokens and cost (of the priced requests) one scope spent since `from`: where a budget period starts. */
-  async scopeSpend(scope: string, from: Date): Promise<{ tokens: number; cost: number }> {
-    const row = await this.filtered({ scope, from })
+  /**
+   * Tokens and cost (of the priced requests) one budget's subject spent since `from`: where a
+   * budget period starts. `token:<id>`: that token's own spend; `project:<name>`: the project's.
+   */
+  async spendOf(subject: string, from: Date): Promise<{ tokens: number; cost: number }> {
+    const token = subject.startsWith('token:') ? subject.slice('token:'.length) : null
+    const row = await this.filtered(token ? { tokenId: token, from } : { scope: subject, from })
       .select([
         sql<string>`coalesce(sum(prompt_tokens + completion_tokens), 0)`.as('tokens'),
         sql<number>`coalesce(sum(cost), 0)`.as('cost'),

@@ -2,7 +2,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Principal } from '../auth/access.js'
 import { scopeOf } from '../auth/access.js'
 import { AppError } from '../errors.js'
-import { budgetPeriod, type BudgetLedger, type Reservation } from './budgets.js'
+import { budgetPeriod, type BudgetEntry, type BudgetLedger, type Charge, type Reservation } from './budgets.js'
+import type { Reservation as RequestReservation } from '../chat/limits/index.js'
 import type { TokenUsageDto } from '../contract/usage.js'
 import type { TokenBudget } from '../db/schema.js'
 import type { UsageRepository, UsageTotals } from './repository.js'
@@ -10,12 +11,6 @@ import type { PriceTable } from './prices.js'
 import type { UsageRollupBuffer } from './rollup-buffer.js'
 import type { Metrics } from '../metrics/definitions.js'
 import type { SignalSample } from '../metrics/snapshot.js'
-
-/**
- * The output reservation of a request that names no max_tokens (the issue's CHAT_MAX_OUTPUT_TOKENS
- * default; the limits work makes it configurable).
- */
-export const DEFAULT_OUTPUT_RESERVATION = 4_096
 
 export interface UsageOutcome {
   model: string
@@ -28,7 +23,12 @@ export interface UsageOutcome {
 export interface UsageTicket {
   principal: Principal
   reservation: Reservation | null
+  /** The budgets it is charged against (the token's, its project's), in the reservation's key order. */
+  budgets: BudgetEntry[]
 }
+
+const hasLimit = (budget: TokenBudget | null | undefined): budget is TokenBudget =>
+  Boolean(budget && (budget.tokens !== undefined || budget.cost !== undefined))
 
 const EMPTY: UsageTotals = { requests: 0, cached: 0, prompt_tokens: 0, completion_tokens: 0, cost: null }
 
@@ -70,40 +70,44 @@ export class UsageService {
     return this.deps.now?.() ?? new Date()
   }
 
+  /**
+   * Reserves the request (`estimate`: its estimated prompt and output cap) on the token's budget
+   * (its own spend) and its project's (the whole project's spend) in one step, or throws 429
+   * insufficient_quota naming the budget that cannot take it (and then holds nothing on either).
+   */
   async reserve(
     principal: Principal,
     model: string,
-    promptTokens: number,
-    maxOutputTokens: number | undefined,
+    estimate: Pick<RequestReservation, 'prompt' | 'output'>,
     now = this.now(),
   ): Promise<UsageTicket> {
-    const budget = principal.budget
-    if (!budget || (budget.tokens === undefined && budget.cost === undefined)) return { principal, reservation: null }
-    const output = maxOutputTokens ?? DEFAULT_OUTPUT_RESERVATION
-    const estimate = {
-      tokens: promptTokens + output,
-      cost: this.deps.prices.cost(model, promptTokens, output) ?? 0,
+    const budgets: BudgetEntry[] = []
+    if (hasLimit(principal.budget)) budgets.push({ subject: `token:${principal.tokenId}`, budget: principal.budget })
+    if (principal.project !== null && hasLimit(principal.projectBudget))
+      budgets.push({ subject: `project:${principal.project}`, budget: principal.projectBudget })
+    if (budgets.length === 0) return { principal, reservation: null, budgets }
+    const charge = {
+      tokens: estimate.prompt + estimate.output,
+      cost: this.deps.prices.cost(model, estimate.prompt, estimate.output) ?? 0,
     }
-    const scope = scopeOf(principal)
-    const seed = await this.seedOf(scope, budget, now)
-    const { reservation, spent, resetAt } = await this.deps.ledger.reserve(
-      scope,
-      budget,
-      estimate,
-      now,
-      seed ?? undefined,
-    )
-    if (seed) this.seeded.set(this.deps.ledger.key(scope, budget.period, now), resetAt.getTime())
-    this.noteRatio(scope, principal, spent, resetAt)
+    const seeds = await Promise.all(budgets.map((b) => this.seedOf(b.subject, b.budget, now)))
+    budgets.forEach((b, i) => (b.seed = seeds[i] ?? undefined))
+    const { reservation, refusedBy, spent, resets } = await this.deps.ledger.reserve(budgets, charge, now)
+    budgets.forEach((b, i) => {
+      if (seeds[i]) this.seeded.set(this.deps.ledger.key(b.subject, b.budget.period, now), resets[i]!.getTime())
+      this.noteRatio(b.subject, b.budget, spent[i]!, resets[i]!)
+    })
     if (!reservation) {
-      this.deps.metrics.chatBudgetExhaustedTotal.inc()
+      this.deps.metrics.chatRateLimitedTotal.inc({ reason: 'budget' })
+      const { subject, budget } = budgets[refusedBy]!
+      const whose = subject.startsWith('token:') ? 'this token' : `project ${principal.project}`
       throw insufficientQuota(
-        `The budget of ${scope} for this ${budget.period} cannot take this request (it reserves ${estimate.tokens} tokens); it resets at ${resetAt.toISOString()}`,
-        resetAt,
+        `The budget of ${whose} for this ${budget.period} cannot take this request (it reserves ${charge.tokens} tokens); it resets at ${resets[refusedBy]!.toISOString()}`,
+        resets[refusedBy]!,
         now,
       )
     }
-    return { principal, reservation }
+    return { principal, reservation, budgets }
   }
 
   /**
@@ -112,19 +116,19 @@ export class UsageService {
    * Redis, a flushed Redis start from what was really spent, not from zero.
    */
   private async seedOf(
-    scope: string,
+    subject: string,
     budget: TokenBudget,
     now: Date,
   ): Promise<{ tokens: number; cost: number } | null> {
-    const key = this.deps.ledger.key(scope, budget.period, now)
+    const key = this.deps.ledger.key(subject, budget.period, now)
     if (this.seeded.has(key)) return { tokens: 0, cost: 0 }
     for (const [k, end] of this.seeded) if (end <= now.getTime()) this.seeded.delete(k)
     try {
       await this.deps.buffer.flush()
-      return await this.deps.repository.scopeSpend(scope, budgetPeriod(budget.period, now).start)
+      return await this.deps.repository.spendOf(subject, budgetPeriod(budget.period, now).start)
     } catch (err) {
       // The database is not answering: chat goes on, counting from what the ledger holds; retried next request.
-      this.deps.log.warn({ err, scope }, 'budget: could not read the spend of the period from the rollup')
+      this.deps.log.warn({ err, subject }, 'budget: could not read the spend of the period from the rollup')
       return null
     }
   }
@@ -155,8 +159,7 @@ export class UsageService {
         tokens: outcome.prompt_tokens + outcome.completion_tokens,
         cost: cost ?? 0,
       })
-      const budget = principal.budget
-      if (budget) this.noteRatio(scopeOf(principal), principal, spent, null)
+      ticket.budgets.forEach((b, i) => this.noteRatio(b.subject, b.budget, spent[i]!, null))
     }
   }
 
@@ -166,8 +169,8 @@ export class UsageService {
   }
 
   /**
-   * Each token's usage in its budget period (the month when it has no budget), and its scope's
-   * combined spend then: what the budget counts (tokens of one project share it).
+   * Each token's usage in its budget period (the month when it has no budget): what its budget
+   * counts; and its scope's combined spend then (its project's, whose own budget counts that).
    */
   async tokenUsage(
     tokens: Array<{ id: string; project: string | null; budget: TokenBudget | null }>,
@@ -227,16 +230,9 @@ export class UsageService {
     return out
   }
 
-  private noteRatio(
-    scope: string,
-    principal: Principal,
-    spent: { tokens: number; cost: number },
-    resetAt: Date | null,
-  ): void {
-    const budget = principal.budget
-    if (!budget) return
+  private noteRatio(subject: string, budget: TokenBudget, spent: Charge, resetAt: Date | null): void {
     const ratios = [budget.tokens ? spent.tokens / budget.tokens : 0, budget.cost ? spent.cost / budget.cost : 0]
-    const periodEnd = resetAt?.getTime() ?? this.ratios.get(scope)?.periodEnd ?? Date.now() + 86_400_000
-    this.ratios.set(scope, { value: Math.max(...ratios), periodEnd })
+    const periodEnd = resetAt?.getTime() ?? this.ratios.get(subject)?.periodEnd ?? Date.now() + 86_400_000
+    this.ratios.set(subject, { value: Math.max(...ratios), periodEnd })
   }
 }

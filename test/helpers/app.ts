@@ -136,7 +136,7 @@ export async function createToken(
   t: TestApp,
   role: 'admin' | 'viewer' | 'chat',
   name = `${role} token`,
-  grant: { project?: string } = {},
+  grant: { project?: string; limits?: Record<string, number>; budget?: Record<string, unknown> } = {},
 ): Promise<{ token: { id: string; token_prefix: string }; secret: string }> {
   const res = await t.request('POST', '/api/tokens', { name, role, ...grant })
   if (res.statusCode !== 201) throw new Error(`could not create a ${role} token: ${res.statusCode} ${res.body}`)

@@ -1,2 +1,9 @@
-export { ChatLimits, estimatePromptTokens, resetDuration, type Admission } from './limiter.js'
+export {
+  ChatLimits,
+  estimatePromptTokens,
+  requestReservation,
+  resetDuration,
+  type Admission,
+  type Reservation,
+} from './limiter.js'
 export { MemoryLimitStore, type LimitValues } from './buckets.js'

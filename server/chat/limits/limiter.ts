@@ -5,7 +5,13 @@ import type { Principal } from '../../auth/access.js'
 import { AppError, badRequest } from '../../errors.js'
 import type { Metrics } from '../../metrics/definitions.js'
 import type { ChatMessage } from '../providers/types.js'
-import { MemoryLimitStore, type AcquireOutcome, type LimitStore, type LimitValues } from './buckets.js'
+import {
+  MemoryLimitStore,
+  type AcquireOutcome,
+  type LimitStore,
+  type LimitSubject,
+  type LimitValues,
+} from './buckets.js'
 import { RedisLimitStore } from './redis-store.js'
 
 /** A concurrency slot whose request never released it (its instance died) is free again after this. */
@@ -57,16 +63,22 @@ export class ChatLimits {
     }
   }
 
+  /** What a request reserves (tpm and budgets): its estimated prompt, and its output cap. */
+  reservation(messages: ChatMessage[], maxTokens: number | undefined): Reservation {
+    return requestReservation(messages, maxTokens, this.options.maxOutputTokens)
+  }
+
   /**
    * Counts the request and reserves its tokens (estimated prompt + `maxTokens`, or
-   * CHAT_MAX_OUTPUT_TOKENS), or throws the 429 with OpenAI's headers; a `maxTokens` above
-   * CHAT_MAX_OUTPUT_TOKENS is a 400.
+   * CHAT_MAX_OUTPUT_TOKENS) against the token's limits and its project's, both in one atomic
+   * step, or throws the 429 with OpenAI's headers; a `maxTokens` above CHAT_MAX_OUTPUT_TOKENS
+   * is a 400.
    */
   async admit(
-    principal: Pick<Principal, 'limits' | 'tokenId'> | null,
+    principal: Pick<Principal, 'limits' | 'tokenId' | 'project' | 'projectLimits'> | null,
     request: { messages: ChatMessage[]; maxTokens?: number; maxTokensField?: string },
   ): Promise<Admission> {
-    const { maxOutputTokens } = this.options
+    const { maxOutputTokens, keyPrefix } = this.options
     if (request.maxTokens !== undefined && request.maxTokens > maxOutputTokens) {
       const field = request.maxTokensField ?? 'max_tokens'
       throw badRequest(
@@ -76,12 +88,22 @@ export class ChatLimits {
       )
     }
     if (!principal) return ADMITTED_UNLIMITED
-    const limits = this.limitsOf(principal)
-    if (!limits.rpm && !limits.tpm && !limits.concurrency) return ADMITTED_UNLIMITED
-    const reserved = limits.tpm ? estimatePromptTokens(request.messages) + (request.maxTokens ?? maxOutputTokens) : 0
-    const key = `${this.options.keyPrefix}chat-limits:{token:${principal.tokenId}}`
+    const subjects: Subject[] = []
+    const own = this.limitsOf(principal)
+    if (limited(own))
+      subjects.push({ key: `${keyPrefix}chat-limits:{token:${principal.tokenId}}`, limits: own, of: 'token' })
+    if (principal.project !== null && principal.projectLimits && limited(principal.projectLimits))
+      subjects.push({
+        key: `${keyPrefix}chat-limits:{project:${principal.project}}`,
+        limits: principal.projectLimits,
+        of: 'project',
+      })
+    if (subjects.length === 0) return ADMITTED_UNLIMITED
+    const reserved = subjects.some((s) => s.limits.tpm)
+      ? this.reservation(request.messages, request.maxTokens).total
+      : 0
     const leaseId = randomUUID()
-    const acquireRequest = { key, limits, tokens: reserved, leaseId, leaseMs: LEASE_MS }
+    const acquireRequest = { subjects, tokens: reserved, leaseId, leaseMs: LEASE_MS }
     let store: LimitStore = this.memory
     let outcome: AcquireOutcome | undefined
     if (this.shared?.ready) {
@@ -96,34 +118,61 @@ export class ChatLimits {
       if (this.shared) this.options.metrics.chatLimitFallbackTotal.inc()
       outcome = await this.memory.acquire(acquireRequest)
     }
-    const headers = rateLimitHeaders(limits, outcome)
+    const headers = rateLimitHeaders(subjects, outcome)
     if (outcome.refused) {
       this.options.metrics.chatRateLimitedTotal.inc({ reason: outcome.refused })
       const retrySeconds = Math.max(1, Math.ceil(outcome.retryMs / 1000))
+      const by = subjects[outcome.refusedBy]!
       throw new AppError(
         429,
         'rate_limit_exceeded',
-        refusalMessage(outcome.refused, limits, reserved, outcome.retryMs),
+        refusalMessage(outcome.refused, by, reserved, outcome.retryMs),
         { ...headers, 'retry-after': String(retrySeconds) },
         { type: outcome.refused === 'tpm' ? 'tokens' : 'requests' },
       )
     }
     let settled = false
     const log = this.options.log
+    const tpm = subjects.some((s) => s.limits.tpm)
+    const concurrency = subjects.some((s) => s.limits.concurrency)
     return {
       headers,
       settle(usedTokens) {
         if (settled) return
         settled = true
-        const refund = limits.tpm ? reserved - (usedTokens ?? 0) : 0
-        if (!limits.concurrency && refund === 0) return
-        store.settle(key, limits, refund, leaseId).catch((err: unknown) => {
+        const refund = tpm ? reserved - (usedTokens ?? 0) : 0
+        if (!concurrency && refund === 0) return
+        store.settle(subjects, refund, leaseId).catch((err: unknown) => {
           // Redis went away since the check: its keys expire on their own (the slot after LEASE_MS).
           log.warn({ err }, 'could not settle a chat limit reservation')
         })
       },
     }
   }
+}
+
+interface Subject extends LimitSubject {
+  of: 'token' | 'project'
+}
+
+const limited = (limits: LimitValues) => Boolean(limits.rpm || limits.tpm || limits.concurrency)
+
+/** What a request reserves before the model call (tpm, budgets): the estimated prompt plus the output cap. */
+export interface Reservation {
+  prompt: number
+  output: number
+  total: number
+}
+
+/** The reservation of a request: estimated prompt tokens + `maxTokens`, or `outputCap` (CHAT_MAX_OUTPUT_TOKENS) when it names none. */
+export function requestReservation(
+  messages: ChatMessage[],
+  maxTokens: number | undefined,
+  outputCap: number,
+): Reservation {
+  const prompt = estimatePromptTokens(messages)
+  const output = maxTokens ?? outputCap
+  return { prompt, output, total: prompt + output }
 }
 
 /** About 4 characters a token, and a few tokens of framing per message: close to OpenAI's tokenizers for English text. */
@@ -133,17 +182,29 @@ export function estimatePromptTokens(messages: ChatMessage[]): number {
   return Math.ceil(chars / 4) + 4 * messages.length + 3
 }
 
-function rateLimitHeaders(limits: LimitValues, outcome: AcquireOutcome): Record<string, string> {
+/** OpenAI's headers, per kind from the subject (token or project) with the least left of it. */
+function rateLimitHeaders(subjects: LimitSubject[], outcome: AcquireOutcome): Record<string, string> {
   const headers: Record<string, string> = {}
-  if (limits.rpm) {
-    headers['x-ratelimit-limit-requests'] = String(limits.rpm)
-    headers['x-ratelimit-remaining-requests'] = String(Math.max(0, Math.floor(outcome.requestLevel)))
-    headers['x-ratelimit-reset-requests'] = resetDuration(((limits.rpm - outcome.requestLevel) * 60_000) / limits.rpm)
+  const tightest = (field: 'rpm' | 'tpm', level: 'requestLevel' | 'tokenLevel') => {
+    let best: { limit: number; level: number } | null = null
+    subjects.forEach(({ limits }, i) => {
+      const limit = limits[field]
+      const left = outcome.levels[i]![level]
+      if (limit && (!best || left < best.level)) best = { limit, level: left }
+    })
+    return best as { limit: number; level: number } | null
   }
-  if (limits.tpm) {
-    headers['x-ratelimit-limit-tokens'] = String(limits.tpm)
-    headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, Math.floor(outcome.tokenLevel)))
-    headers['x-ratelimit-reset-tokens'] = resetDuration(((limits.tpm - outcome.tokenLevel) * 60_000) / limits.tpm)
+  const requests = tightest('rpm', 'requestLevel')
+  if (requests) {
+    headers['x-ratelimit-limit-requests'] = String(requests.limit)
+    headers['x-ratelimit-remaining-requests'] = String(Math.max(0, Math.floor(requests.level)))
+    headers['x-ratelimit-reset-requests'] = resetDuration(((requests.limit - requests.level) * 60_000) / requests.limit)
+  }
+  const tokens = tightest('tpm', 'tokenLevel')
+  if (tokens) {
+    headers['x-ratelimit-limit-tokens'] = String(tokens.limit)
+    headers['x-ratelimit-remaining-tokens'] = String(Math.max(0, Math.floor(tokens.level)))
+    headers['x-ratelimit-reset-tokens'] = resetDuration(((tokens.limit - tokens.level) * 60_000) / tokens.limit)
   }
   return headers
 }
@@ -157,13 +218,14 @@ export function resetDuration(ms: number): string {
   return minutes ? `${minutes}m${seconds}` : seconds
 }
 
-function refusalMessage(reason: 'rpm' | 'tpm' | 'concurrency', limits: LimitValues, tokens: number, retryMs: number) {
+function refusalMessage(reason: 'rpm' | 'tpm' | 'concurrency', by: Subject, tokens: number, retryMs: number) {
   const retry = `Please try again in ${resetDuration(retryMs)}.`
-  if (reason === 'rpm')
-    return `Rate limit reached for requests per min (RPM) on this token: Limit ${limits.rpm}. ${retry}`
+  const { limits } = by
+  const on = by.of === 'token' ? 'this token' : 'its project'
+  if (reason === 'rpm') return `Rate limit reached for requests per min (RPM) on ${on}: Limit ${limits.rpm}. ${retry}`
   if (reason === 'concurrency')
-    return `Rate limit reached for requests in flight on this token: Limit ${limits.concurrency}. ${retry}`
+    return `Rate limit reached for requests in flight on ${on}: Limit ${limits.concurrency}. ${retry}`
   if (tokens > limits.tpm!)
-    return `Request too large for tokens per min (TPM) on this token: Limit ${limits.tpm}, Requested ${tokens}. Lower max_tokens or the prompt.`
-  return `Rate limit reached for tokens per min (TPM) on this token: Limit ${limits.tpm}, Requested ${tokens}. ${retry}`
+    return `Request too large for tokens per min (TPM) on ${on}: Limit ${limits.tpm}, Requested ${tokens}. Lower max_tokens or the prompt.`
+  return `Rate limit reached for tokens per min (TPM) on ${on}: Limit ${limits.tpm}, Requested ${tokens}. ${retry}`
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
-import type { AcquireOutcome, AcquireRequest, LimitReason, LimitStore, LimitValues } from './buckets.js'
+import type { AcquireOutcome, AcquireRequest, LimitReason, LimitStore, LimitSubject } from './buckets.js'
 
 // The buckets of MemoryLimitStore, in Redis. The clock is Redis's own (TIME), so instances
 // whose clocks differ still agree. A bucket's key expires once it would be full again.
@@ -20,58 +20,86 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `
 
-/** KEYS: rpm bucket, tpm bucket, lease set. ARGV: rpm, tpm, concurrency (0: none), tokens, lease id, lease ms. */
+/**
+ * Subject i (1-based) has KEYS[3i-2..3i]: rpm bucket, tpm bucket, lease set, and ARGV[3i+1..3i+3]:
+ * rpm, tpm, concurrency (0: none). ARGV[1..3]: tokens, lease id, lease ms. Every subject is
+ * checked before any is changed: a refusal by one takes nothing from the others.
+ */
 const ACQUIRE = `${LEVEL}
-local rpm, tpm, conc = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local cost, lease, leaseMs = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
-local reason, retry, rl, tl = '', 0, -1, -1
-if rpm > 0 then
-  rl = level(KEYS[1], rpm, now)
-  if rl < 1 then reason = 'rpm'; retry = math.ceil((1 - rl) * 60000 / rpm) end
-end
-if tpm > 0 then
-  tl = level(KEYS[2], tpm, now)
-  if tl < cost then
-    if reason == '' then reason = 'tpm' end
-    local r = 60000
-    if cost <= tpm then r = math.ceil((cost - tl) * 60000 / tpm) end
-    if r > retry then retry = r end
+local cost, lease, leaseMs = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
+local n = #KEYS / 3
+local reason, by, retry = '', -1, 0
+local levels = {}
+for i = 1, n do
+  local k, a = 3 * i - 2, 3 * i + 1
+  local rpm, tpm, conc = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local rl, tl = -1, -1
+  if rpm > 0 then
+    rl = level(KEYS[k], rpm, now)
+    if rl < 1 then
+      if reason == '' then reason = 'rpm'; by = i - 1 end
+      local r = math.ceil((1 - rl) * 60000 / rpm)
+      if r > retry then retry = r end
+    end
   end
-end
-if conc > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-  if redis.call('ZCARD', KEYS[3]) >= conc then
-    if reason == '' then reason = 'concurrency' end
-    if retry < 1000 then retry = 1000 end
+  if tpm > 0 then
+    tl = level(KEYS[k + 1], tpm, now)
+    if tl < cost then
+      if reason == '' then reason = 'tpm'; by = i - 1 end
+      local r = 60000
+      if cost <= tpm then r = math.ceil((cost - tl) * 60000 / tpm) end
+      if r > retry then retry = r end
+    end
   end
-end
-if reason == '' then
-  if rpm > 0 then rl = rl - 1; store(KEYS[1], rpm, rl, now) end
-  if tpm > 0 then tl = tl - cost; store(KEYS[2], tpm, tl, now) end
   if conc > 0 then
-    redis.call('ZADD', KEYS[3], now + leaseMs, lease)
-    redis.call('PEXPIRE', KEYS[3], leaseMs)
+    redis.call('ZREMRANGEBYSCORE', KEYS[k + 2], '-inf', now)
+    if redis.call('ZCARD', KEYS[k + 2]) >= conc then
+      if reason == '' then reason = 'concurrency'; by = i - 1 end
+      if retry < 1000 then retry = 1000 end
+    end
   end
+  levels[i] = { rl, tl, rpm, tpm, conc }
 end
-return { reason, tostring(rl), tostring(tl), retry }
+local out = { reason, by, retry }
+for i = 1, n do
+  local k, v = 3 * i - 2, levels[i]
+  if reason == '' then
+    if v[3] > 0 then v[1] = v[1] - 1; store(KEYS[k], v[3], v[1], now) end
+    if v[4] > 0 then v[2] = v[2] - cost; store(KEYS[k + 1], v[4], v[2], now) end
+    if v[5] > 0 then
+      redis.call('ZADD', KEYS[k + 2], now + leaseMs, lease)
+      redis.call('PEXPIRE', KEYS[k + 2], leaseMs)
+    end
+  end
+  out[#out + 1] = tostring(v[1])
+  out[#out + 1] = tostring(v[2])
+end
+return out
 `
 
-/** KEYS: tpm bucket, lease set. ARGV: tpm (0: none), refund, lease id. */
+/** Subject i has KEYS[2i-1..2i]: tpm bucket, lease set, and ARGV[i+2]: tpm (0: none). ARGV[1..2]: refund, lease id. */
 const SETTLE = `${LEVEL}
-local tpm, refund = tonumber(ARGV[1]), tonumber(ARGV[2])
-if tpm > 0 and refund ~= 0 then
-  local l = level(KEYS[1], tpm, now) + refund
-  if l > tpm then l = tpm end
-  store(KEYS[1], tpm, l, now)
+local refund = tonumber(ARGV[1])
+for i = 1, #KEYS / 2 do
+  local tpm = tonumber(ARGV[i + 2])
+  if tpm > 0 and refund ~= 0 then
+    local l = level(KEYS[2 * i - 1], tpm, now) + refund
+    if l > tpm then l = tpm end
+    store(KEYS[2 * i - 1], tpm, l, now)
+  end
+  redis.call('ZREM', KEYS[2 * i], ARGV[2])
 end
-redis.call('ZREM', KEYS[2], ARGV[3])
 return 1
 `
 
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex')
 const SCRIPTS = { acquire: { lua: ACQUIRE, sha: sha1(ACQUIRE) }, settle: { lua: SETTLE, sha: sha1(SETTLE) } }
 
-/** Limits shared by every instance on one Redis: each check-and-reserve is one Lua script. */
+/**
+ * Limits shared by every instance on one Redis: each check-and-reserve is one Lua script, over
+ * the token's keys and its project's together (a standalone Redis; in a cluster the two hash
+ * tags would have to share a slot).
+ */
 export class RedisLimitStore implements LimitStore {
   /** Scripts this instance has sent whole once (Redis keeps them then); later calls send their SHA only. */
   private readonly sent = new Set<string>()
@@ -84,22 +112,31 @@ export class RedisLimitStore implements LimitStore {
   }
 
   async acquire(request: AcquireRequest): Promise<AcquireOutcome> {
-    const { key, limits } = request
-    const [reason, requestLevel, tokenLevel, retryMs] = (await this.run(
+    const { subjects } = request
+    const [reason, refusedBy, retryMs, ...levels] = (await this.run(
       SCRIPTS.acquire,
-      [`${key}:rpm`, `${key}:tpm`, `${key}:inflight`],
-      [limits.rpm ?? 0, limits.tpm ?? 0, limits.concurrency ?? 0, request.tokens, request.leaseId, request.leaseMs],
-    )) as [string, string, string, number]
+      subjects.flatMap(({ key }) => [`${key}:rpm`, `${key}:tpm`, `${key}:inflight`]),
+      [
+        request.tokens,
+        request.leaseId,
+        request.leaseMs,
+        ...subjects.flatMap(({ limits }) => [limits.rpm ?? 0, limits.tpm ?? 0, limits.concurrency ?? 0]),
+      ],
+    )) as [string, number, number, ...string[]]
     return {
       refused: reason === '' ? null : (reason as LimitReason),
-      requestLevel: Number(requestLevel),
-      tokenLevel: Number(tokenLevel),
+      refusedBy: Number(refusedBy),
+      levels: subjects.map((_, i) => ({ requestLevel: Number(levels[2 * i]), tokenLevel: Number(levels[2 * i + 1]) })),
       retryMs: Number(retryMs),
     }
   }
 
-  async settle(key: string, limits: LimitValues, refund: number, leaseId: string): Promise<void> {
-    await this.run(SCRIPTS.settle, [`${key}:tpm`, `${key}:inflight`], [limits.tpm ?? 0, refund, leaseId])
+  async settle(subjects: LimitSubject[], refund: number, leaseId: string): Promise<void> {
+    await this.run(
+      SCRIPTS.settle,
+      subjects.flatMap(({ key }) => [`${key}:tpm`, `${key}:inflight`]),
+      [refund, leaseId, ...subjects.map(({ limits }) => limits.tpm ?? 0)],
+    )
   }
 
   /**

@@ -6,6 +6,7 @@ import * as dashboardSessions from './2026_11_22_0100_dashboard_sessions.js'
 import * as tokenScopes from './2026_12_04_0100_token_scopes.js'
 import * as chatScope from './2026_12_04_0200_chat_scope.js'
 import * as usageRollup from './2026_12_04_0400_usage_rollup.js'
+import * as projects from './2026_12_06_0100_projects.js'
 import * as idempotencyKeys from './2026_12_06_0600_idempotency_keys.js'
 
 /**
@@ -20,5 +21,6 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_0100_token_scopes': tokenScopes,
   '2026_12_04_0200_chat_scope': chatScope,
   '2026_12_04_0400_usage_rollup': usageRollup,
+  '2026_12_06_0100_projects': projects,
   '2026_12_06_0600_idempotency_keys': idempotencyKeys,
 }

@@ -51,7 +51,6 @@ const TABLE: Array<[name: string, type: string]> = [
   ['system_cpu_usage_ratio', 'GAUGE'],
   ['system_memory_usage_ratio', 'GAUGE'],
   ['system_disk_usage_ratio', 'GAUGE'],
-  ['chat_budget_exhausted_total', 'COUNTER'],
   ['budget_used_ratio', 'GAUGE'],
 ]
 

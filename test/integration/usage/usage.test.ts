@@ -208,7 +208,7 @@ describe('a token budget on one instance, in memory (embedded)', () => {
     expect(ratios[0]!.labels.scope).toMatch(/^token:/)
     expect(ratios[0]!.value).toBeGreaterThan(0.8)
     const metrics = (await t.request('GET', '/metrics')).body
-    expect(metrics).toMatch(/^chat_budget_exhausted_total [1-9]/m)
+    expect(metrics).toMatch(/^chat_rate_limited_total\{reason="budget"\} [1-9]/m)
     expect(metrics).not.toMatch(/^budget_used_ratio\{/m)
   })
 })
