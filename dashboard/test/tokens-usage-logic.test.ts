@@ -3,8 +3,15 @@ import type { TokenDto, UsageRowDto } from '../../server/contract/index.js'
 import { budgetUse, grantBody, emptyGrantForm, tokenStatus } from '../src/features/tokens/token-state.js'
 import { lastDays, OTHER, stackUsage } from '../src/features/usage/stack.js'
 
-const usage = (scope_tokens: number, scope_cost: number | null) =>
-  ({ scope_tokens, scope_cost }) as NonNullable<TokenDto['usage']>
+/** The token's own spend (what its budget counts); its project's larger spend must not count. */
+const usage = (tokens: number, cost: number | null) =>
+  ({
+    prompt_tokens: tokens - Math.floor(tokens / 3),
+    completion_tokens: Math.floor(tokens / 3),
+    cost,
+    scope_tokens: tokens * 10,
+    scope_cost: cost === null ? null : cost * 10,
+  }) as NonNullable<TokenDto['usage']>
 
 describe('a token budget bar', () => {
   it('shows the larger share of tokens and cost, and nothing without a budget or figures', () => {

@@ -27,15 +27,12 @@ export function budgetUse(token: Pick<TokenDto, 'budget' | 'usage'>): BudgetUse 
   const { budget, usage } = token
   if (!budget || !usage) return null
   const parts: BudgetUse[] = []
+  // A token's budget counts the token's own spend (its project's budget, if any, is the project's).
+  const tokens = usage.prompt_tokens + usage.completion_tokens
   if (budget.tokens !== undefined)
-    parts.push({
-      of: 'tokens',
-      used: usage.scope_tokens,
-      limit: budget.tokens,
-      ratio: usage.scope_tokens / budget.tokens,
-    })
-  if (budget.cost !== undefined && usage.scope_cost !== null)
-    parts.push({ of: 'cost', used: usage.scope_cost, limit: budget.cost, ratio: usage.scope_cost / budget.cost })
+    parts.push({ of: 'tokens', used: tokens, limit: budget.tokens, ratio: tokens / budget.tokens })
+  if (budget.cost !== undefined && usage.cost !== null)
+    parts.push({ of: 'cost', used: usage.cost, limit: budget.cost, ratio: usage.cost / budget.cost })
   return parts.reduce<BudgetUse | null>((best, p) => (best === null || p.ratio > best.ratio ? p : best), null)
 }
 
