@@ -242,6 +242,14 @@ export interface Database {
   job_runs: JobRunsTable
   job_settings: JobSettingsTable
   usage_rollup: UsageRollupTable
+  upstream_states: UpstreamStatesTable
+}
+
+/** Admin states of pool upstreams (server/chat/pool/); no row: active. */
+export interface UpstreamStatesTable {
+  name: string
+  state: 'active' | 'draining' | 'disabled'
+  updated_at: ColumnType<Date, Date | undefined, Date>
 }
 
 /** Chat usage per scope × token × model × hour (server/usage/). bigint columns come back as strings. */
