@@ -160,6 +160,7 @@ export class ChatService {
             { model, messages: input.messages, params },
             {
               signal,
+              tokensReachClient: input.sink !== undefined,
               onUpstream(name: string) {
                 upstream = name
               },

@@ -11,11 +11,6 @@ import { readPoolFile, type PoolSpec, type PublicModel } from './pool-file.js'
 import { pick } from './strategies.js'
 import type { UpstreamView } from '../../contract/upstreams.js'
 
-/** The answering upstream, told to the caller before its first token (x-upstream, usage). */
-export interface PoolCompleteOptions extends CompleteOptions {
-  onUpstream?: (upstream: string) => void
-}
-
 const CIRCUIT_GAUGE = { closed: 0, half_open: 1, open: 2 } as const
 /** 2026-01-01: public model entries do not change from run to run. */
 const CREATED = 1_767_225_600
@@ -109,14 +104,16 @@ export class PoolProvider implements ChatProvider {
     return true
   }
 
-  async complete(request: ProviderRequest, options: PoolCompleteOptions): Promise<Completion> {
+  async complete(request: ProviderRequest, options: CompleteOptions): Promise<Completion> {
     const model = request.model
     const deployments = await this.deployments(model)
     const route = this.models.get(model)
     const tried = new Set<Member>()
     let sent = false
+    const reachesClient = options.tokensReachClient !== false
     const onToken = (text: string) => {
-      sent = true
+      // A non-streamed reply's tokens stay with us: another upstream can still start over.
+      if (reachesClient) sent = true
       options.onToken(text)
     }
     let lastError: unknown

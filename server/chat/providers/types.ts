@@ -34,6 +34,12 @@ export interface CompleteOptions {
   onToken: (text: string) => void
   /** The upstream each attempt goes to (a pool's member; the last one told answered). */
   onUpstream?: (upstream: string) => void
+  /**
+   * Whether tokens passed to onToken go out to a client at once (a stream). When false (a
+   * non-streamed reply), a pool may still move the request to another upstream mid-generation.
+   * Default true.
+   */
+  tokensReachClient?: boolean
 }
 
 export interface ModelInfo {
