@@ -137,7 +137,12 @@ export class PoolProvider implements ChatProvider {
   readonly healthCheck = async (signal: AbortSignal): Promise<void> => {
     const results = await Promise.all([...this.members.values()].map((m) => this.probe(m, signal)))
     this.publishGauges()
-    if (!results.some(Boolean)) throw new Error('no upstream answered its /models probe')
+    if (results.some(Boolean)) return
+    const members = [...this.members.values()].filter((m) => m.admin !== 'disabled')
+    if (this.single) throw new Error(this.single.probe?.error ?? 'no answer')
+    throw new Error(
+      `no upstream answered its /models probe: ${members.map((m) => `${m.name}: ${m.probe?.error ?? 'disabled'}`).join('; ')}`,
+    )
   }
 
   views(): UpstreamView[] {
