@@ -203,6 +203,7 @@ export class ChatService {
     if (ticket)
       await usage!.settle(ticket, {
         model: result.model,
+        upstream: result.upstream,
         cached: result.cached,
         prompt_tokens: result.usage.prompt_tokens,
         completion_tokens: result.usage.completion_tokens,

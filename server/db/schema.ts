@@ -258,6 +258,8 @@ export interface UsageRollupTable {
   token_id: string
   project: string | null
   model: string
+  /** The pool upstream that answered; '' for cached replies and rows from before the pool. */
+  upstream: ColumnType<string, string | undefined, string>
   hour: Date
   requests: ColumnType<string, number, number>
   cached_requests: ColumnType<string, number, number>

@@ -19,6 +19,8 @@ export const DEFAULT_OUTPUT_RESERVATION = 4_096
 
 export interface UsageOutcome {
   model: string
+  /** The pool upstream that answered (none for a cached reply). */
+  upstream?: string | null
   cached: boolean
   prompt_tokens: number
   completion_tokens: number
@@ -143,6 +145,7 @@ export class UsageService {
       token_id: principal.tokenId,
       project: principal.project,
       model: outcome.model,
+      upstream: outcome.upstream ?? '',
       hour,
       requests: 1,
       cached_requests: outcome.cached ? 1 : 0,

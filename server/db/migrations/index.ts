@@ -7,6 +7,7 @@ import * as tokenScopes from './2026_12_04_0100_token_scopes.js'
 import * as chatScope from './2026_12_04_0200_chat_scope.js'
 import * as usageRollup from './2026_12_04_0400_usage_rollup.js'
 import * as upstreamStates from './2026_12_06_0200_upstream_states.js'
+import * as usageUpstream from './2026_12_06_0210_usage_upstream.js'
 
 /**
  * Every migration, in order. Names are timestamps so they sort; a migration is frozen once
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_0200_chat_scope': chatScope,
   '2026_12_04_0400_usage_rollup': usageRollup,
   '2026_12_06_0200_upstream_states': upstreamStates,
+  '2026_12_06_0210_usage_upstream': usageUpstream,
 }

@@ -78,6 +78,18 @@ describe('upstream pool over three local upstreams, two instances', () => {
       expect(Math.abs(counts[name]! / expected - 1)).toBeLessThanOrEqual(0.1)
     const sent = upstreams.get('up-a')!.requests.at(-1)!
     expect(sent.model).toBe('m1')
+    // The usage rollup keeps which upstream answered.
+    const rows = await waitFor('usage rows per upstream', async () => {
+      const found = await a.app.db
+        .selectFrom('usage_rollup')
+        .select(['upstream', (eb) => eb.fn.sum<string>('requests').as('requests')])
+        .where('model', '=', 'm1-2026')
+        .groupBy('upstream')
+        .execute()
+      const total = found.reduce((n, r) => n + Number(r.requests), 0)
+      return total >= 300 && found
+    })
+    expect(Object.fromEntries(rows.map((r) => [r.upstream, Number(r.requests)]))).toMatchObject(counts)
   })
 
   it('least-busy sends a request to the idle upstream', async () => {

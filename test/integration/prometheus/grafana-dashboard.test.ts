@@ -95,7 +95,16 @@ describe('grafana dashboard JSON', () => {
 
   it('has the rows the issue asks for, in order, each with panels', () => {
     const found = rows()
-    expect(found.map((r) => r.title)).toEqual(['HTTP', 'Chat', 'Cache', 'Database', 'Jobs', 'Alerts', 'System', 'Upstreams'])
+    expect(found.map((r) => r.title)).toEqual([
+      'HTTP',
+      'Chat',
+      'Cache',
+      'Database',
+      'Jobs',
+      'Alerts',
+      'System',
+      'Upstreams',
+    ])
     for (const row of found) expect(row.panels.length, row.title).toBeGreaterThan(0)
   })
 
