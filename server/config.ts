@@ -178,6 +178,34 @@ export const EnvSchema = Type.Object({
   }),
   OPENAI_TIMEOUT_MS: int(60_000, 100, 600_000, 'Upstream request timeout'),
   OPENAI_MAX_RETRIES: int(2, 0, 10, 'Retries on 429/5xx before the first token'),
+  UPSTREAMS_FILE: optionalString(
+    'YAML upstream pool (upstreams, public models and their deployments; README, "Upstream pool"); unset: CHAT_PROVIDER/OPENAI_* are a pool of one',
+    { minLength: 1 },
+  ),
+  POOL_MAX_ATTEMPTS: int(
+    3,
+    1,
+    10,
+    'Upstream pool: deployments tried for one request before it fails (failover before the first token)',
+  ),
+  POOL_CIRCUIT_FAILURES: int(
+    3,
+    1,
+    1_000,
+    "Upstream pool: consecutive retryable failures that open an upstream's circuit",
+  ),
+  POOL_CIRCUIT_ERROR_RATIO: Type.Number({
+    default: 0.5,
+    exclusiveMinimum: 0,
+    maximum: 1,
+    description: "Upstream pool: error ratio over the last 20 requests (10 at least) that opens an upstream's circuit",
+  }),
+  POOL_CIRCUIT_COOLDOWN_MS: int(
+    10_000,
+    100,
+    3_600_000,
+    'Upstream pool: how long an open circuit stays open before one half-open probe request',
+  ),
   MODEL_PRICES_FILE: optionalString(
     'YAML price table (model: { input, output } in USD per million tokens) for usage cost; unset: every cost is null',
     { minLength: 1 },
@@ -368,6 +396,11 @@ export interface Config {
     defaultLimits: { rpm?: number; tpm?: number; concurrency?: number }
     simulated: { tokensPerSecond: number; firstTokenMs: number; errorRate: number }
     openai: { baseUrl: string; apiKey: string | undefined; model: string; timeoutMs: number; maxRetries: number }
+    pool: {
+      file: string | undefined
+      maxAttempts: number
+      circuit: { failures: number; errorRatio: number; cooldownMs: number }
+    }
   }
   cache: {
     l1MaxEntries: number
@@ -520,6 +553,15 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
         model: env.OPENAI_MODEL,
         timeoutMs: env.OPENAI_TIMEOUT_MS,
         maxRetries: env.OPENAI_MAX_RETRIES,
+      },
+      pool: {
+        file: env.UPSTREAMS_FILE,
+        maxAttempts: env.POOL_MAX_ATTEMPTS,
+        circuit: {
+          failures: env.POOL_CIRCUIT_FAILURES,
+          errorRatio: env.POOL_CIRCUIT_ERROR_RATIO,
+          cooldownMs: env.POOL_CIRCUIT_COOLDOWN_MS,
+        },
       },
     },
     cache: {

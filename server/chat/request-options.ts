@@ -26,8 +26,15 @@ export function cacheControl(
   }
 }
 
-export function cacheHeaders(info: { cached: boolean; cacheKey: string }): Record<string, string> {
-  return { 'x-cache': info.cached ? 'HIT' : 'MISS', 'x-cache-key': info.cacheKey }
+export function cacheHeaders(info: {
+  cached: boolean
+  cacheKey: string
+  upstream?: string | null
+}): Record<string, string> {
+  const headers: Record<string, string> = { 'x-cache': info.cached ? 'HIT' : 'MISS', 'x-cache-key': info.cacheKey }
+  // Which pool upstream answered (none for a reply from the cache).
+  if (info.upstream) headers['x-upstream'] = info.upstream
+  return headers
 }
 
 /** The sampling parameters of a request, `max_completion_tokens` read as `max_tokens` and `stop` always a list. */

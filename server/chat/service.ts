@@ -26,7 +26,7 @@ export interface CacheControl {
 
 /** Where a streaming caller receives the reply: `start` once (before the first token), then the tokens. */
 export interface CompletionSink {
-  start(info: { cached: boolean; cacheKey: string }): void
+  start(info: { cached: boolean; cacheKey: string; upstream: string | null }): void
   token(text: string): void
 }
 
@@ -52,6 +52,8 @@ export interface CompletionResult extends Completion {
   cached: boolean
   cacheKey: string
   latencyMs: number
+  /** The pool upstream that answered; null for a reply from the cache. */
+  upstream: string | null
 }
 
 /** Prompts longer than this are analysed by hash only; their text is not kept for cache warming. */
@@ -140,6 +142,7 @@ export class ChatService {
     let computed = false
     let firstTokenAt: number | undefined
     let sinkStarted = false
+    let upstream: string | null = null
     // (No named closures on this path: tsx keeps function names by wrapping every named
     // closure at creation, a measurable cost per request; method syntax is not wrapped.)
     let result: CompletionResult
@@ -157,11 +160,15 @@ export class ChatService {
             { model, messages: input.messages, params },
             {
               signal,
+              tokensReachClient: input.sink !== undefined,
+              onUpstream(name: string) {
+                upstream = name
+              },
               onToken(text: string) {
                 firstTokenAt ??= performance.now()
                 if (!sinkStarted) {
                   sinkStarted = true
-                  input.sink?.start({ cached: false, cacheKey })
+                  input.sink?.start({ cached: false, cacheKey, upstream })
                 }
                 input.sink?.token(text)
               },
@@ -172,10 +179,16 @@ export class ChatService {
       )
       if (!sinkStarted) {
         sinkStarted = true
-        input.sink?.start({ cached: !computed, cacheKey })
+        input.sink?.start({ cached: !computed, cacheKey, upstream: computed ? upstream : null })
       }
       if (!computed && input.sink) for (const token of splitTokens(value.content)) input.sink.token(token)
-      result = { ...value, cached: !computed, cacheKey, latencyMs: Math.round(performance.now() - started) }
+      result = {
+        ...value,
+        cached: !computed,
+        cacheKey,
+        latencyMs: Math.round(performance.now() - started),
+        upstream: computed ? upstream : null,
+      }
     } catch (err) {
       if (ticket)
         void usage!.release(ticket).catch((e: unknown) => this.deps.log.warn({ err: e }, 'usage release failed'))
@@ -190,6 +203,7 @@ export class ChatService {
     if (ticket)
       await usage!.settle(ticket, {
         model: result.model,
+        upstream: result.upstream,
         cached: result.cached,
         prompt_tokens: result.usage.prompt_tokens,
         completion_tokens: result.usage.completion_tokens,

@@ -125,9 +125,17 @@ export const SIGNALS: readonly SignalInfo[] = [
   },
   {
     name: 'health_up',
-    labels: ['component'],
+    labels: ['component', 'upstream'],
     unit: 'boolean',
-    meaning: '1 up, 0 down, per component (database, redis, provider, disk) from the last health check',
+    meaning:
+      '1 up, 0 down, per component (database, redis, provider, disk) from the last health check; component "upstream" once per pool upstream (label upstream)',
+    source: 'metrics',
+  },
+  {
+    name: 'upstream_healthy_deployments',
+    labels: ['model'],
+    unit: 'count',
+    meaning: 'deployments of a public pool model that can take requests (active, circuit not open, last probe up)',
     source: 'metrics',
   },
   {

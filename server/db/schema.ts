@@ -244,6 +244,7 @@ export interface Database {
   usage_rollup: UsageRollupTable
   projects: ProjectsTable
   idempotency_keys: IdempotencyKeysTable
+  upstream_states: UpstreamStatesTable
 }
 
 /** A project's own limits and budget (PUT /api/projects/:name); a project without a row has none. */
@@ -270,12 +271,21 @@ export interface IdempotencyKeysTable {
   expires_at: Date
 }
 
+/** Admin states of pool upstreams (server/chat/pool/); no row: active. */
+export interface UpstreamStatesTable {
+  name: string
+  state: 'active' | 'draining' | 'disabled'
+  updated_at: ColumnType<Date, Date | undefined, Date>
+}
+
 /** Chat usage per scope × token × model × hour (server/usage/). bigint columns come back as strings. */
 export interface UsageRollupTable {
   scope: string
   token_id: string
   project: string | null
   model: string
+  /** The pool upstream that answered; '' for cached replies and rows from before the pool. */
+  upstream: ColumnType<string, string | undefined, string>
   hour: Date
   requests: ColumnType<string, number, number>
   cached_requests: ColumnType<string, number, number>

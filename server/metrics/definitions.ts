@@ -132,6 +132,43 @@ export function createMetrics(options: { instanceId: string; defaultMetrics?: bo
       help: 'Unix time of the last successful run',
       labelNames: ['job'] as const,
     }),
+    upstreamRequestsTotal: new Counter({
+      ...r,
+      name: 'upstream_requests_total',
+      help: 'Calls to each upstream of the pool (status ok or error; one client request may make several)',
+      labelNames: ['upstream', 'status'] as const,
+    }),
+    upstreamInFlight: new Gauge({
+      ...r,
+      name: 'upstream_in_flight',
+      help: 'Calls to each upstream under way',
+      labelNames: ['upstream'] as const,
+    }),
+    upstreamRequestDuration: new Histogram({
+      ...r,
+      name: 'upstream_request_duration_seconds',
+      help: 'Duration of each call to an upstream, failed ones included',
+      labelNames: ['upstream'] as const,
+      buckets: CHAT_BUCKETS,
+    }),
+    upstreamCircuitState: new Gauge({
+      ...r,
+      name: 'upstream_circuit_state',
+      help: "Each upstream's circuit: 0 closed, 1 half-open, 2 open",
+      labelNames: ['upstream'] as const,
+    }),
+    upstreamUp: new Gauge({
+      ...r,
+      name: 'upstream_up',
+      help: '1 when the upstream answered its last /models probe (the health-check job), 0 otherwise',
+      labelNames: ['upstream'] as const,
+    }),
+    upstreamModelHealthy: new Gauge({
+      ...r,
+      name: 'upstream_model_healthy_deployments',
+      help: 'Deployments of each public model that can take requests (active, circuit not open, last probe up)',
+      labelNames: ['model'] as const,
+    }),
     healthCheckUp: new Gauge({
       ...r,
       name: 'health_check_up',

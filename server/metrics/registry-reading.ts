@@ -23,7 +23,9 @@ export interface RegistryReading {
   /** cache_type → layer → hits and misses. */
   cache: Record<string, Record<string, LayerCounts>>
   /** health_check_up as last set by the health-check job; absent until a component was checked. */
-  healthUp: Array<{ component: string; value: number }>
+  healthUp: Array<{ component: string; value: number; upstream?: string }>
+  /** upstream_model_healthy_deployments per public model of the pool. */
+  modelHealthy: Array<{ model: string; value: number }>
 }
 
 // Structural views of prom-client's `get()` results, wide enough for every metric's labels.
@@ -64,6 +66,7 @@ export async function readRegistry(metrics: Metrics): Promise<RegistryReading> {
       metrics.healthCheckUp.get(),
     ],
   )
+  const [upstreamUp, modelHealthy] = await Promise.all([metrics.upstreamUp.get(), metrics.upstreamModelHealthy.get()])
   const cache: RegistryReading['cache'] = {}
   for (const v of cacheRequests.values) {
     const type = String(v.labels.cache_type ?? '')
@@ -83,6 +86,11 @@ export async function readRegistry(metrics: Metrics): Promise<RegistryReading> {
     chatOutputTokens: sum(chatTokens, (l) => l.direction === 'output'),
     chatTimeToFirstToken: aggregateBuckets(ttft),
     cache,
-    healthUp: healthUp.values.map((v) => ({ component: String(v.labels.component), value: v.value })),
+    healthUp: [
+      ...healthUp.values.map((v) => ({ component: String(v.labels.component), value: v.value })),
+      // Each pool upstream's last /models probe: health_up{component="upstream", upstream}.
+      ...upstreamUp.values.map((v) => ({ component: 'upstream', upstream: String(v.labels.upstream), value: v.value })),
+    ],
+    modelHealthy: modelHealthy.values.map((v) => ({ model: String(v.labels.model), value: v.value })),
   }
 }

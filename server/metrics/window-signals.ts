@@ -67,7 +67,10 @@ export function windowSignals(current: TimedReading, baseline: TimedReading | nu
     const ratio = then ? cacheHitRatio(now.cache[cacheType]!, then.cache[cacheType]) : null
     signals.push(signal('cache_hit_ratio', ratio, { cache_type: cacheType }))
   }
-  for (const { component, value } of now.healthUp) signals.push(signal('health_up', value, { component }))
+  for (const { component, upstream, value } of now.healthUp)
+    signals.push(signal('health_up', value, upstream === undefined ? { component } : { component, upstream }))
+  for (const { model, value } of now.modelHealthy)
+    signals.push(signal('upstream_healthy_deployments', value, { model }))
   return signals
 }
 

@@ -7,6 +7,8 @@ export interface UsageIncrement {
   token_id: string
   project: string | null
   model: string
+  /** The pool upstream that answered ('' for a cached reply). */
+  upstream: string
   /** The start of the UTC hour. */
   hour: Date
   requests: number
@@ -60,6 +62,7 @@ export class UsageRepository {
           'token_id',
           'project',
           'model',
+          'upstream',
           'hour',
           'requests',
           'cached_requests',
@@ -68,13 +71,13 @@ export class UsageRepository {
           'cost',
         ])
         .expression(
-          sql`select scope, token_id, project, model, hour, requests, cached_requests, prompt_tokens, completion_tokens, cost
+          sql`select scope, token_id, project, model, upstream, hour, requests, cached_requests, prompt_tokens, completion_tokens, cost
                 from jsonb_to_recordset(${JSON.stringify(chunk)}::jsonb)
-                     as (scope text, token_id text, project text, model text, hour timestamptz, requests bigint,
+                     as (scope text, token_id text, project text, model text, upstream text, hour timestamptz, requests bigint,
                          cached_requests bigint, prompt_tokens bigint, completion_tokens bigint, cost double precision)`,
         )
         .onConflict((oc) =>
-          oc.columns(['scope', 'token_id', 'model', 'hour']).doUpdateSet({
+          oc.columns(['scope', 'token_id', 'model', 'upstream', 'hour']).doUpdateSet({
             requests: sql`usage_rollup.requests + excluded.requests`,
             cached_requests: sql`usage_rollup.cached_requests + excluded.cached_requests`,
             prompt_tokens: sql`usage_rollup.prompt_tokens + excluded.prompt_tokens`,

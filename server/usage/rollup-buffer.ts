@@ -113,7 +113,7 @@ export class UsageRollupBuffer {
 }
 
 function merge(rows: Map<string, UsageIncrement>, increment: UsageIncrement): void {
-  const key = `${increment.scope}\u0000${increment.token_id}\u0000${increment.model}\u0000${increment.hour.getTime()}`
+  const key = `${increment.scope}\u0000${increment.token_id}\u0000${increment.model}\u0000${increment.upstream}\u0000${increment.hour.getTime()}`
   const row = rows.get(key)
   if (!row) {
     rows.set(key, { ...increment })

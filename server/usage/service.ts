@@ -14,6 +14,8 @@ import type { SignalSample } from '../metrics/snapshot.js'
 
 export interface UsageOutcome {
   model: string
+  /** The pool upstream that answered (none for a cached reply). */
+  upstream?: string | null
   cached: boolean
   prompt_tokens: number
   completion_tokens: number
@@ -147,6 +149,7 @@ export class UsageService {
       token_id: principal.tokenId,
       project: principal.project,
       model: outcome.model,
+      upstream: outcome.upstream ?? '',
       hour,
       requests: 1,
       cached_requests: outcome.cached ? 1 : 0,

@@ -32,6 +32,14 @@ export interface CompleteOptions {
   signal: AbortSignal
   /** Each piece of text as it is generated. */
   onToken: (text: string) => void
+  /** The upstream each attempt goes to (a pool's member; the last one told answered). */
+  onUpstream?: (upstream: string) => void
+  /**
+   * Whether tokens passed to onToken go out to a client at once (a stream). When false (a
+   * non-streamed reply), a pool may still move the request to another upstream mid-generation.
+   * Default true.
+   */
+  tokensReachClient?: boolean
 }
 
 export interface ModelInfo {
@@ -43,7 +51,7 @@ export interface ModelInfo {
 
 /** Where completions come from. Failures are AppErrors (502/504) with a message a client can act on. */
 export interface ChatProvider {
-  readonly name: 'simulated' | 'openai'
+  readonly name: 'simulated' | 'openai' | 'pool'
   /** The model a request naming `requested` (or none) is served by; also what the cache key uses. */
   resolveModel(requested: string | undefined): string
   complete(request: ProviderRequest, options: CompleteOptions): Promise<Completion>

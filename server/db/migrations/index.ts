@@ -7,6 +7,8 @@ import * as tokenScopes from './2026_12_04_0100_token_scopes.js'
 import * as chatScope from './2026_12_04_0200_chat_scope.js'
 import * as usageRollup from './2026_12_04_0400_usage_rollup.js'
 import * as projects from './2026_12_06_0100_projects.js'
+import * as upstreamStates from './2026_12_06_0200_upstream_states.js'
+import * as usageUpstream from './2026_12_06_0210_usage_upstream.js'
 import * as idempotencyKeys from './2026_12_06_0600_idempotency_keys.js'
 
 /**
@@ -22,5 +24,7 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_0200_chat_scope': chatScope,
   '2026_12_04_0400_usage_rollup': usageRollup,
   '2026_12_06_0100_projects': projects,
+  '2026_12_06_0200_upstream_states': upstreamStates,
+  '2026_12_06_0210_usage_upstream': usageUpstream,
   '2026_12_06_0600_idempotency_keys': idempotencyKeys,
 }

@@ -10,6 +10,7 @@ import { harness } from './harness.js'
 import { instrumentation } from './instrumentation.js'
 import { memory } from './memory.js'
 import { pagination } from './pagination.js'
+import { failover, pool } from './pool.js'
 import { sampler } from './sampler.js'
 import { soak } from './soak.js'
 import { scrape } from './scrape.js'
@@ -23,6 +24,8 @@ export const scenarios: Scenario[] = [
   fastifyMetrics,
   chatCache,
   gateway,
+  pool,
+  failover,
   autopipelining,
   pagination,
   scrape,

@@ -31,8 +31,14 @@ export interface FakeUpstream {
   /** Completion calls being answered now, and the most there ever were at once. */
   inFlight: number
   maxInFlight: number
+  /** The model ids GET /v1/models lists. */
+  modelIds: string[]
   /** Back to normal answers: no script, no delays, no failures (the counters are kept). */
   reset(): void
+  /** Stops listening and cuts every open connection (a crashed server: connections are refused). */
+  kill(): Promise<void>
+  /** Listens again on the same port after kill(). */
+  revive(): Promise<void>
   close(): Promise<void>
 }
 
@@ -53,7 +59,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** A real local HTTP server speaking the OpenAI Chat Completions protocol, streaming included. */
 export async function startFakeUpstream(): Promise<FakeUpstream> {
-  const state: Omit<FakeUpstream, 'url' | 'close' | 'reset'> = {
+  const state: Omit<FakeUpstream, 'url' | 'close' | 'reset' | 'kill' | 'revive'> = {
     completionCalls: 0,
     modelsCalls: 0,
     requests: [],
@@ -62,6 +68,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     ...BEHAVIOUR,
     inFlight: 0,
     maxInFlight: 0,
+    modelIds: ['fake-model-1'],
   }
   const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body))
@@ -72,7 +79,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       if (state.modelsStatus !== 200) return json(res, state.modelsStatus, { error: { message: 'models unavailable' } })
       return json(res, 200, {
         object: 'list',
-        data: [{ id: 'fake-model-1', object: 'model', created: 1700000000, owned_by: 'fake' }],
+        data: state.modelIds.map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'fake' })),
       })
     }
     if (req.method !== 'POST' || req.url !== '/v1/chat/completions')
@@ -138,16 +145,21 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     }
     handle(req, res).catch(() => res.destroy())
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  await listen(0)
   const { port } = server.address() as AddressInfo
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+      if (!server.listening) resolve()
+    })
   const upstream = Object.assign(state, {
     url: `http://127.0.0.1:${port}/v1`,
     reset: () => void Object.assign(state, { script: [], ...BEHAVIOUR }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
+    kill: close,
+    revive: () => listen(port),
+    close,
   })
   return upstream
 }

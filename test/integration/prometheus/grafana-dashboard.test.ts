@@ -95,7 +95,16 @@ describe('grafana dashboard JSON', () => {
 
   it('has the rows the issue asks for, in order, each with panels', () => {
     const found = rows()
-    expect(found.map((r) => r.title)).toEqual(['HTTP', 'Chat', 'Cache', 'Database', 'Jobs', 'Alerts', 'System'])
+    expect(found.map((r) => r.title)).toEqual([
+      'HTTP',
+      'Chat',
+      'Cache',
+      'Database',
+      'Jobs',
+      'Alerts',
+      'System',
+      'Upstreams',
+    ])
     for (const row of found) expect(row.panels.length, row.title).toBeGreaterThan(0)
   })
 
@@ -121,6 +130,13 @@ describe('grafana dashboard JSON', () => {
         'system_disk_usage_ratio',
         'nodejs_eventloop_lag_p99_seconds',
         'process_resident_memory_bytes',
+      ],
+      Upstreams: [
+        'upstream_requests_total',
+        'upstream_request_duration_seconds_bucket',
+        'upstream_in_flight',
+        'upstream_circuit_state',
+        'upstream_up',
       ],
     }
     for (const [row, names] of Object.entries(expected))

@@ -146,6 +146,7 @@ describe('Sampler under a fake clock', () => {
     sampler.addSource('usage', () => [{ name: 'budget_used_ratio', labels: { scope: 'project:a' }, value: 0.5 }])
     sampler.addSource('live', () => [{ name: 'websocket_connections', labels: {}, value: 3 }])
     metrics.healthCheckUp.set({ component: 'database' }, 1)
+    metrics.upstreamModelHealthy.set({ model: 'chat-default' }, 2)
     await sampler.tick(T0)
     sendTraffic(metrics)
     const snapshot = await sampler.tick(T0 + 1_000)
