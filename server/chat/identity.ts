@@ -85,7 +85,8 @@ function openAiIdentity(openai: Parameters<typeof aiResponseIdentity>[0]['openai
     const { role: _role, content, ...rest } = m
     const textOnly = typeof content === 'string' || content === null || content === undefined
     const plainParts =
-      Array.isArray(content) && content.every((p) => (p as { type?: unknown })?.type === 'text' && Object.keys(p).length === 2)
+      Array.isArray(content) &&
+      content.every((p) => (p as { type?: unknown })?.type === 'text' && Object.keys(p).length === 2)
     if (Object.keys(rest).length === 0 && (textOnly || plainParts)) return
     parts.push([i, canonical(textOnly || plainParts ? rest : { ...rest, content })])
   })

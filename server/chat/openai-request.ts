@@ -34,7 +34,11 @@ export function checkToolChoice(value: unknown): void {
   if (value === undefined || value === null) return
   if (typeof value === 'string') {
     if (['none', 'auto', 'required'].includes(value)) return
-  } else if (typeof value === 'object' && !Array.isArray(value) && typeof (value as { type?: unknown }).type === 'string') {
+  } else if (
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    typeof (value as { type?: unknown }).type === 'string'
+  ) {
     const fn = (value as { type: string; function?: { name?: unknown } }).function
     if ((value as { type: string }).type !== 'function' || typeof fn?.name === 'string') return
   }
@@ -50,10 +54,7 @@ export function checkToolChoice(value: unknown): void {
  * `developer` is a system message, a tool result is read as the user's, text parts are joined,
  * other parts (image_url, input_audio, file …) are checked and left to the upstream.
  */
-export function toChatMessages(
-  messages: Array<{ role: string; content?: unknown }>,
-  maxChars: number,
-): ChatMessage[] {
+export function toChatMessages(messages: Array<{ role: string; content?: unknown }>, maxChars: number): ChatMessage[] {
   return messages.map((m, i) => {
     const content = messageText(m.content, `messages.${i}.content`)
     if (content.length > maxChars)
@@ -80,7 +81,12 @@ function messageText(content: unknown, param: string): string {
   const texts: string[] = []
   content.forEach((part: unknown, j) => {
     const at = `${param}.${j}`
-    if (!part || typeof part !== 'object' || Array.isArray(part) || typeof (part as { type?: unknown }).type !== 'string')
+    if (
+      !part ||
+      typeof part !== 'object' ||
+      Array.isArray(part) ||
+      typeof (part as { type?: unknown }).type !== 'string'
+    )
       throw invalid('must be an object with a string "type"', at)
     const tooDeep = jsonLimitViolation(part, PART_LIMITS)
     if (tooDeep) throw invalid(tooDeep, at)

@@ -17,7 +17,7 @@ interface ToolCall {
 interface Building {
   message: Record<string, unknown>
   toolCalls: ToolCall[]
-  logprobs: Record<string, unknown[]> | null
+  logprobs: Record<string, unknown> | null
   finish: string | null
 }
 
@@ -52,7 +52,10 @@ export class ChoiceAssembler {
       if (choice.logprobs && typeof choice.logprobs === 'object') {
         building.logprobs ??= {}
         for (const [field, list] of Object.entries(choice.logprobs as Record<string, unknown>))
-          if (Array.isArray(list)) (building.logprobs[field] ??= []).push(...(list as unknown[]))
+          if (Array.isArray(list)) {
+            const before = building.logprobs[field]
+            building.logprobs[field] = Array.isArray(before) ? [...(before as unknown[]), ...list] : list
+          } else if (!(field in building.logprobs)) building.logprobs[field] = list
       }
       if (choice.finish_reason) building.finish = choice.finish_reason
     }

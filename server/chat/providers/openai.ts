@@ -283,7 +283,14 @@ export class OpenAIProvider implements ChatProvider {
     }))
     const chunks = chunksOf(choices)
     for (const chunk of chunks) onChunk(chunk)
-    return completion(request, choices, chunks, parsed.model ?? request.model, readUsage(parsed.usage), parsed.system_fingerprint)
+    return completion(
+      request,
+      choices,
+      chunks,
+      parsed.model ?? request.model,
+      readUsage(parsed.usage),
+      parsed.system_fingerprint,
+    )
   }
 
   /** What the upstream said, for the operator: the client gets our message, never this text. */
@@ -353,8 +360,17 @@ function applyEvent(state: StreamState, data: string): boolean {
   const parsed = parseChunk(data)
   if (parsed.error)
     throw new UpstreamError('reported an error', true, { detail: parsed.error.message ?? JSON.stringify(parsed.error) })
-  const { id: _id, object: _object, created: _created, model, usage, system_fingerprint, error: _error, choices, ...extra } =
-    parsed
+  const {
+    id: _id,
+    object: _object,
+    created: _created,
+    model,
+    usage,
+    system_fingerprint,
+    error: _error,
+    choices,
+    ...extra
+  } = parsed
   if (typeof model === 'string') state.model = model
   if (system_fingerprint !== undefined) state.fingerprint = system_fingerprint
   if (usage) state.usage = readUsage(usage)

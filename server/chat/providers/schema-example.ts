@@ -28,7 +28,8 @@ export function schemaExample(schema: unknown, root: unknown = schema, name = 'v
     }
     case 'integer':
     case 'number': {
-      const min = typeof s.minimum === 'number' ? s.minimum : typeof s.exclusiveMinimum === 'number' ? s.exclusiveMinimum + 1 : 1
+      const min =
+        typeof s.minimum === 'number' ? s.minimum : typeof s.exclusiveMinimum === 'number' ? s.exclusiveMinimum + 1 : 1
       const max = typeof s.maximum === 'number' ? s.maximum : Number.POSITIVE_INFINITY
       const value = Math.min(type === 'integer' ? Math.ceil(min) : min, max)
       return type === 'integer' ? Math.floor(value) : value

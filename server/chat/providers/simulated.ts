@@ -140,7 +140,9 @@ function simulatedChunks(request: ProviderRequest, index: number): CompletionChu
   if (call) {
     const pieces = splitTokens(call.arguments)
     return [
-      chunk({ tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] }),
+      chunk({
+        tool_calls: [{ index: 0, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }],
+      }),
       ...pieces.map((piece) => chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] })),
       chunk({}, 'tool_calls'),
     ]

@@ -63,7 +63,10 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
       id: Type.String({ maxLength: 200 }),
       type: Type.String({ maxLength: 50 }),
       function: Type.Optional(
-        Type.Object({ name: Type.String({ maxLength: 200 }), arguments: Type.String() }, { additionalProperties: FreeJson() }),
+        Type.Object(
+          { name: Type.String({ maxLength: 200 }), arguments: Type.String() },
+          { additionalProperties: FreeJson() },
+        ),
       ),
     },
     { additionalProperties: FreeJson('Other fields of a tool call') },
