@@ -90,7 +90,13 @@ function messageText(content: unknown, param: string): string {
       throw invalid('must be an object with a string "type"', at)
     const tooDeep = jsonLimitViolation(part, PART_LIMITS)
     if (tooDeep) throw invalid(tooDeep, at)
-    const p = part as Record<string, any>
+    const p = part as {
+      type: string
+      text?: unknown
+      refusal?: unknown
+      image_url?: { url?: unknown }
+      input_audio?: { data?: unknown; format?: unknown }
+    }
     if (p.type === 'text') {
       if (typeof p.text !== 'string') throw invalid('must have a string "text"', at)
       texts.push(p.text)
