@@ -5,12 +5,22 @@ import type { Config } from '../config.js'
 import type { Conversation, Message } from '../db/schema.js'
 import { AppError, serviceUnavailable } from '../errors.js'
 import type { Metrics } from '../metrics/definitions.js'
-import type { ChatProvider, ChatMessage, Completion, ModelInfo } from './providers/types.js'
+import { chunksOf } from './providers/chunks.js'
+import type {
+  ChatProvider,
+  ChatMessage,
+  Completion,
+  CompletionChunk,
+  EmbeddingsRequest,
+  EmbeddingsResponse,
+  ModelInfo,
+  ProviderRequest,
+} from './providers/types.js'
 import type { ChatCompletionEventData, PromptSample } from './repositories/analytics.js'
 import type { ChatRepositories } from './repositories/index.js'
 import type { ChatLimits } from './limits/index.js'
 import { OpenStreams } from './sse.js'
-import { splitTokens } from './tokens.js'
+import { estimatePromptTokens, splitTokens } from './tokens.js'
 import type { Principal } from '../auth/access.js'
 import type { UsageService } from '../usage/service.js'
 
@@ -27,7 +37,8 @@ export interface CacheControl {
 /** Where a streaming caller receives the reply: `start` once (before the first token), then the tokens. */
 export interface CompletionSink {
   start(info: { cached: boolean; cacheKey: string; upstream: string | null }): void
-  token(text: string): void
+  /** A chunk as the provider streamed it (or as it was stored, on a cache hit). */
+  chunk(chunk: CompletionChunk): void
 }
 
 export interface CompletionInput {
@@ -36,6 +47,8 @@ export interface CompletionInput {
   messages: ChatMessage[]
   model?: string
   params?: SamplingParams
+  /** The OpenAI request as sent (content parts, tools, response_format …): forwarded, and part of the cache key. */
+  openai?: ProviderRequest['openai']
   cache?: CacheControl
   api: ChatCompletionEventData['api'] | 'warm'
   stream?: boolean
@@ -131,6 +144,7 @@ export class ChatService {
       model,
       messages: input.messages,
       params,
+      openai: input.openai,
     })
     const namespace = control.namespace ? `ai_response:${control.namespace}` : 'ai_response'
     const cacheKey = cache.key(namespace, identity)
@@ -157,20 +171,20 @@ export class ChatService {
         () => {
           computed = true
           return provider.complete(
-            { model, messages: input.messages, params },
+            { model, messages: input.messages, params, ...(input.openai ? { openai: input.openai } : {}) },
             {
               signal,
               tokensReachClient: input.sink !== undefined,
               onUpstream(name: string) {
                 upstream = name
               },
-              onToken(text: string) {
+              onChunk(chunk: CompletionChunk) {
                 firstTokenAt ??= performance.now()
                 if (!sinkStarted) {
                   sinkStarted = true
                   input.sink?.start({ cached: false, cacheKey, upstream })
                 }
-                input.sink?.token(text)
+                input.sink?.chunk(chunk)
               },
             },
           )
@@ -181,9 +195,10 @@ export class ChatService {
         sinkStarted = true
         input.sink?.start({ cached: !computed, cacheKey, upstream: computed ? upstream : null })
       }
-      if (!computed && input.sink) for (const token of splitTokens(value.content)) input.sink.token(token)
+      const answer = withChoices(value)
+      if (!computed && input.sink) for (const chunk of answer.chunks) input.sink.chunk(chunk)
       result = {
-        ...value,
+        ...answer,
         cached: !computed,
         cacheKey,
         latencyMs: Math.round(performance.now() - started),
@@ -275,6 +290,37 @@ export class ChatService {
       cached: result.cached,
     })
     return { message, reply, result }
+  }
+
+  /** Embeddings from the provider, with the caller's usage recorded and budget enforced like a completion's. */
+  async embeddings(
+    input: Omit<EmbeddingsRequest, 'model'> & { model?: string; principal?: Principal | null; signal?: AbortSignal },
+  ): Promise<EmbeddingsResponse> {
+    const { provider } = this.deps
+    const model = provider.resolveModel(input.model)
+    const usage = input.principal && this.deps.usage
+    const texts = (Array.isArray(input.input) ? input.input : [input.input]).map((v) =>
+      typeof v === 'string' ? v : JSON.stringify(v),
+    )
+    const estimate = estimatePromptTokens(texts.map((content) => ({ role: 'user' as const, content })))
+    const ticket = usage ? await usage.reserve(input.principal!, model, { prompt: estimate, output: 0 }) : undefined
+    let response: EmbeddingsResponse
+    try {
+      const signal = input.signal ? AbortSignal.any([this.closing.signal, input.signal]) : this.closing.signal
+      response = await provider.embeddings({ model, input: input.input, fields: input.fields }, { signal })
+    } catch (err) {
+      if (ticket)
+        void usage!.release(ticket).catch((e: unknown) => this.deps.log.warn({ err: e }, 'usage release failed'))
+      throw err
+    }
+    if (ticket)
+      await usage!.settle(ticket, {
+        model: response.model ?? model,
+        cached: false,
+        prompt_tokens: response.usage?.prompt_tokens ?? estimate,
+        completion_tokens: 0,
+      })
+    return response
   }
 
   /** The provider's models, cached in the `models` namespace. */
@@ -370,6 +416,24 @@ export class ChatService {
     this.modelLabels.add(model)
     return model
   }
+}
+
+/** A cached answer from before choices and chunks were kept: its text as one choice, replayed a token a chunk. */
+function withChoices(value: Completion): Completion {
+  if (Array.isArray(value.choices) && Array.isArray(value.chunks)) return value
+  const choices = [
+    {
+      index: 0,
+      message: { role: 'assistant' as const, content: value.content, refusal: null },
+      logprobs: null,
+      finish_reason: value.finish_reason,
+    },
+  ]
+  const chunks: CompletionChunk[] = splitTokens(value.content).map((content) => ({
+    choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: null }],
+  }))
+  chunks.push(...chunksOf(choices).slice(-1))
+  return { ...value, choices, chunks }
 }
 
 /**

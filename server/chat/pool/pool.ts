@@ -5,7 +5,16 @@ import type { Metrics } from '../../metrics/definitions.js'
 import { createProvider } from '../providers/index.js'
 import { OpenAIProvider } from '../providers/openai.js'
 import { SimulatedProvider } from '../providers/simulated.js'
-import type { ChatProvider, Completion, CompleteOptions, ModelInfo, ProviderRequest } from '../providers/types.js'
+import type {
+  ChatProvider,
+  Completion,
+  CompleteOptions,
+  CompletionChunk,
+  EmbeddingsRequest,
+  EmbeddingsResponse,
+  ModelInfo,
+  ProviderRequest,
+} from '../providers/types.js'
 import { Member, p95, type AdminState } from './member.js'
 import { readPoolFile, type PoolSpec, type PublicModel } from './pool-file.js'
 import { pick } from './strategies.js'
@@ -111,10 +120,10 @@ export class PoolProvider implements ChatProvider {
     const tried = new Set<Member>()
     let sent = false
     const reachesClient = options.tokensReachClient !== false
-    const onToken = (text: string) => {
-      // A non-streamed reply's tokens stay with us: another upstream can still start over.
+    const onChunk = (chunk: CompletionChunk) => {
+      // A non-streamed reply's chunks stay with us: another upstream can still start over.
       if (reachesClient) sent = true
-      options.onToken(text)
+      options.onChunk(chunk)
     }
     let lastError: unknown
     for (let attempt = 0; attempt < this.config.pool.maxAttempts; attempt++) {
@@ -123,7 +132,7 @@ export class PoolProvider implements ChatProvider {
       tried.add(choice.member)
       options.onUpstream?.(choice.member.name)
       try {
-        return await this.attempt(choice.member, { ...request, model: choice.model }, options.signal, onToken)
+        return await this.attempt(choice.member, { ...request, model: choice.model }, options.signal, onChunk)
       } catch (err) {
         lastError = err
         if (sent || options.signal.aborted || !retryable(err)) throw err
@@ -131,6 +140,40 @@ export class PoolProvider implements ChatProvider {
       }
     }
     throw lastError ?? serviceUnavailable(`No upstream can take a request for model ${model} now`)
+  }
+
+  /** Embeddings through the pool: the same deployments, strategy and failover as a completion's. */
+  async embeddings(request: EmbeddingsRequest, options: { signal: AbortSignal }): Promise<EmbeddingsResponse> {
+    const deployments = await this.deployments(request.model)
+    const route = this.models.get(request.model)
+    const tried = new Set<Member>()
+    let lastError: unknown
+    for (let attempt = 0; attempt < this.config.pool.maxAttempts; attempt++) {
+      const choice = this.choose(deployments, tried, route?.strategy ?? 'round-robin')
+      if (!choice) break
+      tried.add(choice.member)
+      const member = choice.member
+      const probe = member.circuit.admit(this.now())
+      member.inFlight++
+      try {
+        const response = await member.provider.embeddings({ ...request, model: choice.model }, options)
+        member.circuit.success()
+        return response
+      } catch (err) {
+        lastError = err
+        if (options.signal.aborted) member.circuit.release(probe)
+        else if (retryable(err)) member.circuit.failure(this.now())
+        else member.circuit.success()
+        if (options.signal.aborted || !retryable(err)) throw err
+        this.log.warn(
+          { upstream: member.name, attempt: attempt + 1 },
+          'upstream failed (embeddings); trying the next one',
+        )
+      } finally {
+        member.inFlight--
+      }
+    }
+    throw lastError ?? serviceUnavailable(`No upstream can take a request for model ${request.model} now`)
   }
 
   /** The active check (the health-check job): every upstream's /models, in parallel; up while any is. */
@@ -207,7 +250,7 @@ export class PoolProvider implements ChatProvider {
     member: Member,
     request: ProviderRequest,
     signal: AbortSignal,
-    onToken: (text: string) => void,
+    onChunk: (chunk: CompletionChunk) => void,
   ): Promise<Completion> {
     const labels = { upstream: member.name }
     const started = performance.now()
@@ -219,9 +262,9 @@ export class PoolProvider implements ChatProvider {
     try {
       const completion = await member.provider.complete(request, {
         signal,
-        onToken(text: string) {
+        onChunk(chunk: CompletionChunk) {
           firstTokenAt ??= performance.now()
-          onToken(text)
+          onChunk(chunk)
         },
       })
       member.circuit.success()

@@ -1,11 +1,23 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../../config.js'
-import { badGateway, gatewayTimeout } from '../../errors.js'
+import { AppError, badGateway, gatewayTimeout } from '../../errors.js'
 import { redactCredentials } from '../../infra/http/log-redaction.js'
 import { SseDataParser } from '../sse.js'
 import { estimatePromptTokens, estimateTokens } from '../tokens.js'
-import type { ChatProvider, Completion, CompleteOptions, ModelInfo, ProviderRequest } from './types.js'
+import { carriesSomething, ChoiceAssembler, chunksOf, firstChoice } from './chunks.js'
+import type {
+  ChatProvider,
+  Completion,
+  CompleteOptions,
+  CompletionChoice,
+  CompletionChunk,
+  EmbeddingsRequest,
+  EmbeddingsResponse,
+  ModelInfo,
+  ProviderRequest,
+  Usage,
+} from './types.js'
 import { UpstreamClient, type UpstreamResponse } from './upstream-client.js'
 
 export type OpenAISettings = Config['chat']['openai']
@@ -41,6 +53,7 @@ export class OpenAIProvider implements ChatProvider {
   /** Completions, the hot path, go over kept-alive node:http connections; the rare models calls use fetch. */
   private readonly client: UpstreamClient
   private readonly completionsUrl: URL
+  private readonly embeddingsUrl: URL
 
   constructor(
     private readonly settings: OpenAISettings,
@@ -48,6 +61,7 @@ export class OpenAIProvider implements ChatProvider {
   ) {
     this.client = new UpstreamClient(settings.baseUrl)
     this.completionsUrl = new URL(`${settings.baseUrl}/chat/completions`)
+    this.embeddingsUrl = new URL(`${settings.baseUrl}/embeddings`)
   }
 
   close(): void {
@@ -94,10 +108,40 @@ export class OpenAIProvider implements ChatProvider {
       }))
   }
 
-  async complete(request: ProviderRequest, { signal, onToken }: CompleteOptions): Promise<Completion> {
+  /** POST /embeddings, the request forwarded as it came (model resolved); one attempt, within OPENAI_TIMEOUT_MS. */
+  async embeddings(request: EmbeddingsRequest, { signal }: { signal: AbortSignal }): Promise<EmbeddingsResponse> {
+    const deadline = new CallDeadline(signal, this.settings.timeoutMs)
+    let response: UpstreamResponse
+    try {
+      response = await this.client.request(this.embeddingsUrl, {
+        method: 'POST',
+        headers: { ...this.headers(), 'content-type': 'application/json', accept: 'application/json' },
+        body: JSON.stringify({ ...request.fields, model: request.model, input: request.input }),
+        signal: deadline.signal,
+      })
+      const text = await response.text()
+      if (response.status < 200 || response.status > 299) {
+        this.logFailure('embeddings', { upstreamStatus: response.status, upstreamError: errorDetail(text) })
+        throw badGateway(`The upstream answered ${response.status} to the embeddings request`, response.status)
+      }
+      const body = JSON.parse(text) as EmbeddingsResponse
+      if (!Array.isArray(body?.data)) throw new Error('no data list')
+      return body
+    } catch (err) {
+      if (deadline.timedOut) throw gatewayTimeout(`The upstream did not answer within ${this.settings.timeoutMs} ms`)
+      if (signal.aborted) throw signal.reason
+      if (err instanceof AppError) throw err
+      this.logFailure('embeddings', { upstreamError: reason(err) })
+      throw badGateway('The upstream could not be reached or sent embeddings this service cannot read')
+    } finally {
+      deadline.clear()
+    }
+  }
+
+  async complete(request: ProviderRequest, { signal, onChunk }: CompleteOptions): Promise<Completion> {
     const deadline = new CallDeadline(signal, this.settings.timeoutMs)
     try {
-      return await this.completeWithin(request, signal, deadline, onToken)
+      return await this.completeWithin(request, signal, deadline, onChunk)
     } finally {
       deadline.clear()
     }
@@ -107,15 +151,15 @@ export class OpenAIProvider implements ChatProvider {
     request: ProviderRequest,
     signal: AbortSignal,
     deadline: CallDeadline,
-    onToken: (text: string) => void,
+    onChunk: (chunk: CompletionChunk) => void,
   ): Promise<Completion> {
     const combined = deadline.signal
     let emitted = 0
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.attempt(request, combined, (text) => {
+        return await this.attempt(request, combined, (chunk) => {
           emitted++
-          onToken(text)
+          onChunk(chunk)
         })
       } catch (err) {
         if (deadline.timedOut) throw gatewayTimeout(`The upstream did not finish within ${this.settings.timeoutMs} ms`)
@@ -153,7 +197,7 @@ export class OpenAIProvider implements ChatProvider {
   private async attempt(
     request: ProviderRequest,
     signal: AbortSignal,
-    onToken: (text: string) => void,
+    onChunk: (chunk: CompletionChunk) => void,
   ): Promise<Completion> {
     let response: UpstreamResponse
     try {
@@ -164,13 +208,7 @@ export class OpenAIProvider implements ChatProvider {
           'content-type': 'application/json',
           accept: 'text/event-stream, application/json',
         },
-        body: JSON.stringify({
-          model: request.model,
-          messages: request.messages,
-          ...request.params,
-          stream: true,
-          stream_options: { include_usage: true },
-        }),
+        body: JSON.stringify(upstreamBody(request)),
         signal,
       })
     } catch (err) {
@@ -189,8 +227,8 @@ export class OpenAIProvider implements ChatProvider {
       if (response.status === 204 || response.status === 205) throw new UpstreamError('sent an empty response', true)
       // Some servers ignore `stream` and answer with one JSON completion.
       const completion = (response.header('content-type') ?? '').includes('application/json')
-        ? this.fromJson(request, JSON.parse(await response.text()), onToken)
-        : await this.fromStream(request, response.body, onToken)
+        ? this.fromJson(request, JSON.parse(await response.text()), onChunk)
+        : await this.fromStream(request, response.body, onChunk)
       completed = true
       return completion
     } finally {
@@ -201,41 +239,58 @@ export class OpenAIProvider implements ChatProvider {
   private async fromStream(
     request: ProviderRequest,
     body: AsyncIterable<Uint8Array>,
-    onToken: (text: string) => void,
+    onChunk: (chunk: CompletionChunk) => void,
   ): Promise<Completion> {
-    const state: StreamState = { content: '', finish: null, model: request.model, usage: null, done: false }
+    const state: StreamState = {
+      assembler: new ChoiceAssembler(),
+      chunks: [],
+      model: request.model,
+      usage: null,
+      fingerprint: undefined,
+      done: false,
+      onChunk,
+    }
     const parser = new SseDataParser()
     try {
       // The events of a chunk are handled synchronously (an async generator costs a promise per event).
       reading: for await (const bytes of body) {
-        for (const data of parser.push(bytes)) if (applyEvent(state, data, onToken)) break reading
+        for (const data of parser.push(bytes)) if (applyEvent(state, data)) break reading
       }
-      if (!state.done) for (const data of parser.end()) if (applyEvent(state, data, onToken)) break
+      if (!state.done) for (const data of parser.end()) if (applyEvent(state, data)) break
     } catch (err) {
       if (err instanceof UpstreamError) throw err
       throw new UpstreamError('broke off its stream', true, { detail: reason(err) })
     }
-    if (!state.done && !state.finish) throw new UpstreamError('closed its stream before finishing', true)
-    return {
-      content: state.content,
-      finish_reason: state.finish ?? 'stop',
-      model: state.model,
-      usage: state.usage ?? estimateUsage(request, state.content),
-    }
+    if (!state.done && !state.assembler.finished) throw new UpstreamError('closed its stream before finishing', true)
+    const choices = state.assembler.result()
+    return completion(request, choices, state.chunks, state.model, state.usage, state.fingerprint)
   }
 
-  private fromJson(request: ProviderRequest, body: unknown, onToken: (text: string) => void): Completion {
-    const parsed = body as UpstreamChunk & {
-      choices?: Array<{ message?: { content?: string | null }; finish_reason?: string | null }>
+  private fromJson(request: ProviderRequest, body: unknown, onChunk: (chunk: CompletionChunk) => void): Completion {
+    const parsed = body as {
+      model?: string
+      usage?: Partial<Usage> | null
+      system_fingerprint?: string | null
+      choices?: Array<Partial<CompletionChoice>>
     }
-    const choice = parsed.choices?.[0]
-    if (!choice) throw new UpstreamError('answered without a choice', false)
-    const content = choice.message?.content ?? ''
-    if (content) onToken(content)
-    const usage = parsed.usage
-      ? { prompt_tokens: parsed.usage.prompt_tokens ?? 0, completion_tokens: parsed.usage.completion_tokens ?? 0 }
-      : estimateUsage(request, content)
-    return { content, finish_reason: choice.finish_reason ?? 'stop', model: parsed.model ?? request.model, usage }
+    if (!Array.isArray(parsed.choices) || parsed.choices.length === 0)
+      throw new UpstreamError('answered without a choice', false)
+    const choices = parsed.choices.map((c, i) => ({
+      index: typeof c.index === 'number' ? c.index : i,
+      message: { refusal: null, ...c.message, role: 'assistant' as const, content: c.message?.content ?? null },
+      logprobs: c.logprobs ?? null,
+      finish_reason: c.finish_reason ?? 'stop',
+    }))
+    const chunks = chunksOf(choices)
+    for (const chunk of chunks) onChunk(chunk)
+    return completion(
+      request,
+      choices,
+      chunks,
+      parsed.model ?? request.model,
+      readUsage(parsed.usage),
+      parsed.system_fingerprint,
+    )
   }
 
   /** What the upstream said, for the operator: the client gets our message, never this text. */
@@ -286,44 +341,102 @@ class CallDeadline {
 }
 
 interface StreamState {
-  content: string
-  finish: string | null
+  assembler: ChoiceAssembler
+  chunks: CompletionChunk[]
   model: string
-  usage: Completion['usage'] | null
+  usage: Usage | null
+  fingerprint: string | null | undefined
   /** `data: [DONE]` arrived. */
   done: boolean
+  onChunk: (chunk: CompletionChunk) => void
 }
 
-/** One event of an upstream stream into `state`; true once the stream says it is done. */
-function applyEvent(state: StreamState, data: string, onToken: (text: string) => void): boolean {
+/** One event of an upstream stream into `state`, relayed when it carries something; true once the stream says it is done. */
+function applyEvent(state: StreamState, data: string): boolean {
   if (data === '[DONE]') {
     state.done = true
     return true
   }
-  const chunk = parseChunk(data)
-  if (chunk.error)
-    throw new UpstreamError('reported an error', true, { detail: chunk.error.message ?? JSON.stringify(chunk.error) })
-  if (typeof chunk.model === 'string') state.model = chunk.model
-  if (chunk.usage)
-    state.usage = {
-      prompt_tokens: chunk.usage.prompt_tokens ?? 0,
-      completion_tokens: chunk.usage.completion_tokens ?? 0,
-    }
-  const choice = chunk.choices?.[0]
-  const text = choice?.delta?.content
-  if (typeof text === 'string' && text) {
-    state.content += text
-    onToken(text)
+  const parsed = parseChunk(data)
+  if (parsed.error)
+    throw new UpstreamError('reported an error', true, { detail: parsed.error.message ?? JSON.stringify(parsed.error) })
+  const {
+    id: _id,
+    object: _object,
+    created: _created,
+    model,
+    usage,
+    system_fingerprint,
+    error: _error,
+    choices,
+    ...extra
+  } = parsed
+  if (typeof model === 'string') state.model = model
+  if (system_fingerprint !== undefined) state.fingerprint = system_fingerprint
+  if (usage) state.usage = readUsage(usage)
+  if (!Array.isArray(choices) || choices.length === 0) return false
+  const chunk: CompletionChunk = { ...extra, choices }
+  state.assembler.add(chunk)
+  if (choices.some(carriesSomething)) {
+    state.chunks.push(chunk)
+    state.onChunk(chunk)
   }
-  if (choice?.finish_reason) state.finish = choice.finish_reason
   return false
 }
 
 interface UpstreamChunk {
+  id?: unknown
+  object?: unknown
+  created?: unknown
   model?: string
+  system_fingerprint?: string | null
   error?: { message?: string }
-  usage?: { prompt_tokens?: number; completion_tokens?: number } | null
-  choices?: Array<{ delta?: { content?: string | null }; finish_reason?: string | null }>
+  usage?: Partial<Usage> | null
+  choices?: CompletionChunk['choices']
+  [field: string]: unknown
+}
+
+function readUsage(usage: Partial<Usage> | null | undefined): Usage | null {
+  if (!usage) return null
+  return { ...usage, prompt_tokens: usage.prompt_tokens ?? 0, completion_tokens: usage.completion_tokens ?? 0 }
+}
+
+function completion(
+  request: ProviderRequest,
+  choices: CompletionChoice[],
+  chunks: CompletionChunk[],
+  model: string,
+  usage: Usage | null,
+  fingerprint: string | null | undefined,
+): Completion {
+  const first = firstChoice(choices)
+  return {
+    ...first,
+    model,
+    usage: usage ?? estimateUsage(request, first.content),
+    choices,
+    chunks,
+    ...(fingerprint === undefined ? {} : { system_fingerprint: fingerprint }),
+  }
+}
+
+/**
+ * What goes upstream: the client's messages and fields as they came (tools, content parts …),
+ * our sampling parameters (max_tokens only when the client did not say max_completion_tokens),
+ * and always a stream with usage, so one code path reads every answer.
+ */
+function upstreamBody(request: ProviderRequest): Record<string, unknown> {
+  const { fields, messages } = request.openai ?? { fields: {}, messages: request.messages }
+  const { max_tokens, ...params } = request.params
+  return {
+    ...fields,
+    model: request.model,
+    messages,
+    ...params,
+    ...(max_tokens === undefined || 'max_completion_tokens' in fields ? {} : { max_tokens }),
+    stream: true,
+    stream_options: { include_usage: true },
+  }
 }
 
 function parseChunk(data: string): UpstreamChunk {

@@ -152,7 +152,10 @@ export const messageRoutes: FastifyPluginAsyncTypebox = async (app) => {
               signal: clientGone(reply),
               sink: {
                 start: (info) => sse.open(reply, cacheHeaders(info)),
-                token: (text) => sse.send({ text }, 'token'),
+                chunk: (chunk) => {
+                  const text = chunk.choices[0]?.delta.content
+                  if (typeof text === 'string' && text) sse.send({ text }, 'token')
+                },
               },
             },
             scope,

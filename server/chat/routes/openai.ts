@@ -1,42 +1,50 @@
 import { randomUUID } from 'node:crypto'
 import { Type } from '@sinclair/typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { badRequest } from '../../errors.js'
-import { FreeJson, OpenAiErrorResponse } from '../../contract/common.js'
-import type { ChatMessage } from '../providers/types.js'
+import { FreeJson, FreeJsonObject, OpenAiErrorResponse } from '../../contract/common.js'
+import type { Usage } from '../providers/types.js'
 import { cacheControl, cacheHeaders, samplingParams } from '../request-options.js'
-import {
-  CacheControlBody,
-  ModelName,
-  samplingProperties,
-  StringEnum,
-  UsageView,
-  usageView,
-} from '../../contract/chat.js'
+import { CacheControlBody, ModelName, samplingProperties, StringEnum } from '../../contract/chat.js'
+import { checkToolChoice, forwardedFields, toChatMessages, wireMessages } from '../openai-request.js'
+import { embeddingsRoutes } from './embeddings.js'
 import { clientGone, SseWriter, streamError } from '../sse.js'
 import { ownerScope } from '../scope.js'
 
 const chat = { access: 'chat' as const }
 const tags = ['openai']
-/** Request fields of OpenAI's API that change what a reply is and that this service does not do. */
-const UNSUPPORTED = ['tools', 'functions', 'tool_choice', 'function_call', 'audio', 'modalities', 'prediction'] as const
-
-const ChatCompletionView = Type.Object({
-  id: Type.String(),
-  object: Type.Literal('chat.completion'),
-  created: Type.Integer(),
-  model: Type.String(),
-  choices: Type.Array(
-    Type.Object({
-      index: Type.Integer(),
-      message: Type.Object({ role: Type.Literal('assistant'), content: Type.String(), refusal: Type.Null() }),
-      logprobs: Type.Null(),
-      finish_reason: Type.String(),
-    }),
-  ),
-  usage: UsageView,
-  system_fingerprint: Type.Null(),
-})
+const open = { additionalProperties: true }
+const ChatCompletionView = Type.Object(
+  {
+    id: Type.String(),
+    object: Type.Literal('chat.completion'),
+    created: Type.Integer(),
+    model: Type.String(),
+    choices: Type.Array(
+      Type.Object(
+        {
+          index: Type.Integer(),
+          message: Type.Object(
+            {
+              role: Type.Literal('assistant'),
+              content: Type.Union([Type.String(), Type.Null()]),
+              refusal: Type.Union([Type.String(), Type.Null()]),
+            },
+            { ...open, description: 'Also tool_calls, and any other field the upstream sent' },
+          ),
+          logprobs: Type.Unknown(),
+          finish_reason: Type.String(),
+        },
+        open,
+      ),
+    ),
+    usage: Type.Object(
+      { prompt_tokens: Type.Integer(), completion_tokens: Type.Integer(), total_tokens: Type.Integer() },
+      { ...open, description: 'Also prompt_tokens_details and completion_tokens_details when the upstream sent them' },
+    ),
+    system_fingerprint: Type.Union([Type.String(), Type.Null()]),
+  },
+  open,
+)
 const ModelView = Type.Object({
   id: Type.String(),
   object: Type.Literal('model'),
@@ -50,15 +58,68 @@ const ModelView = Type.Object({
  */
 export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const maxChars = app.config.chat.maxContentChars
+  const ToolCall = Type.Object(
+    {
+      id: Type.String({ maxLength: 200 }),
+      type: Type.String({ maxLength: 50 }),
+      function: Type.Optional(
+        Type.Object(
+          { name: Type.String({ maxLength: 200 }), arguments: Type.String() },
+          { additionalProperties: FreeJson() },
+        ),
+      ),
+    },
+    { additionalProperties: FreeJson('Other fields of a tool call') },
+  )
   const Message = Type.Object(
     {
-      role: StringEnum(['system', 'developer', 'user', 'assistant'] as const),
+      role: StringEnum(['system', 'developer', 'user', 'assistant', 'tool', 'function'] as const),
       // Checked by toChatMessages: with type coercion on, Ajv rewrites a value while trying an
       // anyOf branch that then fails, so a string-or-parts union cannot be left to the schema.
-      content: Type.Unsafe<unknown>({ description: 'Text, a list of { type: "text", text } parts, or null' }),
+      content: Type.Optional(
+        Type.Unsafe<unknown>({
+          description: 'Text, a list of content parts (text, image_url, input_audio, file …), or null',
+        }),
+      ),
       name: Type.Optional(Type.String({ maxLength: 200 })),
+      tool_calls: Type.Optional(Type.Array(ToolCall, { maxItems: 128 })),
+      tool_call_id: Type.Optional(Type.String({ maxLength: 200 })),
     },
-    { additionalProperties: FreeJson('Other fields of an OpenAI message, ignored'), maxProperties: 32 },
+    { additionalProperties: FreeJson('Other fields of an OpenAI message, forwarded'), maxProperties: 32 },
+  )
+  const Tool = Type.Object(
+    {
+      type: Type.String({ maxLength: 50 }),
+      function: Type.Optional(
+        Type.Object(
+          {
+            name: Type.String({ minLength: 1, maxLength: 64 }),
+            description: Type.Optional(Type.String({ maxLength: 10_000 })),
+            parameters: Type.Optional(FreeJson("The function's parameters, a JSON schema")),
+            strict: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+          },
+          { additionalProperties: FreeJson() },
+        ),
+      ),
+    },
+    { additionalProperties: FreeJson('Other fields of a tool, forwarded') },
+  )
+  const ResponseFormat = Type.Object(
+    {
+      type: StringEnum(['text', 'json_object', 'json_schema'] as const),
+      json_schema: Type.Optional(
+        Type.Object(
+          {
+            name: Type.String({ maxLength: 64 }),
+            description: Type.Optional(Type.String({ maxLength: 10_000 })),
+            schema: Type.Optional(FreeJson('A JSON schema the answer follows')),
+            strict: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+          },
+          { additionalProperties: FreeJson() },
+        ),
+      ),
+    },
+    { additionalProperties: FreeJson() },
   )
   const Body = Type.Object(
     {
@@ -69,16 +130,23 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         Type.Union([Type.Object({ include_usage: Type.Optional(Type.Boolean()) }), Type.Null()]),
       ),
       max_completion_tokens: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
-      n: Type.Optional(
-        Type.Union([Type.Integer({ minimum: 1, maximum: 1, description: 'Only 1 is supported' }), Type.Null()]),
-      ),
+      n: Type.Optional(Type.Integer({ minimum: 1, maximum: 16 })),
       user: Type.Optional(Type.String({ maxLength: 500 })),
+      tools: Type.Optional(Type.Array(Tool, { maxItems: 128 })),
+      tool_choice: Type.Optional(FreeJson('"none" | "auto" | "required" | { type: "function", function: { name } }')),
+      parallel_tool_calls: Type.Optional(Type.Boolean()),
+      response_format: Type.Optional(ResponseFormat),
+      logprobs: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+      top_logprobs: Type.Optional(Type.Integer({ minimum: 0, maximum: 20 })),
+      reasoning_effort: Type.Optional(Type.String({ maxLength: 20 })),
+      metadata: Type.Optional(FreeJsonObject('Key-value pairs, forwarded')),
+      store: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
       cache: Type.Optional(CacheControlBody),
       ...samplingProperties,
     },
-    // OpenAI's other fields (metadata, logit_bias, …): accepted, and most ignored, as OpenAI clients
-    // send them; a few dozen exist, so a hundred is plenty and 80,000 are not walked one by one.
-    { additionalProperties: FreeJson('Other fields of an OpenAI request'), maxProperties: 100 },
+    // OpenAI's other fields (logit_bias, prediction, audio, newer ones …): forwarded unchanged; a few
+    // dozen exist, so a hundred is plenty and 80,000 are not walked one by one.
+    { additionalProperties: FreeJson('Other fields of an OpenAI request, forwarded'), maxProperties: 100 },
   )
 
   app.get(
@@ -96,6 +164,8 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async () => ({ object: 'list' as const, data: await app.chat.listModels() }),
   )
+
+  await app.register(embeddingsRoutes)
 
   app.post(
     '/v1/chat/completions',
@@ -120,12 +190,7 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { body } = request
-      const unsupported = UNSUPPORTED.filter((field) => (body as Record<string, unknown>)[field] != null)
-      if (unsupported.length)
-        throw badRequest(`Not supported by this service: ${unsupported.join(', ')}`, 'unsupported_parameter')
-      const responseFormat = (body as { response_format?: { type?: string } }).response_format
-      if (responseFormat && responseFormat.type !== 'text')
-        throw badRequest('Not supported by this service: response_format other than text', 'unsupported_parameter')
+      checkToolChoice(body.tool_choice)
 
       const params = samplingParams(body)
       const id = `chatcmpl-${randomUUID().replaceAll('-', '')}`
@@ -135,6 +200,7 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
         messages: toChatMessages(body.messages, maxChars),
         model: body.model,
         params,
+        openai: { messages: wireMessages(body.messages), fields: forwardedFields(body) },
         cache: cacheControl(request.headers['cache-control'], body.cache),
         api: 'openai' as const,
         stream: body.stream === true,
@@ -157,30 +223,16 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
             object: 'chat.completion' as const,
             created,
             model: result.model,
-            choices: [
-              {
-                index: 0,
-                message: { role: 'assistant' as const, content: result.content, refusal: null },
-                logprobs: null,
-                finish_reason: result.finish_reason,
-              },
-            ],
+            choices: result.choices,
             usage: usageView(result.usage),
-            system_fingerprint: null,
+            system_fingerprint: result.system_fingerprint ?? null,
           })
         }
 
         const model = app.chat.provider.resolveModel(body.model)
         const includeUsage = body.stream_options?.include_usage === true
-        const chunk = (delta: Record<string, unknown>, finishReason: string | null) => ({
-          id,
-          object: 'chat.completion.chunk',
-          created,
-          model,
-          system_fingerprint: null,
-          choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
-          ...(includeUsage ? { usage: null } : {}),
-        })
+        const envelope = { id, object: 'chat.completion.chunk', created, model, system_fingerprint: null }
+        const tail = includeUsage ? { usage: null } : {}
         const sse = new SseWriter(app.chat.streams)
         try {
           const result = await app.chat.complete({
@@ -189,13 +241,15 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
             sink: {
               start: (info) => {
                 sse.open(reply, cacheHeaders(info))
-                sse.send(chunk({ role: 'assistant', content: '', refusal: null }, null))
+                for (let index = 0; index < (body.n ?? 1); index++) {
+                  const delta = { role: 'assistant', content: '', refusal: null }
+                  sse.send({ ...envelope, choices: [{ index, delta, logprobs: null, finish_reason: null }], ...tail })
+                }
               },
-              token: (text) => sse.send(chunk({ content: text }, null)),
+              chunk: (chunk) => sse.send({ ...envelope, ...chunk, ...tail }),
             },
           })
           usedTokens = result.usage.prompt_tokens + result.usage.completion_tokens
-          sse.send(chunk({}, result.finish_reason))
           if (includeUsage)
             sse.send({
               id,
@@ -222,32 +276,8 @@ export const openAiRoutes: FastifyPluginAsyncTypebox = async (app) => {
   )
 }
 
-/** OpenAI messages to ours: `developer` is a system message, text parts are joined, null content is empty. */
-export function toChatMessages(
-  messages: Array<{ role: 'system' | 'developer' | 'user' | 'assistant'; content: unknown }>,
-  maxChars: number,
-): ChatMessage[] {
-  return messages.map((m, i) => {
-    const content = messageText(m.content)
-    if (content === undefined)
-      throw badRequest(
-        `body/messages/${i}/content must be a string, a list of { type: "text", text } parts, or null`,
-        'validation_error',
-      )
-    if (content.length > maxChars)
-      throw badRequest(`body/messages/${i}/content must NOT have more than ${maxChars} characters`, 'validation_error')
-    return { role: m.role === 'developer' ? 'system' : m.role, content }
-  })
-}
-
-function messageText(content: unknown): string | undefined {
-  if (typeof content === 'string') return content
-  if (content === null) return ''
-  if (!Array.isArray(content) || content.length > 100) return undefined
-  const texts: string[] = []
-  for (const part of content as Array<{ type?: unknown; text?: unknown }>) {
-    if (part?.type !== 'text' || typeof part.text !== 'string') return undefined
-    texts.push(part.text)
-  }
-  return texts.join('\n')
+/** OpenAI's usage: the counts, their total, and the details the upstream sent. */
+function usageView(usage: Usage): Usage & { total_tokens: number } {
+  const { prompt_tokens, completion_tokens, ...details } = usage
+  return { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens, ...details }
 }

@@ -14,8 +14,13 @@ export interface FakeUpstream {
   /** POST /v1/chat/completions calls so far. */
   completionCalls: number
   modelsCalls: number
-  /** The body of every completion call. */
+  /** The body of every completion call, parsed and as the bytes that came. */
   requests: Array<Record<string, any>>
+  rawBodies: string[]
+  /** The body of every POST /v1/embeddings. */
+  embeddingRequests: Array<Record<string, any>>
+  /** Stream these chunk objects (each in the usual envelope) instead of the echo, then [DONE]. */
+  streamChunks: Array<Record<string, unknown>> | null
   authorizations: Array<string | undefined>
   /** Answers for the next calls, in order (then back to normal replies). */
   script: ScriptedResponse[]
@@ -49,6 +54,7 @@ const BEHAVIOUR = {
   failMidStream: false,
   midStreamError: null,
   modelsStatus: 200,
+  streamChunks: null,
 } satisfies Partial<FakeUpstream>
 
 export function upstreamReply(messages: Array<{ content: string }>): string {
@@ -63,6 +69,8 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     completionCalls: 0,
     modelsCalls: 0,
     requests: [],
+    rawBodies: [],
+    embeddingRequests: [],
     authorizations: [],
     script: [],
     ...BEHAVIOUR,
@@ -82,13 +90,17 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         data: state.modelIds.map((id) => ({ id, object: 'model', created: 1700000000, owned_by: 'fake' })),
       })
     }
-    if (req.method !== 'POST' || req.url !== '/v1/chat/completions')
+    const embeddings = req.method === 'POST' && req.url === '/v1/embeddings'
+    if (!embeddings && (req.method !== 'POST' || req.url !== '/v1/chat/completions'))
       return json(res, 404, { error: { message: 'no such route' } })
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, any>
+    const raw = Buffer.concat(chunks).toString('utf8')
+    const body = JSON.parse(raw) as Record<string, any>
+    if (embeddings) return json(res, 200, fakeEmbeddings(state, body))
     state.completionCalls++
     state.requests.push(body)
+    state.rawBodies.push(raw)
     state.authorizations.push(req.headers.authorization)
     if (state.delayMs) await sleep(state.delayMs)
     const scripted = state.script.shift()
@@ -117,6 +129,11 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     }
     res.writeHead(200, { 'content-type': 'text/event-stream' })
     const send = (data: unknown) => res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`)
+    if (state.streamChunks) {
+      for (const chunk of state.streamChunks) send({ ...base, ...chunk })
+      send('[DONE]')
+      return res.end()
+    }
     send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })
     for (const [i, word] of words.entries()) {
       if (state.midStreamError && i === 2) {
@@ -162,4 +179,17 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     close,
   })
   return upstream
+}
+
+/** An embedding per input: [length of the text, index, 0.5], as floats or base64 Float32 as asked. */
+function fakeEmbeddings(state: { embeddingRequests: Array<Record<string, any>> }, body: Record<string, any>) {
+  state.embeddingRequests.push(body)
+  const inputs: unknown[] = Array.isArray(body.input) ? body.input : [body.input]
+  const data = inputs.map((input, index) => {
+    const vector = [String(input).length, index, 0.5]
+    const embedding =
+      body.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector
+    return { object: 'embedding', index, embedding }
+  })
+  return { object: 'list', data, model: `${body.model}-embed`, usage: { prompt_tokens: 7, total_tokens: 7 } }
 }

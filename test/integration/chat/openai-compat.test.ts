@@ -152,11 +152,19 @@ describe.each(backends)('OpenAI-compatible API with the official client ($name)'
         model: 'x',
         messages: [{ role: 'user', content: 'hi' }],
         tools: [{ type: 'function', function: { name: 'f' } }],
+        parallel_tool_calls: 'maybe' as unknown as boolean,
       }),
-    ).rejects.toMatchObject({ status: 400, message: expect.stringContaining('tools') })
+    ).rejects.toMatchObject({ status: 400, type: 'invalid_request_error', param: 'parallel_tool_calls' })
     await expect(
-      client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'hi' }], n: 2 }),
-    ).rejects.toMatchObject({ status: 400 })
+      client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'hi' }], n: 100 }),
+    ).rejects.toMatchObject({ status: 400, param: 'n' })
+    await expect(
+      client.chat.completions.create({
+        model: 'x',
+        messages: [{ role: 'user', content: 'hi' }],
+        tool_choice: 'sometimes' as 'auto',
+      }),
+    ).rejects.toMatchObject({ status: 400, param: 'tool_choice' })
     const stranger = new OpenAI({ apiKey: 'ccp_not-a-real-token-at-all-0000000000000', baseURL, maxRetries: 0 })
     await expect(stranger.models.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError)
     const viewer = new OpenAI({ apiKey: (await createToken(t, 'viewer')).secret, baseURL, maxRetries: 0 })

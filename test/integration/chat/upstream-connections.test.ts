@@ -59,7 +59,7 @@ describe('openai provider connections to the upstream', () => {
   const complete = (p: OpenAIProvider) =>
     p.complete(
       { model: 'm', messages: [{ role: 'user', content: 'hi' }], params: {} },
-      { signal: new AbortController().signal, onToken: () => {} },
+      { signal: new AbortController().signal, onChunk: () => {} },
     )
 
   it('keeps connections alive across completions instead of opening one per call', async () => {
