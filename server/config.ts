@@ -308,7 +308,7 @@ export const EnvSchema = Type.Object({
   ALERT_SMTP_TLS_VERIFY: Type.Boolean({
     default: true,
     description:
-      'Email receivers verify the SMTP server\'s TLS certificate; false accepts self-signed ones (an internal relay)',
+      "Email receivers verify the SMTP server's TLS certificate; false accepts self-signed ones (an internal relay)",
   }),
   ALERT_DELIVERY_TIMEOUT_MS: int(
     5_000,

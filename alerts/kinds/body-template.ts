@@ -34,7 +34,8 @@ function lookup(path: string, payload: AlertmanagerWebhook): Lookup {
   if (!match || !field) return { ok: false, problem: `uses unknown field ${path}` }
   const value = payload[field]
   if (match[2] === undefined) return { ok: true, value }
-  if (!(MAPS as readonly string[]).includes(match[1]!)) return { ok: false, problem: `uses ${path}; only maps take a .name` }
+  if (!(MAPS as readonly string[]).includes(match[1]!))
+    return { ok: false, problem: `uses ${path}; only maps take a .name` }
   return { ok: true, value: (value as Record<string, string>)[match[2]] ?? '' }
 }
 

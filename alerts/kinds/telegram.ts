@@ -9,11 +9,16 @@ const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
 /** Bot API sendMessage parameters (HTML parse mode); the sender puts the bot token in the path. */
 export const renderTelegram: Renderer = (plan, { externalURL }) => {
   const chatId = plan.receiver.settings.telegram?.chatId ?? ''
-  const lines = plan.alerts.map((a) => `• <a href="${escapeHtml(alertLink(externalURL, a.fingerprint))}">${escapeHtml(alertLine(a))}</a>`)
+  const lines = plan.alerts.map(
+    (a) => `• <a href="${escapeHtml(alertLink(externalURL, a.fingerprint))}">${escapeHtml(alertLine(a))}</a>`,
+  )
   let text = [`<b>${escapeHtml(groupTitle(plan.alerts, plan.groupLabels))}</b>`, ...lines].join('\n')
   // Cutting HTML could break a tag: past the limit, fall back to the title and a count.
   if (text.length > TELEGRAM_TEXT_MAX)
-    text = truncate(`<b>${escapeHtml(groupTitle(plan.alerts, plan.groupLabels))}</b>\n${plan.alerts.length} alerts: ${externalURL}/alerts`, TELEGRAM_TEXT_MAX)
+    text = truncate(
+      `<b>${escapeHtml(groupTitle(plan.alerts, plan.groupLabels))}</b>\n${plan.alerts.length} alerts: ${externalURL}/alerts`,
+      TELEGRAM_TEXT_MAX,
+    )
   const body = { chat_id: chatId, text, parse_mode: 'HTML', link_preview_options: { is_disabled: true } }
   return { url: plan.receiver.url, body: JSON.stringify(body) }
 }

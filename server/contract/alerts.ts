@@ -101,9 +101,15 @@ const EmailSettings = Type.Object(
   {
     to: Type.Array(Type.String({ format: 'email', maxLength: 320 }), { minItems: 1, maxItems: 20 }),
     from: Type.String({ format: 'email', maxLength: 320 }),
-    host: Type.String({ minLength: 1, maxLength: 253, description: 'SMTP server; the receiver address policy applies' }),
+    host: Type.String({
+      minLength: 1,
+      maxLength: 253,
+      description: 'SMTP server; the receiver address policy applies',
+    }),
     port: Type.Integer({ minimum: 1, maximum: 65535 }),
-    starttls: Type.Optional(Type.Boolean({ description: 'Require STARTTLS (default true; port 465 is TLS from the start)' })),
+    starttls: Type.Optional(
+      Type.Boolean({ description: 'Require STARTTLS (default true; port 465 is TLS from the start)' }),
+    ),
     username: Type.Optional(Type.String({ minLength: 1, maxLength: 320 })),
     password: WriteOnly('Omit on update to keep the stored one'),
   },
@@ -134,7 +140,7 @@ const receiverFields = {
   template: Type.Optional(
     Type.Union([Type.String({ minLength: 1, maxLength: 20_000 }), Type.Null()], {
       description:
-        'webhook: the JSON body, with {{ .Status }}, {{ .Receiver }}, {{ .CommonLabels.name }}, {{ json .Alerts }}… placeholders over the Alertmanager payload; null = the format\'s body',
+        "webhook: the JSON body, with {{ .Status }}, {{ .Receiver }}, {{ .CommonLabels.name }}, {{ json .Alerts }}… placeholders over the Alertmanager payload; null = the format's body",
     }),
   ),
   fallback: Type.Optional(
@@ -198,7 +204,7 @@ export const ReceiverView = Type.Object({
     Type.Null(),
   ]),
   template: Type.Union([Type.String(), Type.Null()]),
-  fallback: Type.Union([Type.String(), Type.Null()], { description: 'The fallback receiver\'s name' }),
+  fallback: Type.Union([Type.String(), Type.Null()], { description: "The fallback receiver's name" }),
   url: Type.String({
     description:
       'Scheme and host only, the path masked (https://hooks.slack.com/…; / when there is none): the path, query and credentials of a webhook URL are its secret',
@@ -230,7 +236,7 @@ export const NotificationView = Type.Object({
   nextAttemptAt: NullableDateTime,
   deliveredAt: NullableDateTime,
   fallbackFor: Type.Union([Type.String(), Type.Null()], {
-    description: 'On a fallback receiver\'s notification: the id of the one that failed for good',
+    description: "On a fallback receiver's notification: the id of the one that failed for good",
   }),
 })
 

@@ -44,7 +44,12 @@ export function describeStatus(status: number): string {
   return phrase ? `HTTP ${status} ${phrase}` : `HTTP ${status}`
 }
 
-export const failed = (error: string): DeliveryResult => ({ outcome: 'failed', statusCode: null, error, retryAfterMs: null })
+export const failed = (error: string): DeliveryResult => ({
+  outcome: 'failed',
+  statusCode: null,
+  error,
+  retryAfterMs: null,
+})
 
 /**
  * Posts notifications. Every connection resolves its host through the address policy and

@@ -190,10 +190,16 @@ export class Outbox {
   }
 
   async get(id: string): Promise<OutboxRow | null> {
-    return (await this.database.selectFrom('notification_outbox').selectAll().where('id', '=', id).executeTakeFirst()) ?? null
+    return (
+      (await this.database.selectFrom('notification_outbox').selectAll().where('id', '=', id).executeTakeFirst()) ??
+      null
+    )
   }
 
-  async hasPending(receiverId: string, trx: Transaction<Database> | Kysely<Database> = this.database): Promise<boolean> {
+  async hasPending(
+    receiverId: string,
+    trx: Transaction<Database> | Kysely<Database> = this.database,
+  ): Promise<boolean> {
     const row = await trx
       .selectFrom('notification_outbox')
       .select('id')

@@ -11,9 +11,7 @@ type EmailSettings = NonNullable<ReceiverSettings['email']>
  * address (the name stays the TLS server name), as for HTTP receivers.
  */
 export class SmtpSender {
-  constructor(
-    private readonly options: { policy: ReceiverAddressPolicy; timeoutMs: number; tlsVerify: boolean },
-  ) {}
+  constructor(private readonly options: { policy: ReceiverAddressPolicy; timeoutMs: number; tlsVerify: boolean }) {}
 
   async send(
     email: EmailSettings,
@@ -28,7 +26,12 @@ export class SmtpSender {
       address = isIP(email.host) ? email.host : (await policy.resolveChecked(email.host))[0]!.address
     } catch (err) {
       if (err instanceof ReceiverAddressRefused) return failed(refusalReason(err.refusal))
-      return { outcome: 'retry', statusCode: null, error: `network error: ${codeOf(err) ?? 'ENOTFOUND'}`, retryAfterMs: null }
+      return {
+        outcome: 'retry',
+        statusCode: null,
+        error: `network error: ${codeOf(err) ?? 'ENOTFOUND'}`,
+        retryAfterMs: null,
+      }
     }
     const { createTransport } = await import('nodemailer')
     const transport = createTransport({

@@ -111,7 +111,10 @@ export class DeliveryWorker {
     const [id] = await outbox.enqueue(outbox.database, [Outbox.replan(row, toRoutingReceiver(fallback))], now, {
       fallbackFor: row.id,
     })
-    log.info({ notification: row.id, fallback: fallback.name, fallbackNotification: id }, 'alert notification sent to the fallback receiver')
+    log.info(
+      { notification: row.id, fallback: fallback.name, fallbackNotification: id },
+      'alert notification sent to the fallback receiver',
+    )
     this.kick()
   }
 

@@ -6,7 +6,9 @@ import { NotificationView } from '../../contract/alerts.js'
 import { toRoutingReceiver } from '../notification/receiver-repository.js'
 import { notificationView } from './views.js'
 
-const NotificationIdParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,18}$', description: 'Notification id' }) })
+const NotificationIdParams = Type.Object({
+  id: Type.String({ pattern: '^[0-9]{1,18}$', description: 'Notification id' }),
+})
 
 /** The dead-letter list's action: a failed notification sent again. */
 export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -27,7 +29,8 @@ export const notificationRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const row = await outbox.get(request.params.id)
       if (!row) throw notFound(`Notification ${request.params.id}`)
-      if (row.status !== 'failed') throw conflict(`Notification ${row.id} is ${row.status}; only failed ones are resent`)
+      if (row.status !== 'failed')
+        throw conflict(`Notification ${row.id} is ${row.status}; only failed ones are resent`)
       const receiver = row.receiver_id ? await receivers.get(row.receiver_id) : null
       if (!receiver) throw conflict(`The receiver of notification ${row.id} was deleted`)
       const resent = await outbox.resend(row, toRoutingReceiver(receiver), Date.now())

@@ -79,7 +79,10 @@ export function fallbackOf(
   const seen = new Set<string>()
   for (let at: ReceiverRow | undefined = target; at; at = at.fallback_id ? byId.get(at.fallback_id) : undefined) {
     if (at.id === self.id || seen.has(at.id))
-      throw badRequest(`body/fallback ${name} leads back to ${self.name}: fallbacks cannot form a cycle`, 'validation_error')
+      throw badRequest(
+        `body/fallback ${name} leads back to ${self.name}: fallbacks cannot form a cycle`,
+        'validation_error',
+      )
     seen.add(at.id)
   }
   return target.id

@@ -24,7 +24,14 @@ export async function up(db: Kysely<any>): Promise<void> {
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('notification_outbox').dropColumn('fallback_for').execute()
-  await db.schema.alterTable('alert_receivers').dropColumn('fallback_id').dropColumn('credential').dropColumn('settings').execute()
+  await db.schema
+    .alterTable('alert_receivers')
+    .dropColumn('fallback_id')
+    .dropColumn('credential')
+    .dropColumn('settings')
+    .execute()
   await sql`alter table alert_receivers drop constraint if exists alert_receivers_kind_check`.execute(db)
-  await sql`alter table alert_receivers add constraint alert_receivers_kind_check check (kind in ('webhook', 'alertmanager'))`.execute(db)
+  await sql`alter table alert_receivers add constraint alert_receivers_kind_check check (kind in ('webhook', 'alertmanager'))`.execute(
+    db,
+  )
 }

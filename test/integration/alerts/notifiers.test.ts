@@ -56,8 +56,9 @@ describe.each(backends)('native notifiers ($name)', (backend) => {
   const sendTest = async (id: string) =>
     (await t.request('POST', `/api/alerts/receivers/${id}/test`)).json().notification as Record<string, any>
   const notificationsOf = async (receiver: string, status = '') =>
-    (await t.request('GET', `/api/alerts/notifications?receiver=${receiver}${status ? `&status=${status}` : ''}`)).json()
-      .notifications as Array<Record<string, any>>
+    (
+      await t.request('GET', `/api/alerts/notifications?receiver=${receiver}${status ? `&status=${status}` : ''}`)
+    ).json().notifications as Array<Record<string, any>>
 
   let smtp: Awaited<ReturnType<typeof startSmtp>>
   beforeAll(async () => {
@@ -99,7 +100,14 @@ describe.each(backends)('native notifiers ($name)', (backend) => {
       name: 'mail-bad',
       kind: 'email',
       matchers: only('never'),
-      email: { to: ['a@example.com'], from: 'b@example.com', host: '127.0.0.1', port: smtp.port, username: 'alerts', password: 'wrong' },
+      email: {
+        to: ['a@example.com'],
+        from: 'b@example.com',
+        host: '127.0.0.1',
+        port: smtp.port,
+        username: 'alerts',
+        password: 'wrong',
+      },
     })
     const notification = await sendTest(receiver.id)
     expect(notification.status).toBe('failed')
@@ -126,7 +134,12 @@ describe.each(backends)('native notifiers ($name)', (backend) => {
       routing_key: 'R0UT1NGKEY0123456789012345678901',
       event_action: 'trigger',
       dedup_key: expect.stringMatching(/^[0-9a-f]{16}$/),
-      payload: { summary: 'pd is at 5', severity: 'warning', source: expect.any(String), timestamp: expect.any(String) },
+      payload: {
+        summary: 'pd is at 5',
+        severity: 'warning',
+        source: expect.any(String),
+        timestamp: expect.any(String),
+      },
     })
     expect(resolve).toEqual({
       routing_key: 'R0UT1NGKEY0123456789012345678901',
@@ -138,7 +151,12 @@ describe.each(backends)('native notifiers ($name)', (backend) => {
 
   it('teams: a Workflows message carrying an Adaptive Card with its required fields', async () => {
     const hook = await startReceiver()
-    const receiver = await create({ name: 'teams', kind: 'teams', url: `${hook.url}/workflows/abc`, matchers: only('teams') })
+    const receiver = await create({
+      name: 'teams',
+      kind: 'teams',
+      url: `${hook.url}/workflows/abc`,
+      matchers: only('teams'),
+    })
     expect((await sendTest(receiver.id)).status).toBe('delivered')
     const body = hook.requests[0]!.json
     expect(body.type).toBe('message')
@@ -155,7 +173,12 @@ describe.each(backends)('native notifiers ($name)', (backend) => {
   it('discord: embeds within Discord limits, mentions off', async () => {
     const hook = await startReceiver()
     hook.respond = () => 204
-    const receiver = await create({ name: 'discord', kind: 'discord', url: `${hook.url}/api/webhooks/1/x`, matchers: only('discord') })
+    const receiver = await create({
+      name: 'discord',
+      kind: 'discord',
+      url: `${hook.url}/api/webhooks/1/x`,
+      matchers: only('discord'),
+    })
     expect((await sendTest(receiver.id)).status).toBe('delivered')
     const body = hook.requests[0]!.json
     expect(body.allowed_mentions).toEqual({ parse: [] })
@@ -197,7 +220,11 @@ describe.each(backends)('native notifiers ($name)', (backend) => {
 
   it('webhook template: renders the placeholders into the JSON body; an invalid template is a 400', async () => {
     for (const template of ['{"s": "{{ .Nope }}"}', '{"s": {{ .Status }}}', '{"s": "{{ .Status }"}']) {
-      const res = await t.request('POST', '/api/alerts/receivers', { name: 'bad-tpl', url: 'http://127.0.0.1:9/x', template })
+      const res = await t.request('POST', '/api/alerts/receivers', {
+        name: 'bad-tpl',
+        url: 'http://127.0.0.1:9/x',
+        template,
+      })
       expect(res.statusCode, template).toBe(400)
       expect(res.json().error.message).toMatch(/^body\/template /)
     }
@@ -206,7 +233,8 @@ describe.each(backends)('native notifiers ($name)', (backend) => {
       name: 'tpl',
       url: `${hook.url}/hook`,
       matchers: only('tpl'),
-      template: '{"text": "{{ .Status }}: {{ .CommonLabels.alertname }} ({{ len .Alerts }})", "who": "{{ .Receiver }}", "alerts": {{ json .Alerts }}}',
+      template:
+        '{"text": "{{ .Status }}: {{ .CommonLabels.alertname }} ({{ len .Alerts }})", "who": "{{ .Receiver }}", "alerts": {{ json .Alerts }}}',
     })
     expect(receiver.template).toContain('{{ .Status }}')
     await fire('tpl')

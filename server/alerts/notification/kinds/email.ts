@@ -29,7 +29,8 @@ export const emailKind: ReceiverKindModule = {
   },
   send(d, t) {
     const email = d.receiver.settings.email
-    if (!email) return Promise.resolve({ outcome: 'failed', statusCode: null, error: 'no email settings', retryAfterMs: null })
+    if (!email)
+      return Promise.resolve({ outcome: 'failed', statusCode: null, error: 'no email settings', retryAfterMs: null })
     const message = JSON.parse(d.body) as { subject: string; text: string }
     return t.smtp.send(email, d.credential, { ...message, messageId: d.idempotencyKey })
   },

@@ -9,7 +9,14 @@ const SAMPLE = alertmanagerWebhook({
   externalURL: 'http://localhost',
   groupLabels: { alertname: 'Sample' },
   alerts: [
-    { fingerprint: '0000000000000000', status: 'firing', labels: { alertname: 'Sample' }, annotations: {}, startsAt: 0, endsAt: null },
+    {
+      fingerprint: '0000000000000000',
+      status: 'firing',
+      labels: { alertname: 'Sample' },
+      annotations: {},
+      startsAt: 0,
+      endsAt: null,
+    },
   ],
 })
 
