@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { backends, createToken } from '../../helpers/app.js'
-import { useAlertingApp, useReceivers, waitFor } from '../../helpers/alerts.js'
+import { receiverApi, useAlertingApp, useReceivers, waitFor } from '../../helpers/alerts.js'
 
 describe.each(backends)('fallback receivers and resend ($name)', (backend) => {
   const { t, fire } = useAlertingApp(backend, {
@@ -13,15 +13,7 @@ describe.each(backends)('fallback receivers and resend ($name)', (backend) => {
   })
   const startReceiver = useReceivers()
 
-  async function create(body: Record<string, unknown>) {
-    const res = await t.request('POST', '/api/alerts/receivers', body)
-    expect(res.statusCode, res.body).toBe(201)
-    return res.json().receiver as Record<string, any>
-  }
-  const notificationsOf = async (receiver: string, status = '') =>
-    (
-      await t.request('GET', `/api/alerts/notifications?receiver=${receiver}${status ? `&status=${status}` : ''}`)
-    ).json().notifications as Array<Record<string, any>>
+  const { create, notificationsOf } = receiverApi(t)
 
   /** A primary answering `status` with a fallback that takes everything. */
   async function pair(caseName: string, status: number) {

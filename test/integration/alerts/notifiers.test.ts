@@ -2,7 +2,7 @@ import { SMTPServer } from 'smtp-server'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { backends } from '../../helpers/app.js'
-import { useAlertingApp, useReceivers, waitFor } from '../../helpers/alerts.js'
+import { receiverApi, useAlertingApp, useReceivers, waitFor } from '../../helpers/alerts.js'
 
 /** A real SMTP server (smtp-server) that takes mail only after STARTTLS and a login. */
 async function startSmtp(user: string, pass: string) {
@@ -48,17 +48,9 @@ describe.each(backends)('native notifiers ($name)', (backend) => {
   const startReceiver = useReceivers()
   const only = (caseName: string) => [{ name: 'case', op: '=', value: caseName }]
 
-  async function create(body: Record<string, unknown>) {
-    const res = await t.request('POST', '/api/alerts/receivers', body)
-    expect(res.statusCode, res.body).toBe(201)
-    return res.json().receiver as Record<string, any>
-  }
+  const { create } = receiverApi(t)
   const sendTest = async (id: string) =>
     (await t.request('POST', `/api/alerts/receivers/${id}/test`)).json().notification as Record<string, any>
-  const notificationsOf = async (receiver: string, status = '') =>
-    (
-      await t.request('GET', `/api/alerts/notifications?receiver=${receiver}${status ? `&status=${status}` : ''}`)
-    ).json().notifications as Array<Record<string, any>>
 
   let smtp: Awaited<ReturnType<typeof startSmtp>>
   beforeAll(async () => {
