@@ -1,22 +1,19 @@
 import { allMatch, type LabelMatcher, type Labels } from './labels.js'
-import {
-  alertmanagerPostableAlerts,
-  alertmanagerWebhook,
-  groupKey,
-  groupLabelsOf,
-  slackMessage,
-  type PayloadAlert,
-} from './payload.js'
+import { groupKey, groupLabelsOf, type PayloadAlert } from './payload.js'
+import { renderers, type ReceiverKind, type ReceiverSettings, type RenderedRequest } from './kinds/index.js'
 import type { AlertNotification, AlertState } from './state.js'
 
 /** Where notifications go and which ones it takes: what routing needs of a stored receiver. */
 export interface Receiver {
   id: string
   name: string
-  kind: 'webhook' | 'alertmanager'
+  kind: ReceiverKind
   /** The body of a webhook: Alertmanager's webhook JSON or a Slack message. */
   format: 'alertmanager' | 'slack'
+  /** Where it sends: the webhook or API URL; smtp://host:port for email. */
   url: string
+  /** The kind's settings that are not secret. */
+  settings: ReceiverSettings
   /** Empty: every severity. */
   severities: string[]
   matchers: LabelMatcher[]
@@ -37,9 +34,7 @@ export interface PlannedNotification {
   alerts: PayloadAlert[]
 }
 
-/** Alertmanager drops a firing alert it has not heard of for 4 resend intervals, as with Prometheus. */
-export const ALERTMANAGER_RESEND_MS = 60_000
-export const ALERTMANAGER_VALID_FOR_MS = 4 * ALERTMANAGER_RESEND_MS
+export { ALERTMANAGER_RESEND_MS, ALERTMANAGER_VALID_FOR_MS } from './kinds/alertmanager.js'
 
 export function receiverAccepts(receiver: Receiver, alert: { labels: Labels; status: 'firing' | 'resolved' }): boolean {
   if (!receiver.enabled) return false
@@ -113,20 +108,11 @@ export function planResends(
   return alerts.length ? { receiver, groupLabels: {}, groupKey: groupKey({}), reason: 'resend', alerts } : null
 }
 
-/** The request a planned notification becomes: where it goes and the exact body. */
+/** The request a planned notification becomes: where it goes and the exact body (its kind's renderer). */
 export function renderRequest(
   plan: Omit<PlannedNotification, 'groupKey' | 'reason'>,
   externalURL: string,
   now: number,
-): { url: string; body: string } {
-  const { receiver } = plan
-  if (receiver.kind === 'alertmanager') {
-    const alerts = alertmanagerPostableAlerts(plan.alerts, { externalURL, now, validForMs: ALERTMANAGER_VALID_FOR_MS })
-    return { url: `${receiver.url.replace(/\/+$/, '')}/api/v2/alerts`, body: JSON.stringify(alerts) }
-  }
-  const group = { receiver: receiver.name, externalURL, groupLabels: plan.groupLabels, alerts: plan.alerts }
-  return {
-    url: receiver.url,
-    body: JSON.stringify(receiver.format === 'slack' ? slackMessage(group) : alertmanagerWebhook(group)),
-  }
+): RenderedRequest {
+  return renderers[plan.receiver.kind](plan, { externalURL, now })
 }

@@ -333,6 +333,11 @@ export const EnvSchema = Type.Object({
     description:
       'Receivers may be on loopback and private networks (127/8, ::1, 10/8, 172.16/12, 192.168/16, fc00::/7, 100.64/10); link-local and cloud metadata addresses are always refused',
   }),
+  ALERT_SMTP_TLS_VERIFY: Type.Boolean({
+    default: true,
+    description:
+      "Email receivers verify the SMTP server's TLS certificate; false accepts self-signed ones (an internal relay)",
+  }),
   ALERT_DELIVERY_TIMEOUT_MS: int(
     5_000,
     100,
@@ -435,6 +440,8 @@ export interface Config {
     webhook: { url: string | undefined; secret: string | undefined; format: Env['ALERT_WEBHOOK_FORMAT'] }
     /** ALERT_RECEIVER_ALLOW_PRIVATE. */
     receiverAllowPrivate: boolean
+    /** ALERT_SMTP_TLS_VERIFY. */
+    smtpTlsVerify: boolean
     delivery: { timeoutMs: number; retryBaseMs: number; retryMaxDelayMs: number; retryWindowMs: number; pollMs: number }
   }
 }
@@ -620,6 +627,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       rulesFile: env.ALERT_RULES_FILE,
       webhook: { url: env.ALERT_WEBHOOK_URL, secret: env.ALERT_WEBHOOK_SECRET, format: env.ALERT_WEBHOOK_FORMAT },
       receiverAllowPrivate: env.ALERT_RECEIVER_ALLOW_PRIVATE,
+      smtpTlsVerify: env.ALERT_SMTP_TLS_VERIFY,
       delivery: {
         timeoutMs: env.ALERT_DELIVERY_TIMEOUT_MS,
         retryBaseMs: env.ALERT_RETRY_BASE_MS,

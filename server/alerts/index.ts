@@ -19,9 +19,11 @@ import { describeRefusal, ReceiverAddressPolicy } from './notification/receiver-
 import { signingSecretProblem } from './notification/signature.js'
 import { ReceiverStore, webhookReceiver } from './notification/receiver-repository.js'
 import { WebhookSender } from './notification/delivery.js'
+import { SmtpSender } from './notification/smtp.js'
 import { DeliveryWorker } from './notification/worker.js'
 import { alertRoutes } from './routes/alert-routes.js'
 import { receiverRoutes } from './routes/receiver-routes.js'
+import { notificationRoutes } from './routes/notification-routes.js'
 import { ruleRoutes } from './routes/rule-routes.js'
 import { silenceRoutes } from './routes/silence-routes.js'
 
@@ -88,7 +90,14 @@ export default fp<AlertsPluginOptions>(
       metrics: app.metrics,
       log,
       settings: config.alerts.delivery,
-      sender,
+      transports: {
+        http: sender,
+        smtp: new SmtpSender({
+          policy: receiverAddresses,
+          timeoutMs: config.alerts.delivery.timeoutMs,
+          tlsVerify: config.alerts.smtpTlsVerify,
+        }),
+      },
       isLeader,
       clock: options.clock,
     })
@@ -173,6 +182,7 @@ export default fp<AlertsPluginOptions>(
     await typed.register(alertRoutes)
     await typed.register(silenceRoutes)
     await typed.register(receiverRoutes)
+    await typed.register(notificationRoutes)
   },
   { name: 'alerts', dependencies: ['database', 'redis', 'metrics-registry', 'metrics', 'fleet', 'audit', 'auth'] },
 )

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { LABEL_NAME_PATTERN } from '../../alerts/labels.js'
 import { DURATION_PATTERN } from '../../alerts/duration.js'
+import { RECEIVER_KINDS } from '../../alerts/kinds/types.js'
 import { DateTime, NullableDateTime } from './common.js'
 import type { Wire } from './wire.js'
 
@@ -86,11 +87,65 @@ const RECEIVER_URL_NOTE =
 const receiverUrl = (description: string) =>
   Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2000, description })
 
+const ReceiverKind = Type.Union(
+  RECEIVER_KINDS.map((k) => Type.Literal(k)),
+  {
+    description:
+      'webhook (default), alertmanager (POST {url}/api/v2/alerts), email (SMTP), pagerduty (Events API v2), teams (Workflows webhook), discord (webhook), telegram (Bot API)',
+  },
+)
+const WriteOnly = (description: string) =>
+  Type.Optional(Type.String({ minLength: 1, maxLength: 500, description: `Write-only. ${description}` }))
+const ReceiverName = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' })
+const EmailSettings = Type.Object(
+  {
+    to: Type.Array(Type.String({ format: 'email', maxLength: 320 }), { minItems: 1, maxItems: 20 }),
+    from: Type.String({ format: 'email', maxLength: 320 }),
+    host: Type.String({
+      minLength: 1,
+      maxLength: 253,
+      description: 'SMTP server; the receiver address policy applies',
+    }),
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    starttls: Type.Optional(
+      Type.Boolean({ description: 'Require STARTTLS (default true; port 465 is TLS from the start)' }),
+    ),
+    username: Type.Optional(Type.String({ minLength: 1, maxLength: 320 })),
+    password: WriteOnly('Omit on update to keep the stored one'),
+  },
+  { additionalProperties: false },
+)
+const PagerDutySettings = Type.Object(
+  {
+    routingKey: WriteOnly('The integration key of a PagerDuty service; required when created'),
+    url: Type.Optional(receiverUrl('Default https://events.pagerduty.com/v2/enqueue')),
+  },
+  { additionalProperties: false },
+)
+const TelegramSettings = Type.Object(
+  {
+    botToken: WriteOnly('From @BotFather; required when created'),
+    chatId: Type.String({ minLength: 1, maxLength: 100, pattern: '^(-?[0-9]+|@[A-Za-z0-9_]{5,32})$' }),
+    apiUrl: Type.Optional(receiverUrl('Default https://api.telegram.org')),
+  },
+  { additionalProperties: false },
+)
+
 const receiverFields = {
-  name: Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_.-]+$' }),
-  kind: Type.Optional(
-    Type.Union([Type.Literal('webhook'), Type.Literal('alertmanager')], {
-      description: 'alertmanager: POST {url}/api/v2/alerts; default webhook',
+  name: ReceiverName,
+  kind: Type.Optional(ReceiverKind),
+  email: Type.Optional(EmailSettings),
+  pagerduty: Type.Optional(PagerDutySettings),
+  telegram: Type.Optional(TelegramSettings),
+  template: Type.Optional(
+    Type.Union([Type.String({ minLength: 1, maxLength: 20_000 }), Type.Null()], {
+      description:
+        "webhook: the JSON body, with {{ .Status }}, {{ .Receiver }}, {{ .CommonLabels.name }}, {{ json .Alerts }}… placeholders over the Alertmanager payload; null = the format's body",
+    }),
+  ),
+  fallback: Type.Optional(
+    Type.Union([ReceiverName, Type.Null()], {
+      description: 'Name of the receiver that gets the notifications this one fails for good',
     }),
   ),
   format: Type.Optional(
@@ -98,7 +153,7 @@ const receiverFields = {
       description: 'Webhook body: Alertmanager webhook v4 (default) or Slack { text }',
     }),
   ),
-  url: receiverUrl(RECEIVER_URL_NOTE),
+  url: Type.Optional(receiverUrl(`${RECEIVER_URL_NOTE}. Required for webhook, alertmanager, teams and discord`)),
   secret: Type.Optional(
     Type.Union([Type.String({ minLength: 1, maxLength: 500 }), Type.Null()], {
       description:
@@ -121,19 +176,35 @@ const receiverFields = {
 
 /** A new receiver. */
 export const ReceiverBody = Type.Object(receiverFields, { additionalProperties: false })
-/** A receiver replaced: as ReceiverBody, but `url` may be omitted to keep the stored one. */
-export const ReceiverUpdateBody = Type.Object(
-  { ...receiverFields, url: Type.Optional(receiverUrl(`${RECEIVER_URL_NOTE}. Omit to keep the stored URL`)) },
-  { additionalProperties: false },
-)
+/** A receiver replaced: as ReceiverBody; `url` and the write-only settings may be omitted to keep the stored ones. */
+export const ReceiverUpdateBody = Type.Object(receiverFields, { additionalProperties: false })
 export type ReceiverBodyInput = Static<typeof ReceiverBody>
 export type ReceiverUpdateInput = Static<typeof ReceiverUpdateBody>
 
 export const ReceiverView = Type.Object({
   id: Type.String({ format: 'uuid' }),
   name: Type.String(),
-  kind: Type.Union([Type.Literal('webhook'), Type.Literal('alertmanager')]),
+  kind: ReceiverKind,
   format: Type.Union([Type.Literal('alertmanager'), Type.Literal('slack')]),
+  email: Type.Union([
+    Type.Object({
+      to: Type.Array(Type.String()),
+      from: Type.String(),
+      host: Type.String(),
+      port: Type.Integer(),
+      starttls: Type.Boolean(),
+      username: Type.Union([Type.String(), Type.Null()]),
+      hasPassword: Type.Boolean(),
+    }),
+    Type.Null(),
+  ]),
+  pagerduty: Type.Union([Type.Object({ url: Type.String(), hasRoutingKey: Type.Boolean() }), Type.Null()]),
+  telegram: Type.Union([
+    Type.Object({ chatId: Type.String(), apiUrl: Type.String(), hasBotToken: Type.Boolean() }),
+    Type.Null(),
+  ]),
+  template: Type.Union([Type.String(), Type.Null()]),
+  fallback: Type.Union([Type.String(), Type.Null()], { description: "The fallback receiver's name" }),
   url: Type.String({
     description:
       'Scheme and host only, the path masked (https://hooks.slack.com/…; / when there is none): the path, query and credentials of a webhook URL are its secret',
@@ -164,6 +235,9 @@ export const NotificationView = Type.Object({
   createdAt: DateTime,
   nextAttemptAt: NullableDateTime,
   deliveredAt: NullableDateTime,
+  fallbackFor: Type.Union([Type.String(), Type.Null()], {
+    description: "On a fallback receiver's notification: the id of the one that failed for good",
+  }),
 })
 
 /** The answer of `POST /api/alerts/rules/preview`: a rule replayed over the in-memory series. */

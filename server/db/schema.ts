@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+import type { ReceiverKind, ReceiverSettings } from '../../alerts/kinds/types.js'
 
 /** Kysely's view of our tables. Migrations are the source of truth; keep this in step with them. */
 type CreatedAt = ColumnType<Date, Date | string | undefined, never>
@@ -7,6 +8,7 @@ type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefine
 type Json<T = unknown> = ColumnType<T, string | T, string | T>
 /** bigint identity columns arrive from pg as strings; we keep them as strings end to end. */
 type BigIntId = ColumnType<string, never, never>
+type Optional<T> = ColumnType<T, T | undefined, T>
 
 export type TokenRole = 'admin' | 'viewer' | 'chat'
 export type MessageRole = 'system' | 'user' | 'assistant'
@@ -188,11 +190,17 @@ export interface SilencesTable {
 export interface AlertReceiversTable {
   id: Generated<string>
   name: string
-  kind: 'webhook' | 'alertmanager'
+  kind: ReceiverKind
   format: 'alertmanager' | 'slack'
   url: string
   /** Write-only through the API: never returned, only `hasSecret`. */
   secret: string | null
+  /** The kind's settings that are not secret (email addresses and server, telegram chat, webhook template). */
+  settings: ColumnType<ReceiverSettings, string | undefined, string>
+  /** The kind's own secret (SMTP password, PagerDuty routing key, Telegram bot token): write-only. */
+  credential: Optional<string | null>
+  /** Where a notification that failed for good goes next. */
+  fallback_id: Optional<string | null>
   severities: Json<string[]>
   matchers: Json<Array<{ name: string; op: '=' | '!=' | '=~' | '!~'; value: string }>>
   send_resolved: boolean
@@ -222,6 +230,8 @@ export interface NotificationOutboxTable {
   last_status_code: number | null
   created_at: Timestamp
   delivered_at: NullableTimestamp
+  /** Set on a fallback's notification: the id of the one that failed for good. */
+  fallback_for: Optional<string | null>
 }
 
 export interface Database {

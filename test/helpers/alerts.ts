@@ -214,3 +214,18 @@ export function useReceivers(): (port?: number) => Promise<TestReceiver> {
     return receiver
   }
 }
+
+/** Receivers and notifications through the API: create (expects 201) and a receiver's notifications, by status. */
+export function receiverApi(t: TestApp) {
+  return {
+    async create(body: Record<string, unknown>): Promise<Record<string, any>> {
+      const res = await t.request('POST', '/api/alerts/receivers', body)
+      if (res.statusCode !== 201) throw new Error(`receiver not created: ${res.statusCode} ${res.body}`)
+      return res.json().receiver
+    },
+    async notificationsOf(receiver: string, status = ''): Promise<Array<Record<string, any>>> {
+      const query = `receiver=${receiver}${status ? `&status=${status}` : ''}`
+      return (await t.request('GET', `/api/alerts/notifications?${query}`)).json().notifications
+    },
+  }
+}

@@ -19,6 +19,8 @@ export interface DeliveryRequest {
   body: string
   idempotencyKey: string
   secret: string | null
+  /** Headers of the kind (they do not replace ours). */
+  headers?: Record<string, string>
 }
 
 /** 2xx delivered; 408, 429 and 5xx may pass later; any other answer will not change. */
@@ -42,7 +44,12 @@ export function describeStatus(status: number): string {
   return phrase ? `HTTP ${status} ${phrase}` : `HTTP ${status}`
 }
 
-const failed = (error: string): DeliveryResult => ({ outcome: 'failed', statusCode: null, error, retryAfterMs: null })
+export const failed = (error: string): DeliveryResult => ({
+  outcome: 'failed',
+  statusCode: null,
+  error,
+  retryAfterMs: null,
+})
 
 /**
  * Posts notifications. Every connection resolves its host through the address policy and
@@ -84,6 +91,7 @@ export class WebhookSender {
       url.username = ''
       url.password = ''
     }
+    Object.assign(headers, request.headers, { ...headers })
     if (request.secret) {
       headers['x-signature-256'] = signBody(request.body, request.secret)
       Object.assign(headers, standardWebhookHeaders(request.secret, request.idempotencyKey, now, request.body))

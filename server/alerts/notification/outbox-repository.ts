@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely, Selectable, Transaction } from 'kysely'
-import type { PayloadAlert } from '../../../alerts/payload.js'
-import { renderRequest, type PlannedNotification } from '../../../alerts/routing.js'
+import { groupKey, groupLabelsOf, type PayloadAlert } from '../../../alerts/payload.js'
+import { renderRequest, type PlannedNotification, type Receiver } from '../../../alerts/routing.js'
 import type { Database, NotificationOutboxTable } from '../../db/schema.js'
 
 export type OutboxRow = Selectable<NotificationOutboxTable>
@@ -21,7 +21,7 @@ export interface NotificationFilter {
  */
 export class Outbox {
   constructor(
-    private readonly db: Kysely<Database>,
+    readonly database: Kysely<Database>,
     private readonly settings: { externalURL: string; retryWindowMs: number },
   ) {}
 
@@ -33,8 +33,8 @@ export class Outbox {
     trx: Transaction<Database> | Kysely<Database>,
     plans: readonly PlannedNotification[],
     now: number,
-    /** Keep the background worker off them this long (a caller that delivers them itself). */
-    options: { holdMs?: number } = {},
+    /** Keep the background worker off them this long (a caller that delivers them itself); fallbackFor marks a fallback's. */
+    options: { holdMs?: number; fallbackFor?: string } = {},
   ): Promise<string[]> {
     const ids: string[] = []
     for (const plan of plans) {
@@ -62,6 +62,7 @@ export class Outbox {
           next_attempt_at: new Date(now + Math.max(waitMs, options.holdMs ?? 0)),
           expires_at: new Date(now + waitMs + this.settings.retryWindowMs),
           created_at: new Date(now),
+          fallback_for: options.fallbackFor ?? null,
         })
         .returning('id')
         .executeTakeFirstOrThrow()
@@ -105,7 +106,7 @@ export class Outbox {
    * never records its outcome.
    */
   async claimDue(now: number, limit: number, leaseMs: number, onlyId?: string): Promise<OutboxRow[]> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.database.transaction().execute(async (trx) => {
       let query = trx
         .selectFrom('notification_outbox')
         .select('id')
@@ -141,7 +142,7 @@ export class Outbox {
       deliveredAt?: Date
     },
   ): Promise<void> {
-    await this.db
+    await this.database
       .updateTable('notification_outbox')
       .set({
         status: outcome.status,
@@ -155,11 +156,50 @@ export class Outbox {
       .execute()
   }
 
-  async get(id: string): Promise<OutboxRow | null> {
-    return (await this.db.selectFrom('notification_outbox').selectAll().where('id', '=', id).executeTakeFirst()) ?? null
+  /** A stored notification's alerts as a plan for `receiver` (its fallback, or itself again on resend). */
+  static replan(row: OutboxRow, receiver: Receiver): PlannedNotification {
+    const alerts = row.alerts as unknown as PayloadAlert[]
+    const groupLabels = groupLabelsOf(alerts[0]?.labels ?? {}, receiver.groupBy)
+    return { receiver, groupLabels, groupKey: groupKey(groupLabels), reason: row.reason, alerts }
   }
 
-  async hasPending(receiverId: string, trx: Transaction<Database> | Kysely<Database> = this.db): Promise<boolean> {
+  /**
+   * A failed notification made pending again, rendered anew for the receiver as it is now (its
+   * URL or settings may have been fixed since), with a fresh retry window. Null unless failed.
+   */
+  async resend(row: OutboxRow, receiver: Receiver, now: number): Promise<OutboxRow | null> {
+    const { url, body } = renderRequest(Outbox.replan(row, receiver), this.settings.externalURL, now)
+    const updated = await this.database
+      .updateTable('notification_outbox')
+      .set({
+        url,
+        body,
+        status: 'pending',
+        attempts: 0,
+        last_error: null,
+        last_status_code: null,
+        next_attempt_at: new Date(now),
+        expires_at: new Date(now + this.settings.retryWindowMs),
+        idempotency_key: randomUUID(),
+      })
+      .where('id', '=', row.id)
+      .where('status', '=', 'failed')
+      .returningAll()
+      .executeTakeFirst()
+    return updated ?? null
+  }
+
+  async get(id: string): Promise<OutboxRow | null> {
+    return (
+      (await this.database.selectFrom('notification_outbox').selectAll().where('id', '=', id).executeTakeFirst()) ??
+      null
+    )
+  }
+
+  async hasPending(
+    receiverId: string,
+    trx: Transaction<Database> | Kysely<Database> = this.database,
+  ): Promise<boolean> {
     const row = await trx
       .selectFrom('notification_outbox')
       .select('id')
@@ -171,7 +211,7 @@ export class Outbox {
 
   /** Newest first, keyset-paginated on id. */
   async list(filter: NotificationFilter): Promise<OutboxRow[]> {
-    let query = this.db.selectFrom('notification_outbox').selectAll().orderBy('id', 'desc').limit(filter.limit)
+    let query = this.database.selectFrom('notification_outbox').selectAll().orderBy('id', 'desc').limit(filter.limit)
     if (filter.before) query = query.where('id', '<', filter.before)
     if (filter.status) query = query.where('status', '=', filter.status)
     if (filter.receiver) query = query.where('receiver_name', '=', filter.receiver)

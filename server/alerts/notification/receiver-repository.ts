@@ -12,6 +12,7 @@ export function webhookReceiver(fields: Pick<ReceiverInput, 'name' | 'format' | 
   return {
     ...fields,
     kind: 'webhook',
+    settings: {},
     severities: [],
     matchers: [],
     sendResolved: true,
@@ -29,6 +30,7 @@ export function toRoutingReceiver(row: ReceiverRow): Receiver {
     kind: row.kind,
     format: row.format,
     url: row.url,
+    settings: row.settings,
     severities: row.severities,
     matchers: row.matchers,
     sendResolved: row.send_resolved,
@@ -40,6 +42,19 @@ export function toRoutingReceiver(row: ReceiverRow): Receiver {
 
 /** Secret changes: undefined keeps the stored one, null removes it, a string replaces it. */
 export type SecretChange = string | null | undefined
+
+/** The kind's write-only credential (same rules as the secret) and the fallback receiver's id. */
+export interface ReceiverExtras {
+  credential?: SecretChange
+  fallbackId?: string | null
+}
+
+function extras(extra: ReceiverExtras) {
+  return {
+    ...(extra.credential === undefined ? {} : { credential: extra.credential }),
+    ...(extra.fallbackId === undefined ? {} : { fallback_id: extra.fallbackId }),
+  }
+}
 
 /** The alert_receivers table. Secrets go in, and out only to the delivery worker. */
 export class ReceiverStore {
@@ -58,20 +73,26 @@ export class ReceiverStore {
     input: ReceiverInput,
     secret: string | null,
     source: ReceiverRow['source'] = 'api',
+    extra: ReceiverExtras = {},
   ): Promise<ReceiverRow | null> {
     const row = await this.db
       .insertInto('alert_receivers')
-      .values({ ...columns(input), secret, source })
+      .values({ ...columns(input), ...extras(extra), secret, source })
       .onConflict((oc) => oc.column('name').doNothing())
       .returningAll()
       .executeTakeFirst()
     return row ?? null
   }
 
-  async update(id: string, input: ReceiverInput, secret: SecretChange): Promise<ReceiverRow | null> {
+  async update(
+    id: string,
+    input: ReceiverInput,
+    secret: SecretChange,
+    extra: ReceiverExtras = {},
+  ): Promise<ReceiverRow | null> {
     const row = await this.db
       .updateTable('alert_receivers')
-      .set({ ...columns(input), ...(secret === undefined ? {} : { secret }), updated_at: new Date() })
+      .set({ ...columns(input), ...extras(extra), ...(secret === undefined ? {} : { secret }), updated_at: new Date() })
       .where('id', '=', id)
       .returningAll()
       .executeTakeFirst()
@@ -117,6 +138,7 @@ function columns(input: ReceiverInput) {
     kind: input.kind,
     format: input.format,
     url: input.url,
+    settings: JSON.stringify(input.settings),
     severities: JSON.stringify(input.severities),
     matchers: JSON.stringify(input.matchers),
     send_resolved: input.sendResolved,

@@ -1,8 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { Metrics } from '../../metrics/definitions.js'
-import { retryDelayMs, type DeliveryResult, type WebhookSender } from './delivery.js'
-import type { Outbox, OutboxRow } from './outbox-repository.js'
-import type { ReceiverStore } from './receiver-repository.js'
+import { retryDelayMs, type DeliveryResult } from './delivery.js'
+import { receiverKinds, type Transports } from './kinds/index.js'
+import { Outbox, type OutboxRow } from './outbox-repository.js'
+import { toRoutingReceiver, type ReceiverStore } from './receiver-repository.js'
 
 export interface DeliverySettings {
   timeoutMs: number
@@ -17,8 +18,8 @@ export interface WorkerOptions {
   metrics: Metrics
   log: FastifyBaseLogger
   settings: DeliverySettings
-  /** Posts the notifications (through the receiver address policy). */
-  sender: WebhookSender
+  /** HTTP and SMTP (both through the receiver address policy). */
+  transports: Transports
   /** Only the leader delivers (fleet mode); one instance alone always leads. */
   isLeader: () => boolean
   clock?: () => number
@@ -102,13 +103,36 @@ export class DeliveryWorker {
     return this.options.settings.timeoutMs + 10_000
   }
 
+  /** A notification that failed for good goes to the receiver's fallback, marked with its id. */
+  private async fallBack(row: OutboxRow, fallbackId: string, now: number): Promise<void> {
+    const { outbox, receivers, log } = this.options
+    const fallback = await receivers.get(fallbackId)
+    if (!fallback?.enabled) return
+    const [id] = await outbox.enqueue(outbox.database, [Outbox.replan(row, toRoutingReceiver(fallback))], now, {
+      fallbackFor: row.id,
+    })
+    log.info(
+      { notification: row.id, fallback: fallback.name, fallbackNotification: id },
+      'alert notification sent to the fallback receiver',
+    )
+    this.kick()
+  }
+
   private async attempt(row: OutboxRow): Promise<void> {
-    const { outbox, receivers, settings, metrics, log, sender } = this.options
+    const { outbox, receivers, settings, metrics, log, transports } = this.options
     const receiver = row.receiver_id ? await receivers.get(row.receiver_id) : null
     const result: DeliveryResult = receiver
-      ? await sender.post(
-          { url: row.url, body: row.body, idempotencyKey: row.idempotency_key, secret: receiver.secret },
-          this.clock(),
+      ? await receiverKinds[receiver.kind].send(
+          {
+            url: row.url,
+            body: row.body,
+            idempotencyKey: row.idempotency_key,
+            secret: receiver.secret,
+            credential: receiver.credential,
+            receiver,
+            now: this.clock(),
+          },
+          transports,
         )
       : { outcome: 'failed', statusCode: null, error: 'the receiver was deleted', retryAfterMs: null }
     const now = this.clock()
@@ -131,6 +155,7 @@ export class DeliveryWorker {
       await outbox.recordOutcome(row.id, { status: 'failed', attempts, error, statusCode: result.statusCode })
       metrics.alertNotificationsTotal.inc({ receiver: row.receiver_name, status: 'failed' })
       log.warn({ ...context, error }, 'alert notification failed for good')
+      if (receiver?.fallback_id) await this.fallBack(row, receiver.fallback_id, now)
       return
     }
     await outbox.recordOutcome(row.id, {

@@ -16,6 +16,7 @@ import {
 } from '../../contract/alerts.js'
 import { describeRefusal, type ReceiverAddressPolicy } from '../notification/receiver-address.js'
 import { signingSecretProblem } from '../notification/signature.js'
+import { receiverKinds } from '../notification/kinds/index.js'
 import { isMaskedUrl, maskUrl, notificationView, receiverView } from './views.js'
 
 const MAX_GROUP_WAIT_MS = 3_600_000
@@ -33,24 +34,24 @@ async function checkUrl(url: string, addresses: ReceiverAddressPolicy): Promise<
   if (refusal) throw badRequest(`body/url names ${describeRefusal(refusal)}`, 'validation_error')
 }
 
-/** The receiver a body describes, sending to `url` (the body's, or the stored one an update keeps). */
-export function receiverInput(body: ReceiverUpdateInput, url: string): ReceiverInput {
+/** The receiver a body describes, with what its kind makes of it (an update passes the stored row). */
+export function receiverInput(
+  body: ReceiverUpdateInput,
+  stored: ReceiverRow | null,
+): { input: ReceiverInput; credential: string | null | undefined } {
   const kind = body.kind ?? 'webhook'
-  if (kind === 'alertmanager' && body.format === 'slack')
-    throw badRequest(
-      'body/format slack applies to webhooks; an alertmanager receiver gets API v2 alerts',
-      'validation_error',
-    )
+  const { url, settings, credential } = receiverKinds[kind].validate(body, stored)
   const secretProblem = typeof body.secret === 'string' ? signingSecretProblem(body.secret) : null
   if (secretProblem) throw badRequest(`body/secret ${secretProblem}`, 'validation_error')
   checkMatchers(body.matchers, 'body/matchers')
   const groupWaitMs = parseDuration(body.groupWait ?? '0s') ?? 0
   if (groupWaitMs > MAX_GROUP_WAIT_MS) throw badRequest('body/groupWait must be at most 1h', 'validation_error')
-  return {
+  const input: ReceiverInput = {
     name: body.name,
     kind,
     format: body.format ?? 'alertmanager',
     url,
+    settings,
     severities: body.severities ?? [],
     matchers: body.matchers ?? [],
     sendResolved: body.sendResolved ?? true,
@@ -58,6 +59,33 @@ export function receiverInput(body: ReceiverUpdateInput, url: string): ReceiverI
     groupWaitMs,
     enabled: body.enabled ?? true,
   }
+  return { input, credential: stored && stored.kind !== kind && credential === undefined ? null : credential }
+}
+
+/**
+ * The fallback a body names, as an id: it must exist, not be the receiver itself, and not lead
+ * back to it through the fallbacks of others. undefined keeps the stored one.
+ */
+export function fallbackOf(
+  name: string | null | undefined,
+  self: { id: string | null; name: string },
+  all: readonly ReceiverRow[],
+): string | null | undefined {
+  if (name === undefined || name === null) return name
+  if (name === self.name) throw badRequest('body/fallback cannot be the receiver itself', 'validation_error')
+  const target = all.find((r) => r.name === name)
+  if (!target) throw badRequest(`body/fallback names no receiver: ${name}`, 'validation_error')
+  const byId = new Map(all.map((r) => [r.id, r]))
+  const seen = new Set<string>()
+  for (let at: ReceiverRow | undefined = target; at; at = at.fallback_id ? byId.get(at.fallback_id) : undefined) {
+    if (at.id === self.id || seen.has(at.id))
+      throw badRequest(
+        `body/fallback ${name} leads back to ${self.name}: fallbacks cannot form a cycle`,
+        'validation_error',
+      )
+    seen.add(at.id)
+  }
+  return target.id
 }
 
 /**
@@ -67,12 +95,18 @@ export function receiverInput(body: ReceiverUpdateInput, url: string): ReceiverI
 export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { receivers, receiverAddresses, outbox, worker, changes } = app.alerts
   const One = Type.Object({ receiver: ReceiverView })
+  const viewOf = async (row: ReceiverRow) => {
+    const fallback = row.fallback_id ? await receivers.get(row.fallback_id) : null
+    return receiverView(row, new Map(fallback ? [[fallback.id, fallback.name]] : []))
+  }
   const audited = (row: ReceiverRow) => ({
     name: row.name,
     kind: row.kind,
     format: row.format,
     url: maskUrl(row.url),
     hasSecret: row.secret !== null,
+    hasCredential: row.credential !== null,
+    fallbackId: row.fallback_id,
     enabled: row.enabled,
   })
 
@@ -86,7 +120,11 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Object({ receivers: Type.Array(ReceiverView) }) },
       },
     },
-    async () => ({ receivers: (await receivers.list()).map(receiverView) }),
+    async () => {
+      const all = await receivers.list()
+      const names = new Map(all.map((r) => [r.id, r.name]))
+      return { receivers: all.map((r) => receiverView(r, names)) }
+    },
   )
 
   app.get(
@@ -103,7 +141,7 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const row = await receivers.get(request.params.id)
       if (!row) throw notFound(`Receiver ${request.params.id}`)
-      return { receiver: receiverView(row) }
+      return { receiver: await viewOf(row) }
     },
   )
 
@@ -119,13 +157,14 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const input = receiverInput(request.body, request.body.url)
-      await checkUrl(request.body.url, receiverAddresses)
-      const row = await receivers.create(input, request.body.secret ?? null)
+      const { input, credential } = receiverInput(request.body, null)
+      await checkUrl(input.url, receiverAddresses)
+      const fallbackId = fallbackOf(request.body.fallback, { id: null, name: input.name }, await receivers.list())
+      const row = await receivers.create(input, request.body.secret ?? null, 'api', { credential, fallbackId })
       if (!row) throw conflict(`A receiver named ${request.body.name} exists`)
       changes.publish('receivers')
       await app.audit.record(request, { action: 'alert_receiver.create', target: row.id, params: audited(row) })
-      return reply.code(201).send({ receiver: receiverView(row) })
+      return reply.code(201).send({ receiver: await viewOf(row) })
     },
   )
 
@@ -144,20 +183,27 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const stored = await receivers.get(request.params.id)
       if (!stored) throw notFound(`Receiver ${request.params.id}`)
-      const { url } = request.body
-      const input = receiverInput(request.body, url ?? stored.url)
-      if (url !== undefined) await checkUrl(url, receiverAddresses)
-      const clash = (await receivers.list()).find((r) => r.name === input.name && r.id !== request.params.id)
+      const { input, credential } = receiverInput(request.body, stored)
+      const urlChanged = input.url !== stored.url
+      if (urlChanged) await checkUrl(input.url, receiverAddresses)
+      const all = await receivers.list()
+      const clash = all.find((r) => r.name === input.name && r.id !== request.params.id)
       if (clash) throw conflict(`A receiver named ${input.name} exists`)
-      const row = await receivers.update(request.params.id, input, request.body.secret)
+      const fallbackId = fallbackOf(request.body.fallback, { id: stored.id, name: input.name }, all)
+      const row = await receivers.update(request.params.id, input, request.body.secret, { credential, fallbackId })
       if (!row) throw notFound(`Receiver ${request.params.id}`)
       changes.publish('receivers')
       await app.audit.record(request, {
         action: 'alert_receiver.update',
         target: row.id,
-        params: { ...audited(row), urlChanged: url !== undefined, secretChanged: request.body.secret !== undefined },
+        params: {
+          ...audited(row),
+          urlChanged,
+          secretChanged: request.body.secret !== undefined,
+          credentialChanged: credential !== undefined,
+        },
       })
-      return { receiver: receiverView(row) }
+      return { receiver: await viewOf(row) }
     },
   )
 
@@ -177,7 +223,7 @@ export const receiverRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!row) throw notFound(`Receiver ${request.params.id}`)
       changes.publish('receivers')
       await app.audit.record(request, { action: 'alert_receiver.delete', target: row.id, params: audited(row) })
-      return { receiver: receiverView(row) }
+      return { receiver: await viewOf(row) }
     },
   )
 

@@ -86,13 +86,27 @@ export function isMaskedUrl(url: string): boolean {
   }
 }
 
-export function receiverView(row: ReceiverRow) {
+/** Per-kind settings as reads show them: secrets only as has…, URLs masked. */
+function kindView(row: ReceiverRow) {
+  const { email, telegram, template } = row.settings
+  const has = row.credential !== null
+  return {
+    email: row.kind === 'email' && email ? { ...email, hasPassword: has } : null,
+    pagerduty: row.kind === 'pagerduty' ? { url: maskUrl(row.url), hasRoutingKey: has } : null,
+    telegram: row.kind === 'telegram' && telegram ? { ...telegram, apiUrl: maskUrl(row.url), hasBotToken: has } : null,
+    template: row.kind === 'webhook' ? (template ?? null) : null,
+  }
+}
+
+export function receiverView(row: ReceiverRow, names: ReadonlyMap<string, string> = new Map()) {
   return {
     id: row.id,
     name: row.name,
     kind: row.kind,
     format: row.format,
-    url: maskUrl(row.url),
+    ...kindView(row),
+    fallback: row.fallback_id ? (names.get(row.fallback_id) ?? null) : null,
+    url: row.kind === 'email' ? row.url : maskUrl(row.url),
     hasSecret: row.secret !== null,
     severities: row.severities,
     matchers: row.matchers,
@@ -122,5 +136,6 @@ export function notificationView(row: OutboxRow) {
     createdAt: row.created_at,
     nextAttemptAt: row.status === 'pending' ? row.next_attempt_at : null,
     deliveredAt: row.delivered_at,
+    fallbackFor: row.fallback_for,
   }
 }
