@@ -27,7 +27,11 @@ export const DEFAULT_ROLLUP_BUFFER: RollupBufferOptions = {
 export class UsageRollupBuffer {
   private readonly buffer: WriteBehind<UsageIncrement>
 
-  constructor(repository: UsageRepository, log: FastifyBaseLogger, options: RollupBufferOptions = DEFAULT_ROLLUP_BUFFER) {
+  constructor(
+    repository: UsageRepository,
+    log: FastifyBaseLogger,
+    options: RollupBufferOptions = DEFAULT_ROLLUP_BUFFER,
+  ) {
     this.buffer = new WriteBehind<UsageIncrement>(
       {
         intervalMs: options.flushIntervalMs,

@@ -80,7 +80,10 @@ export class AnalyticsEventBuffer {
     if (!this.buffer.closed) return this.buffer.add(row)
     // Nothing records after the last request; should something, it is written at once.
     this.insert([row]).catch((err: unknown) =>
-      this.log.warn({ err: err instanceof PartialWriteError ? err.cause : err }, 'could not write an analytics event after close'),
+      this.log.warn(
+        { err: err instanceof PartialWriteError ? err.cause : err },
+        'could not write an analytics event after close',
+      ),
     )
   }
 
