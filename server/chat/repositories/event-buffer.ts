@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { sql, type Kysely } from 'kysely'
 import type { Database } from '../../db/schema.js'
+import { PartialWriteError, WriteBehind } from '../../infra/db/write-behind.js'
 
 export interface NewAnalyticsEvent {
   type: string
@@ -34,121 +35,78 @@ export const DEFAULT_EVENT_BUFFER: EventBufferOptions = {
 
 /** Rows per INSERT statement (one JSON parameter of about 1 kB a row). */
 const ROWS_PER_STATEMENT = 1_000
-const FAILURE_LOG_INTERVAL_MS = 10_000
-const CLOSE_RETRY_MS = 200
 
 /**
- * Write-behind for analytics_events: the request path appends in memory and returns; the
- * events are written in multi-row INSERTs every `flushIntervalMs` (or as soon as a batch is
- * full). Readers that need what this instance recorded call `flush()` first; `close()` (on
- * shutdown, after the last request) writes everything still waiting. A write that fails
+ * Write-behind for analytics_events (a WriteBehind): the request path appends in memory and
+ * returns; the events are written in multi-row INSERTs every `flushIntervalMs` (or as soon as a
+ * batch is full). Readers that need what this instance recorded call `flush()` first; `close()`
+ * (on shutdown, after the last request) writes everything still waiting. A write that fails
  * keeps its events for the next attempt, except data errors, which no retry would fix.
  */
 export class AnalyticsEventBuffer {
-  private rows: NewAnalyticsEvent[] = []
-  private timer: NodeJS.Timeout | undefined
-  private writing: Promise<void> | undefined
-  private closed = false
-  private lastFailureLoggedAt = 0
-  /** Events given up: dropped for room during an outage, rejected by the database, or unwritten at close. */
-  dropped = 0
+  private readonly buffer: WriteBehind<NewAnalyticsEvent>
+  /** Events the database rejected as data (counted in `dropped`). */
+  private rejected = 0
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly log: FastifyBaseLogger,
-    private readonly options: EventBufferOptions = DEFAULT_EVENT_BUFFER,
-  ) {}
+    options: EventBufferOptions = DEFAULT_EVENT_BUFFER,
+  ) {
+    this.buffer = new WriteBehind<NewAnalyticsEvent>(
+      {
+        intervalMs: options.flushIntervalMs,
+        maxItems: options.batchRows,
+        maxPending: options.maxBufferedRows,
+        closeTimeoutMs: options.closeTimeoutMs,
+        what: 'analytics events',
+        write: (batch) => this.insert(batch),
+      },
+      log,
+    )
+  }
+
+  /** Events given up: dropped for room during an outage, rejected by the database, or unwritten at close. */
+  get dropped(): number {
+    return this.buffer.dropped + this.rejected
+  }
 
   /** Events waiting to be written. */
   get pending(): number {
-    return this.rows.length
+    return this.buffer.pending
   }
 
   add(row: NewAnalyticsEvent): void {
-    if (this.closed) {
-      // Nothing records after the last request; should something, it is written at once.
-      void this.insert([row]).then(
-        ({ error }) => error && this.logFailure(error.err, 'could not write an analytics event after close'),
-      )
-      return
-    }
-    this.rows.push(row)
-    if (this.rows.length > this.options.maxBufferedRows) {
-      const excess = this.rows.length - this.options.maxBufferedRows
-      this.rows.splice(0, excess)
-      this.dropped += excess
-      this.logFailure(
-        undefined,
-        `analytics buffer full while the database is not taking events; dropped the ${excess} oldest`,
-      )
-    }
-    if (this.rows.length >= this.options.batchRows) this.startWrite()
-    else this.schedule()
+    if (!this.buffer.closed) return this.buffer.add(row)
+    // Nothing records after the last request; should something, it is written at once.
+    this.insert([row]).catch((err: unknown) =>
+      this.log.warn(
+        { err: err instanceof PartialWriteError ? err.cause : err },
+        'could not write an analytics event after close',
+      ),
+    )
   }
 
   /**
    * Writes every event added before this call (after a write already under way). Rejects when
    * the database refuses; the events stay buffered for the next attempt.
    */
-  async flush(): Promise<void> {
-    while (this.writing) await this.writing.catch(() => {})
-    if (this.rows.length) await this.write()
+  flush(): Promise<void> {
+    return this.buffer.flush()
   }
 
   /** Stops the timer and writes what is left, retrying for up to `closeTimeoutMs`. */
-  async close(): Promise<void> {
-    this.closed = true
-    clearTimeout(this.timer)
-    this.timer = undefined
-    const deadline = Date.now() + this.options.closeTimeoutMs
-    for (;;) {
-      try {
-        await this.flush()
-        return
-      } catch (err) {
-        if (Date.now() + CLOSE_RETRY_MS >= deadline) {
-          this.dropped += this.rows.length
-          this.log.error(
-            { err, events: this.rows.length },
-            'could not write the buffered analytics events before shutting down; they are lost',
-          )
-          this.rows = []
-          return
-        }
-        await new Promise((resolve) => setTimeout(resolve, CLOSE_RETRY_MS))
-      }
-    }
+  close(): Promise<void> {
+    return this.buffer.close()
   }
 
-  private schedule(): void {
-    if (!this.closed) this.timer ??= setTimeout(() => this.startWrite(), this.options.flushIntervalMs).unref()
+  /** INSERTs `batch`; what the database failed to take (not data errors: those are dropped) is thrown back. */
+  private async insert(batch: NewAnalyticsEvent[]): Promise<void> {
+    const { unwritten, error } = await this.insertAll(batch)
+    if (error) throw new PartialWriteError(error.err, unwritten)
   }
 
-  /** Background write: a failure is logged, and its events wait for the next interval. */
-  private startWrite(): void {
-    clearTimeout(this.timer)
-    this.timer = undefined
-    if (this.writing || this.rows.length === 0) return
-    this.write().catch((err) => this.logFailure(err, 'could not write analytics events; will retry'))
-  }
-
-  private write(): Promise<void> {
-    const batch = this.rows
-    this.rows = []
-    const writing = this.insert(batch).then(({ unwritten, error }) => {
-      this.writing = undefined
-      // Failed events go back ahead of those that arrived meanwhile, oldest first.
-      if (unwritten.length) this.rows = unwritten.concat(this.rows)
-      if (this.rows.length >= this.options.batchRows && !error) setImmediate(() => this.startWrite())
-      else if (this.rows.length) this.schedule()
-      if (error) throw error.err
-    })
-    this.writing = writing
-    return writing
-  }
-
-  /** INSERTs `batch`; what the database failed to take (not data errors: those are dropped) comes back. */
-  private async insert(
+  private async insertAll(
     batch: NewAnalyticsEvent[],
   ): Promise<{ unwritten: NewAnalyticsEvent[]; error?: { err: unknown } }> {
     for (let start = 0; start < batch.length; start += ROWS_PER_STATEMENT) {
@@ -174,7 +132,7 @@ export class AnalyticsEventBuffer {
         await this.insertStatement([row])
       } catch (err) {
         if (!isDataError(err)) return { unwritten: rows.slice(i), error: { err } }
-        this.dropped++
+        this.rejected++
         this.log.error({ err }, 'the database rejected an analytics event; dropped it')
       }
     }
@@ -197,13 +155,6 @@ export class AnalyticsEventBuffer {
              order by n`,
       )
       .execute()
-  }
-
-  private logFailure(err: unknown, message: string): void {
-    const now = Date.now()
-    if (now - this.lastFailureLoggedAt < FAILURE_LOG_INTERVAL_MS) return
-    this.lastFailureLoggedAt = now
-    this.log.warn({ err, pending: this.rows.length, dropped: this.dropped }, message)
   }
 }
 

@@ -8,6 +8,7 @@ import { fastifyMetrics } from './fastify-metrics.js'
 import { gateway } from './gateway.js'
 import { harness } from './harness.js'
 import { instrumentation } from './instrumentation.js'
+import { limits } from './limits.js'
 import { memory } from './memory.js'
 import { pagination } from './pagination.js'
 import { failover, pool } from './pool.js'
@@ -27,6 +28,7 @@ export const scenarios: Scenario[] = [
   pool,
   failover,
   autopipelining,
+  limits,
   pagination,
   scrape,
   bogusTokens,

@@ -6,7 +6,8 @@ const SEVERITY_ORDER = ['info', 'warning', 'critical'] as const
 /** The highest severity among firing alerts ('ok' when none fire): what the Overview tile shows. */
 export function highestSeverity(alerts: ReadonlyArray<{ severity: string }>): Level {
   let highest = -1
-  for (const a of alerts) highest = Math.max(highest, SEVERITY_ORDER.indexOf(a.severity as (typeof SEVERITY_ORDER)[number]))
+  for (const a of alerts)
+    highest = Math.max(highest, SEVERITY_ORDER.indexOf(a.severity as (typeof SEVERITY_ORDER)[number]))
   // A severity we do not know (a custom rule's) still fires: it counts as a warning.
   if (highest === -1) return alerts.length ? 'warning' : 'ok'
   return SEVERITY_ORDER[highest]!
