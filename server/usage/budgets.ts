@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { FastifyBaseLogger } from 'fastify'
 import type { TokenBudget } from '../db/schema.js'
+import { luaScript, ScriptRunner } from '../infra/redis/scripts.js'
 
 /** What a request is charged against a budget: tokens, and cost in USD. */
 export interface Charge {
@@ -66,6 +67,8 @@ for i = 1, #KEYS do
 end
 return out
 `
+const RESERVE_SCRIPT = luaScript(RESERVE)
+const SETTLE_SCRIPT = luaScript(SETTLE)
 
 /** The UTC period containing `now`: its start and end. */
 export function budgetPeriod(period: TokenBudget['period'], now: Date): { start: Date; end: Date } {
@@ -83,12 +86,15 @@ export function budgetPeriod(period: TokenBudget['period'], now: Date): { start:
  */
 export class BudgetLedger {
   private readonly memory = new Map<string, { spent: Charge; expiresAt: number }>()
+  private readonly scripts: ScriptRunner | null
 
   constructor(
     private readonly redis: Redis | null,
     private readonly prefix: string,
     private readonly log: FastifyBaseLogger,
-  ) {}
+  ) {
+    this.scripts = redis ? new ScriptRunner(redis) : null
+  }
 
   /** The ledger key of `subject`'s budget period containing `now`. */
   key(scope: string, period: TokenBudget['period'], now: Date): string {
@@ -111,10 +117,7 @@ export class BudgetLedger {
     const seeds = entries.map((e) => e.seed ?? { tokens: 0, cost: 0 })
     if (this.redis) {
       try {
-        const [refused, ...levels] = (await this.redis.eval(
-          RESERVE,
-          keys.length,
-          ...keys,
+        const [refused, ...levels] = (await this.scripts!.run(RESERVE_SCRIPT, keys, [
           String(estimate.tokens),
           String(estimate.cost),
           String(ttlMs),
@@ -124,7 +127,7 @@ export class BudgetLedger {
             String(seeds[i]!.tokens),
             String(seeds[i]!.cost),
           ]),
-        )) as [number, ...string[]]
+        ])) as [number, ...string[]]
         const spent = keys.map((_, i) => charge(levels[2 * i]!, levels[2 * i + 1]!))
         return { reservation: refused === 0 ? { keys, charge: estimate } : null, refusedBy: refused - 1, spent, resets }
       } catch (err) {
@@ -159,7 +162,7 @@ export class BudgetLedger {
     const { keys } = reservation
     if (this.redis) {
       try {
-        const levels = (await this.redis.eval(SETTLE, keys.length, ...keys, String(dt), String(dc))) as string[]
+        const levels = (await this.scripts!.run(SETTLE_SCRIPT, keys, [String(dt), String(dc)])) as string[]
         return keys.map((_, i) => charge(levels[2 * i]!, levels[2 * i + 1]!))
       } catch (err) {
         this.log.warn({ err }, 'budget: Redis failed; settling in this instance only')

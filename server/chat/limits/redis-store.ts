@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
+import { luaScript, ScriptRunner } from '../../infra/redis/scripts.js'
 import type { AcquireOutcome, AcquireRequest, LimitReason, LimitStore, LimitSubject } from './buckets.js'
 
 // The buckets of MemoryLimitStore, in Redis. The clock is Redis's own (TIME), so instances
@@ -92,8 +92,7 @@ end
 return 1
 `
 
-const sha1 = (text: string) => createHash('sha1').update(text).digest('hex')
-const SCRIPTS = { acquire: { lua: ACQUIRE, sha: sha1(ACQUIRE) }, settle: { lua: SETTLE, sha: sha1(SETTLE) } }
+const SCRIPTS = { acquire: luaScript(ACQUIRE), settle: luaScript(SETTLE) }
 
 /**
  * Limits shared by every instance on one Redis: each check-and-reserve is one Lua script, over
@@ -101,10 +100,11 @@ const SCRIPTS = { acquire: { lua: ACQUIRE, sha: sha1(ACQUIRE) }, settle: { lua: 
  * tags would have to share a slot).
  */
 export class RedisLimitStore implements LimitStore {
-  /** Scripts this instance has sent whole once (Redis keeps them then); later calls send their SHA only. */
-  private readonly sent = new Set<string>()
+  private readonly scripts: ScriptRunner
 
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: Redis) {
+    this.scripts = new ScriptRunner(redis)
+  }
 
   /** Whether a command can be sent now (the client sends nothing while it reconnects). */
   get ready(): boolean {
@@ -113,7 +113,7 @@ export class RedisLimitStore implements LimitStore {
 
   async acquire(request: AcquireRequest): Promise<AcquireOutcome> {
     const { subjects } = request
-    const [reason, refusedBy, retryMs, ...levels] = (await this.run(
+    const [reason, refusedBy, retryMs, ...levels] = (await this.scripts.run(
       SCRIPTS.acquire,
       subjects.flatMap(({ key }) => [`${key}:rpm`, `${key}:tpm`, `${key}:inflight`]),
       [
@@ -132,28 +132,10 @@ export class RedisLimitStore implements LimitStore {
   }
 
   async settle(subjects: LimitSubject[], refund: number, leaseId: string): Promise<void> {
-    await this.run(
+    await this.scripts.run(
       SCRIPTS.settle,
       subjects.flatMap(({ key }) => [`${key}:tpm`, `${key}:inflight`]),
       [refund, leaseId, ...subjects.map(({ limits }) => limits.tpm ?? 0)],
     )
-  }
-
-  /**
-   * EVAL the first time (a NOSCRIPT round trip there would let a later command overtake it: a
-   * settlement must reach Redis before the next check of the same caller), EVALSHA after;
-   * EVAL again should Redis have lost its scripts (a restart).
-   */
-  private async run(script: { lua: string; sha: string }, keys: string[], args: Array<string | number>) {
-    if (!this.sent.has(script.sha)) {
-      this.sent.add(script.sha)
-      return this.redis.eval(script.lua, keys.length, ...keys, ...args)
-    }
-    try {
-      return await this.redis.evalsha(script.sha, keys.length, ...keys, ...args)
-    } catch (err) {
-      if (!String((err as Error).message).includes('NOSCRIPT')) throw err
-      return this.redis.eval(script.lua, keys.length, ...keys, ...args)
-    }
   }
 }
