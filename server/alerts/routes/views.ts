@@ -115,6 +115,7 @@ export function notificationView(row: OutboxRow) {
     reason: row.reason,
     groupKey: row.group_key,
     status: row.status,
+    windowId: row.window_id,
     attempts: row.attempts,
     lastError: row.last_error,
     lastStatusCode: row.last_status_code,

@@ -6,6 +6,7 @@ import * as dashboardSessions from './2026_11_22_0100_dashboard_sessions.js'
 import * as tokenScopes from './2026_12_04_0100_token_scopes.js'
 import * as chatScope from './2026_12_04_0200_chat_scope.js'
 import * as usageRollup from './2026_12_04_0400_usage_rollup.js'
+import * as maintenanceWindows from './2026_12_06_0500_maintenance_windows.js'
 
 /**
  * Every migration, in order. Names are timestamps so they sort; a migration is frozen once
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_0100_token_scopes': tokenScopes,
   '2026_12_04_0200_chat_scope': chatScope,
   '2026_12_04_0400_usage_rollup': usageRollup,
+  '2026_12_06_0500_maintenance_windows': maintenanceWindows,
 }
