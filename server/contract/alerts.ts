@@ -65,8 +65,9 @@ export const SilenceView = Type.Object({
   startsAt: DateTime,
   endsAt: DateTime,
   status: Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('expired')]),
-  createdBy: Type.String(),
+  createdBy: Type.String({ description: 'The author: the token or user that created it' }),
   comment: Type.String(),
+  timeLeft: Type.Integer({ description: 'Milliseconds until it ends (0 once expired)' }),
   createdAt: DateTime,
   updatedAt: DateTime,
 })
@@ -76,7 +77,12 @@ export const SilenceBody = Type.Object(
     matchers: Type.Array(Matcher, { minItems: 1, maxItems: 20 }),
     startsAt: Type.Optional(Type.String({ format: 'date-time', description: 'Default: now' })),
     endsAt: Type.String({ format: 'date-time' }),
-    comment: Type.String({ minLength: 1, maxLength: 1000 }),
+    comment: Type.String({ minLength: 1, maxLength: 1000, description: 'Required: why (shown with the author)' }),
+    force: Type.Optional(
+      Type.Boolean({
+        description: 'Required (true) when the matchers match every current alert and every rule’s alerts',
+      }),
+    ),
   },
   { additionalProperties: false },
 )

@@ -54,6 +54,7 @@ export function silenceView(row: SilenceRow, now: number) {
     status: silenceStatus(row, now),
     createdBy: row.created_by,
     comment: row.comment,
+    timeLeft: Math.max(0, row.ends_at.getTime() - now),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   }
