@@ -109,13 +109,7 @@ export const silenceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       await app.audit.record(request, {
         action: 'silence.create',
         target: row.id,
-        params: {
-          matchers: input.matchers,
-          startsAt: input.startsAt,
-          endsAt: input.endsAt,
-          comment: input.comment,
-          force: request.body.force ?? false,
-        },
+        params: { ...input, force: request.body.force ?? false },
       })
       return reply.code(201).send({ silence: silenceView(row, now) })
     },
@@ -143,13 +137,7 @@ export const silenceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       await app.audit.record(request, {
         action: 'silence.update',
         target: row.id,
-        params: {
-          matchers: input.matchers,
-          startsAt: input.startsAt,
-          endsAt: input.endsAt,
-          comment: input.comment,
-          force: request.body.force ?? false,
-        },
+        params: { ...input, force: request.body.force ?? false },
       })
       return { silence: silenceView(row, now) }
     },
