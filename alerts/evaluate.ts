@@ -1,6 +1,7 @@
 import { durationMs } from './duration.js'
 import { fingerprint, includesLabels, sortLabels, type Labels } from './labels.js'
 import { RULE_DEFAULTS, type AlertRule, type Comparison } from './rule.js'
+import { windowCovering, type ActiveWindow } from './maintenance.js'
 import { silencesCovering, type Silence } from './silence.js'
 import type { AlertNotification, AlertState, Transition } from './state.js'
 import { expandTemplate } from './template.js'
@@ -18,6 +19,14 @@ export interface EvaluationContext {
   silences?: readonly Silence[]
   /** Needed by rules with `over`; without it they read the latest sample. */
   series?: SeriesSource
+  /** Maintenance windows under way at `now` (alerts/maintenance.ts activeWindows). */
+  windows?: readonly ActiveWindow[]
+}
+
+/** A notification a maintenance window held back: the alert stays un-notified, so it is sent once the window ends. */
+export interface SuppressedNotification {
+  notification: AlertNotification
+  window: { id: string; start: number; end: number }
 }
 
 export interface EvaluationResult {
@@ -25,6 +34,7 @@ export interface EvaluationResult {
   states: AlertState[]
   transitions: Transition[]
   notifications: AlertNotification[]
+  suppressed: SuppressedNotification[]
 }
 
 const COMPARE: Record<Comparison, (value: number, threshold: number) => boolean> = {
@@ -51,7 +61,7 @@ export function evaluate(
 ): EvaluationResult {
   const previousByFingerprint = new Map(previous.map((s) => [s.fingerprint, s]))
   const next = new Map<string, AlertState>()
-  const result: EvaluationResult = { states: [], transitions: [], notifications: [] }
+  const result: EvaluationResult = { states: [], transitions: [], notifications: [], suppressed: [] }
   const enabled = new Map(rules.filter((r) => r.enabled).map((r) => [r.name, r]))
   // Parsed once per evaluation and only for rules with alerts, not once per alert.
   const timings = new Map<string, RuleTiming>()
@@ -113,13 +123,7 @@ export function evaluate(
 
   for (const state of next.values()) {
     if (state.state === 'firing')
-      notifyIfDue(
-        state,
-        enabled.has(state.rule) ? timing(enabled.get(state.rule)!) : undefined,
-        context.silences ?? [],
-        now,
-        result,
-      )
+      notifyIfDue(state, enabled.has(state.rule) ? timing(enabled.get(state.rule)!) : undefined, context, now, result)
     result.states.push(state)
   }
   return result
@@ -235,14 +239,21 @@ function end(state: AlertState, now: number, result: EvaluationResult): null {
 function notifyIfDue(
   state: AlertState,
   timing: RuleTiming | undefined,
-  silences: readonly Silence[],
+  context: EvaluationContext,
   now: number,
   result: EvaluationResult,
 ): void {
-  if (state.ack || silencesCovering(state.labels, silences, now).length > 0) return
+  if (state.ack || silencesCovering(state.labels, context.silences ?? [], now).length > 0) return
   const repeatMs = timing?.repeatIntervalMs ?? durationMs(RULE_DEFAULTS.repeatInterval)
   if (state.lastNotifiedAt !== null && now - state.lastNotifiedAt < repeatMs) return
-  result.notifications.push(notification(state, state.lastNotifiedAt === null ? 'firing' : 'repeat', now))
+  const due = notification(state, state.lastNotifiedAt === null ? 'firing' : 'repeat', now)
+  const window = context.windows?.length ? windowCovering(state.labels, context.windows) : null
+  if (window) {
+    // lastNotifiedAt stays: the first tick after the window notifies what is still firing.
+    result.suppressed.push({ notification: due, window: { id: window.windowId, start: window.start, end: window.end } })
+    return
+  }
+  result.notifications.push(due)
   state.lastNotifiedAt = now
 }
 

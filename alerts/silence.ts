@@ -19,3 +19,16 @@ export function silencesCovering(labels: Labels, silences: readonly Silence[], n
     .filter((s) => s.matchers.length > 0 && isSilenceActive(s, now) && allMatch(s.matchers, labels))
     .map((s) => s.id)
 }
+
+/**
+ * True when the matchers select every one of `alerts` (the current alerts and the ones each
+ * rule would raise): a silence that mutes everything, which must be asked for explicitly.
+ */
+export function matchesEverything(matchers: readonly LabelMatcher[], alerts: readonly Labels[]): boolean {
+  return alerts.length > 0 && alerts.every((labels) => allMatch(matchers, labels))
+}
+
+/** The labels every alert of a rule carries, whatever its signal's labels. */
+export function ruleAlertLabels(rule: { name: string; severity: string; labels?: Labels }): Labels {
+  return { ...rule.labels, alertname: rule.name, severity: rule.severity }
+}

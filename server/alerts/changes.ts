@@ -2,8 +2,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Redis } from 'ioredis'
 
 /** What the leader keeps in memory and reloads when it changes. */
-export type AlertChange = 'rules' | 'silences' | 'states' | 'receivers'
-export const ALL_CHANGES: readonly AlertChange[] = ['rules', 'silences', 'states', 'receivers']
+export type AlertChange = 'rules' | 'silences' | 'windows' | 'states' | 'receivers'
+export const ALL_CHANGES: readonly AlertChange[] = ['rules', 'silences', 'windows', 'states', 'receivers']
 
 export const changesChannel = (prefix: string) => `${prefix}alerts:changes`
 

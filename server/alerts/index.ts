@@ -11,6 +11,7 @@ import { AlertChanges, changesChannel } from './changes.js'
 import { AlertEvaluator } from './evaluation/evaluator.js'
 import { RuleStore } from './evaluation/rule-repository.js'
 import { SilenceStore } from './evaluation/silence-repository.js'
+import { WindowStore } from './evaluation/window-repository.js'
 import { AlertStateStore } from './evaluation/state-repository.js'
 import { Outbox } from './notification/outbox-repository.js'
 import { OutboxNotifier } from './notification/outbox-notifier.js'
@@ -26,11 +27,14 @@ import { receiverRoutes } from './routes/receiver-routes.js'
 import { notificationRoutes } from './routes/notification-routes.js'
 import { ruleRoutes } from './routes/rule-routes.js'
 import { silenceRoutes } from './routes/silence-routes.js'
+import { windowRoutes } from './routes/window-routes.js'
 
 export interface Alerting {
   rules: RuleStore
   states: AlertStateStore
   silences: SilenceStore
+  /** Maintenance windows: mute notifications (never evaluation) once or on a cron schedule. */
+  windows: WindowStore
   receivers: ReceiverStore
   /** Which hosts receivers may send to (ALERT_RECEIVER_ALLOW_PRIVATE), checked at save and by every connection. */
   receiverAddresses: ReceiverAddressPolicy
@@ -101,14 +105,23 @@ export default fp<AlertsPluginOptions>(
       isLeader,
       clock: options.clock,
     })
-    const notifier = new OutboxNotifier({ receivers, outbox, log, isLeader, onEnqueued: () => worker.kick() })
+    const notifier = new OutboxNotifier({
+      receivers,
+      outbox,
+      log,
+      isLeader,
+      onEnqueued: () => worker.kick(),
+      externalURL: config.publicUrl,
+    })
     const states = new AlertStateStore(db)
     const silences = new SilenceStore(db)
+    const windows = new WindowStore(db)
     const evaluator = new AlertEvaluator({
       db,
       rules,
       states,
       silences,
+      windows,
       notifier,
       series: app.series,
       metrics: app.metrics,
@@ -127,6 +140,7 @@ export default fp<AlertsPluginOptions>(
       rules,
       states,
       silences,
+      windows,
       receivers,
       receiverAddresses,
       outbox,
@@ -181,6 +195,7 @@ export default fp<AlertsPluginOptions>(
     await typed.register(ruleRoutes)
     await typed.register(alertRoutes)
     await typed.register(silenceRoutes)
+    await typed.register(windowRoutes)
     await typed.register(receiverRoutes)
     await typed.register(notificationRoutes)
   },

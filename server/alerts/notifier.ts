@@ -12,6 +12,12 @@ import type { Database } from '../db/schema.js'
 export interface Notifier {
   /** Loads what plan() needs (the receivers) into memory; the evaluator calls it when it loads, on becoming leader. */
   load(): Promise<void>
+  /**
+   * Resolves once a reload of what plan() needs, started by a change (a receiver added a moment
+   * ago), has finished: the evaluator waits for it, so an evaluation never plans with the
+   * receivers from before a change the API has already answered for.
+   */
+  idle(): Promise<void>
   /** What the receivers should get from this evaluation, planned from memory (no database read). */
   plan(result: EvaluationResult, now: number): PlannedNotification[]
   /** Queues the plans in the evaluation's transaction. */

@@ -66,8 +66,9 @@ export const SilenceView = Type.Object({
   startsAt: DateTime,
   endsAt: DateTime,
   status: Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('expired')]),
-  createdBy: Type.String(),
+  createdBy: Type.String({ description: 'The author: the token or user that created it' }),
   comment: Type.String(),
+  timeLeft: Type.Integer({ description: 'Milliseconds until it ends (0 once expired)' }),
   createdAt: DateTime,
   updatedAt: DateTime,
 })
@@ -77,7 +78,12 @@ export const SilenceBody = Type.Object(
     matchers: Type.Array(Matcher, { minItems: 1, maxItems: 20 }),
     startsAt: Type.Optional(Type.String({ format: 'date-time', description: 'Default: now' })),
     endsAt: Type.String({ format: 'date-time' }),
-    comment: Type.String({ minLength: 1, maxLength: 1000 }),
+    comment: Type.String({ minLength: 1, maxLength: 1000, description: 'Required: why (shown with the author)' }),
+    force: Type.Optional(
+      Type.Boolean({
+        description: 'Required (true) when the matchers match every current alert and every rule’s alerts',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
@@ -221,13 +227,23 @@ export const ReceiverView = Type.Object({
   updatedAt: DateTime,
 })
 
+export const NotificationStatus = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('delivered'),
+  Type.Literal('failed'),
+  Type.Literal('suppressed'),
+])
+
 export const NotificationView = Type.Object({
   id: Type.String(),
   receiver: Type.String(),
   receiverId: Type.Union([Type.String(), Type.Null()]),
   reason: Type.String(),
   groupKey: Type.String(),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
+  status: NotificationStatus,
+  windowId: Type.Union([Type.String(), Type.Null()], {
+    description: "The maintenance window that held a 'suppressed' notification back",
+  }),
   attempts: Type.Integer(),
   lastError: Type.Union([Type.String(), Type.Null()]),
   lastStatusCode: Type.Union([Type.Integer(), Type.Null()]),
@@ -273,3 +289,56 @@ export type ReceiverDto = Wire<Static<typeof ReceiverView>>
 export type NotificationDto = Wire<Static<typeof NotificationView>>
 export type BacktestDto = Static<typeof BacktestView>
 export type { AlertRule, AlertRuleInput, Severity } from '../../alerts/rule.js'
+
+const windowFields = {
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  matchers: Type.Array(Matcher, { minItems: 1, maxItems: 20, description: 'As in silences: the alerts it mutes' }),
+  comment: Type.String({ minLength: 1, maxLength: 1000, description: 'The reason' }),
+  startsAt: Type.Optional(Type.String({ format: 'date-time', description: 'One-off window: its start' })),
+  endsAt: Type.Optional(Type.String({ format: 'date-time', description: 'One-off window: its end' })),
+  cron: Type.Optional(
+    Type.String({ maxLength: 200, description: 'Recurring window: five-field cron of each start, in `timezone`' }),
+  ),
+  duration: Type.Optional(Type.Unsafe<string>({ ...Duration, description: 'Recurring window: how long each lasts' })),
+  timezone: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 100, description: 'IANA timezone of `cron` (default UTC)' }),
+  ),
+}
+
+/** A maintenance window: one-off with startsAt/endsAt, or recurring with cron + duration (+ timezone). */
+export const MaintenanceWindowBody = Type.Object(windowFields, { additionalProperties: false })
+/** A PATCH: the fields given replace the stored ones; null clears a time or recurrence field. */
+export const MaintenanceWindowPatch = Type.Object(
+  {
+    name: Type.Optional(windowFields.name),
+    matchers: Type.Optional(windowFields.matchers),
+    comment: Type.Optional(windowFields.comment),
+    startsAt: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+    endsAt: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+    cron: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+    duration: Type.Optional(Type.Union([Type.Unsafe<string>(Duration), Type.Null()])),
+    timezone: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()])),
+  },
+  { additionalProperties: false },
+)
+export type MaintenanceWindowInput = Static<typeof MaintenanceWindowBody>
+export type MaintenanceWindowPatchInput = Static<typeof MaintenanceWindowPatch>
+
+export const MaintenanceWindowView = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  name: Type.String(),
+  matchers: Type.Array(Matcher),
+  comment: Type.String(),
+  startsAt: NullableDateTime,
+  endsAt: NullableDateTime,
+  cron: Type.Union([Type.String(), Type.Null()]),
+  duration: Type.Union([Type.String(), Type.Null()]),
+  timezone: Type.Union([Type.String(), Type.Null()]),
+  activeNow: Type.Boolean(),
+  activeUntil: Type.Union([Type.String(), Type.Null()], { description: 'End of the occurrence under way' }),
+  nextStart: Type.Union([Type.String(), Type.Null()], { description: 'Next start after now; null when none' }),
+  createdBy: Type.String(),
+  createdAt: DateTime,
+  updatedAt: DateTime,
+})
+export type MaintenanceWindowDto = Wire<Static<typeof MaintenanceWindowView>>

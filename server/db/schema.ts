@@ -187,6 +187,22 @@ export interface SilencesTable {
   updated_at: Timestamp
 }
 
+export interface MaintenanceWindowsTable {
+  id: Generated<string>
+  name: string
+  matchers: Json<Array<{ name: string; op: '=' | '!=' | '=~' | '!~'; value: string }>>
+  comment: string
+  starts_at: NullableTimestamp
+  ends_at: NullableTimestamp
+  cron: string | null
+  /** bigint: read back as a string. */
+  duration_ms: ColumnType<string | null, number | null, number | null>
+  timezone: string | null
+  created_by: string
+  created_at: CreatedAt
+  updated_at: Timestamp
+}
+
 export interface AlertReceiversTable {
   id: Generated<string>
   name: string
@@ -222,7 +238,9 @@ export interface NotificationOutboxTable {
   alerts: Json<Array<Record<string, unknown>>>
   body: string
   idempotency_key: string
-  status: 'pending' | 'delivered' | 'failed'
+  status: 'pending' | 'delivered' | 'failed' | 'suppressed'
+  /** The maintenance window that held a 'suppressed' notification back. */
+  window_id: ColumnType<string | null, string | null | undefined, string | null>
   attempts: ColumnType<number, number | undefined, number>
   next_attempt_at: Timestamp
   expires_at: Timestamp
@@ -247,6 +265,7 @@ export interface Database {
   alert_states: AlertStatesTable
   alert_events: AlertEventsTable
   silences: SilencesTable
+  maintenance_windows: MaintenanceWindowsTable
   alert_receivers: AlertReceiversTable
   notification_outbox: NotificationOutboxTable
   job_runs: JobRunsTable

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Kysely } from 'kysely'
 import { evaluate, type EvaluationResult } from '../../../alerts/evaluate.js'
 import type { AlertRule } from '../../../alerts/rule.js'
+import { activeWindows, windowOver, type MaintenanceWindow } from '../../../alerts/maintenance.js'
 import type { Silence } from '../../../alerts/silence.js'
 import type { AlertState } from '../../../alerts/state.js'
 import type { SeriesSource } from '../../../alerts/window.js'
@@ -14,6 +15,7 @@ import type { Notifier } from '../notifier.js'
 import { toEvent } from './alert-event.js'
 import type { RuleStore } from './rule-repository.js'
 import type { SilenceStore } from './silence-repository.js'
+import type { WindowStore } from './window-repository.js'
 import { stateChanges, type AlertStateStore } from './state-repository.js'
 
 export interface EvaluatorOptions {
@@ -21,6 +23,7 @@ export interface EvaluatorOptions {
   rules: RuleStore
   states: AlertStateStore
   silences: SilenceStore
+  windows: WindowStore
   notifier: Notifier
   series: SeriesSource
   metrics: Metrics
@@ -35,11 +38,13 @@ export interface WorkingSet {
   rules: AlertRule[]
   /** Silences not yet over when loaded; the ones that end are dropped as ticks pass them. */
   silences: Silence[]
+  /** Maintenance windows that can still mute (recurring ones always); over ones are dropped as ticks pass them. */
+  windows: MaintenanceWindow[]
   states: AlertState[]
 }
 
 type Reloadable = Exclude<AlertChange, 'receivers'>
-const EVERYTHING: readonly Reloadable[] = ['rules', 'silences', 'states']
+const EVERYTHING: readonly Reloadable[] = ['rules', 'silences', 'windows', 'states']
 
 /**
  * Runs the pure engine on every sampler snapshot, on the leader, from memory: rules, silences
@@ -106,13 +111,14 @@ export class AlertEvaluator {
     if (!options.isLeader()) return this.drop()
     const loaded = this.memory
     const wanted = new Set(loaded ? changes : EVERYTHING)
-    const [rules, silences, states] = await Promise.all([
+    const [rules, silences, windows, states] = await Promise.all([
       wanted.has('rules') || !loaded ? options.rules.list() : loaded.rules,
       wanted.has('silences') || !loaded ? options.silences.current(Date.now()) : loaded.silences,
+      wanted.has('windows') || !loaded ? options.windows.current(Date.now()) : loaded.windows,
       wanted.has('states') || !loaded ? options.states.load() : loaded.states,
       loaded ? undefined : options.notifier.load(),
     ])
-    this.memory = { rules, silences, states }
+    this.memory = { rules, silences, windows, states }
     this.gaugeStale = true
     options.log.debug({ reloaded: [...wanted] }, 'alert working set loaded')
   }
@@ -128,8 +134,14 @@ export class AlertEvaluator {
     const memory = this.memory!
     const now = snapshot.at
     memory.silences = memory.silences.filter((s) => s.endsAt > now)
+    memory.windows = memory.windows.filter((w) => !windowOver(w, now))
     const before = memory.states
-    const result = evaluate(memory.rules, snapshot, before, now, { silences: memory.silences, series: options.series })
+    const result = evaluate(memory.rules, snapshot, before, now, {
+      silences: memory.silences,
+      windows: activeWindows(memory.windows, now),
+      series: options.series,
+    })
+    await options.notifier.idle()
     const plans = options.notifier.plan(result, now)
     const changes = stateChanges(before, result.states)
     if (changes.changed.length || changes.ended.length || result.transitions.length || plans.length) {

@@ -12,6 +12,7 @@ import type { Database } from '../../db/schema.js'
 import type { Notifier } from '../notifier.js'
 import type { Outbox } from './outbox-repository.js'
 import { toRoutingReceiver, type ReceiverStore } from './receiver-repository.js'
+import { isSuppressedPlan, WindowSuppressions, type SuppressedPlan } from './window-suppression.js'
 
 export interface OutboxNotifierOptions {
   receivers: ReceiverStore
@@ -21,6 +22,8 @@ export interface OutboxNotifierOptions {
   isLeader: () => boolean
   /** Called after notifications were committed to the outbox (wakes the delivery worker). */
   onEnqueued: () => void
+  /** Links in the bodies of what maintenance windows hold back (as the outbox renders them). */
+  externalURL: string
 }
 
 /**
@@ -33,6 +36,7 @@ export class OutboxNotifier implements Notifier {
   private readonly lastResend = new Map<string, number>()
   private reloading: Promise<void> | null = null
   private reloadAgain = false
+  private readonly suppressions = new WindowSuppressions()
 
   constructor(private readonly options: OutboxNotifierOptions) {}
 
@@ -65,22 +69,33 @@ export class OutboxNotifier implements Notifier {
   plan(result: EvaluationResult, now: number): PlannedNotification[] {
     const firing = result.states.some((s) => s.state === 'firing')
     if (!result.notifications.length && !firing) return []
-    return [...planNotifications(result.notifications, this.receivers), ...this.resends(result, now)]
+    return [
+      ...planNotifications(result.notifications, this.receivers),
+      ...this.resends(result, now),
+      ...this.suppressions.plan(result.suppressed, this.receivers, now),
+    ]
   }
 
   async enqueue(trx: Transaction<Database>, plans: readonly PlannedNotification[], now: number): Promise<void> {
     const { outbox } = this.options
     const due: PlannedNotification[] = []
+    const suppressed: SuppressedPlan[] = []
     for (const plan of plans) {
+      if (isSuppressedPlan(plan)) {
+        suppressed.push(plan)
+        continue
+      }
       // A resend only keeps alerts alive; while the Alertmanager is unreachable, one queued is enough.
       if (plan.reason === 'resend' && (await outbox.hasPending(plan.receiver.id, trx))) continue
       due.push(plan)
     }
     await outbox.enqueue(trx, due, now)
+    await this.suppressions.record(trx, suppressed, this.options.externalURL, now)
   }
 
   committed(plans: readonly PlannedNotification[]): void {
-    if (plans.length) this.options.onEnqueued()
+    this.suppressions.committed(plans.filter(isSuppressedPlan))
+    if (plans.some((p) => !isSuppressedPlan(p))) this.options.onEnqueued()
   }
 
   /** Alertmanager receivers hear about every firing alert once a resend interval. */

@@ -3,7 +3,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { notFound } from '../../errors.js'
 import { ErrorResponse } from '../../contract/common.js'
 import { listHistory } from '../evaluation/history-repository.js'
-import { AlertEventView, AlertView, FingerprintParams, NotificationView } from '../../contract/alerts.js'
+import {
+  AlertEventView,
+  AlertView,
+  FingerprintParams,
+  NotificationStatus,
+  NotificationView,
+} from '../../contract/alerts.js'
 import { alertEventView, alertView, notificationView } from './views.js'
 
 const Keyset = {
@@ -131,13 +137,11 @@ export const alertRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['alerts'],
         summary:
-          'Notifications: delivered, pending (with the next attempt) and failed, with attempts and the last error',
+          'Notifications: delivered, pending (with the next attempt), failed (with attempts and the last error) and suppressed by a maintenance window',
         querystring: Type.Object(
           {
             ...Keyset,
-            status: Type.Optional(
-              Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed')]),
-            ),
+            status: Type.Optional(NotificationStatus),
             receiver: Type.Optional(Type.String({ maxLength: 100 })),
           },
           { additionalProperties: false },

@@ -6,20 +6,38 @@ import { checkMatchers } from './matcher-check.js'
 import { SilenceBody, SilenceView } from '../../contract/alerts.js'
 import { silenceView } from './views.js'
 
+import { matchesEverything, ruleAlertLabels } from '../../../alerts/silence.js'
+import type { FastifyInstance } from 'fastify'
+
 type SilenceBodyInput = {
   matchers: Array<{ name: string; op: '=' | '!=' | '=~' | '!~'; value: string }>
   startsAt?: string
   endsAt: string
   comment: string
+  force?: boolean
+}
+
+/** A silence that would mute every current alert and every rule's alert needs `force: true`. */
+async function guardAgainstSilencingEverything(app: FastifyInstance, body: SilenceBodyInput): Promise<void> {
+  if (body.force) return
+  const [rules, states] = await Promise.all([app.alerts.rules.list(), app.alerts.states.load()])
+  const alerts = [...rules.map(ruleAlertLabels), ...states.map((s) => s.labels)]
+  if (matchesEverything(body.matchers, alerts))
+    throw badRequest(
+      `body/matchers match every alert (all ${states.length} current and all ${rules.length} rules' alerts): narrow them, or send "force": true to silence everything`,
+      'silences_everything',
+    )
 }
 
 function silenceInput(body: SilenceBodyInput, now: number) {
   checkMatchers(body.matchers, 'body/matchers')
+  const comment = body.comment.trim()
+  if (!comment) throw badRequest('body/comment is required: say why (it is shown with the author)', 'validation_error')
   const startsAt = body.startsAt ? new Date(body.startsAt) : new Date(now)
   const endsAt = new Date(body.endsAt)
   if (endsAt <= startsAt) throw badRequest('body/endsAt must be after startsAt', 'validation_error')
   if (endsAt.getTime() <= now) throw badRequest('body/endsAt must be in the future', 'validation_error')
-  return { matchers: body.matchers, startsAt, endsAt, comment: body.comment.trim() }
+  return { matchers: body.matchers, startsAt, endsAt, comment }
 }
 
 /** Silences: label matchers and a time range during which matching alerts notify no one. */
@@ -85,12 +103,13 @@ export const silenceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const now = Date.now()
       const input = silenceInput(request.body, now)
+      await guardAgainstSilencingEverything(app, request.body)
       const row = await silences.create({ ...input, createdBy: request.principal!.name })
       changes.publish('silences')
       await app.audit.record(request, {
         action: 'silence.create',
         target: row.id,
-        params: { matchers: input.matchers, startsAt: input.startsAt, endsAt: input.endsAt, comment: input.comment },
+        params: { ...input, force: request.body.force ?? false },
       })
       return reply.code(201).send({ silence: silenceView(row, now) })
     },
@@ -111,13 +130,14 @@ export const silenceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const now = Date.now()
       const input = silenceInput(request.body, now)
+      await guardAgainstSilencingEverything(app, request.body)
       const row = await silences.update(request.params.id, input)
       if (!row) throw notFound(`Silence ${request.params.id}`)
       changes.publish('silences')
       await app.audit.record(request, {
         action: 'silence.update',
         target: row.id,
-        params: { matchers: input.matchers, startsAt: input.startsAt, endsAt: input.endsAt, comment: input.comment },
+        params: { ...input, force: request.body.force ?? false },
       })
       return { silence: silenceView(row, now) }
     },

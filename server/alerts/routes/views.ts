@@ -54,6 +54,7 @@ export function silenceView(row: SilenceRow, now: number) {
     status: silenceStatus(row, now),
     createdBy: row.created_by,
     comment: row.comment,
+    timeLeft: Math.max(0, row.ends_at.getTime() - now),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   }
@@ -129,6 +130,7 @@ export function notificationView(row: OutboxRow) {
     reason: row.reason,
     groupKey: row.group_key,
     status: row.status,
+    windowId: row.window_id,
     attempts: row.attempts,
     lastError: row.last_error,
     lastStatusCode: row.last_status_code,

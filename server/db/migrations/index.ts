@@ -10,6 +10,7 @@ import * as projects from './2026_12_06_0100_projects.js'
 import * as upstreamStates from './2026_12_06_0200_upstream_states.js'
 import * as usageUpstream from './2026_12_06_0210_usage_upstream.js'
 import * as receiverKinds from './2026_12_06_0400_receiver_kinds.js'
+import * as maintenanceWindows from './2026_12_06_0500_maintenance_windows.js'
 import * as idempotencyKeys from './2026_12_06_0600_idempotency_keys.js'
 
 /**
@@ -28,5 +29,6 @@ export const migrations: Record<string, Migration> = {
   '2026_12_06_0200_upstream_states': upstreamStates,
   '2026_12_06_0210_usage_upstream': usageUpstream,
   '2026_12_06_0400_receiver_kinds': receiverKinds,
+  '2026_12_06_0500_maintenance_windows': maintenanceWindows,
   '2026_12_06_0600_idempotency_keys': idempotencyKeys,
 }
