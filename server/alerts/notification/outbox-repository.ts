@@ -46,17 +46,10 @@ export class Outbox {
           continue
         }
       }
-      const { url, body } = renderRequest(plan, this.settings.externalURL, now)
       const row = await trx
         .insertInto('notification_outbox')
         .values({
-          receiver_id: plan.receiver.id,
-          receiver_name: plan.receiver.name,
-          url,
-          reason: plan.reason,
-          group_key: plan.groupKey,
-          alerts: JSON.stringify(plan.alerts),
-          body,
+          ...outboxRowOf(plan, this.settings.externalURL, now),
           idempotency_key: randomUUID(),
           status: 'pending',
           next_attempt_at: new Date(now + Math.max(waitMs, options.holdMs ?? 0)),
@@ -216,5 +209,19 @@ export class Outbox {
     if (filter.status) query = query.where('status', '=', filter.status)
     if (filter.receiver) query = query.where('receiver_name', '=', filter.receiver)
     return query.execute()
+  }
+}
+
+/** The columns of an outbox row that come from its plan: receiver, rendered request, alerts. */
+export function outboxRowOf(plan: PlannedNotification, externalURL: string, now: number) {
+  const { url, body } = renderRequest(plan, externalURL, now)
+  return {
+    receiver_id: plan.receiver.id,
+    receiver_name: plan.receiver.name,
+    url,
+    reason: plan.reason,
+    group_key: plan.groupKey,
+    alerts: JSON.stringify(plan.alerts),
+    body,
   }
 }

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto'
 import type { Transaction } from 'kysely'
 import type { SuppressedNotification } from '../../../alerts/evaluate.js'
-import { planNotifications, renderRequest, type PlannedNotification, type Receiver } from '../../../alerts/routing.js'
+import { planNotifications, type PlannedNotification, type Receiver } from '../../../alerts/routing.js'
 import type { Database } from '../../db/schema.js'
+import { outboxRowOf } from './outbox-repository.js'
 
 /** A notification a maintenance window held back, planned for a receiver as if it were sent. */
 export interface SuppressedPlan extends PlannedNotification {
@@ -44,7 +45,6 @@ export class WindowSuppressions {
 
   async record(trx: Transaction<Database>, plans: readonly SuppressedPlan[], externalURL: string, now: number) {
     for (const plan of plans) {
-      const { url, body } = renderRequest(plan, externalURL, now)
       const fingerprints = plan.alerts.map((a) => a.fingerprint).sort()
       const idempotencyKey = createHash('sha256')
         .update(`suppressed:${plan.window.id}:${plan.window.start}:${plan.receiver.id}:${fingerprints.join(',')}`)
@@ -52,13 +52,7 @@ export class WindowSuppressions {
       await trx
         .insertInto('notification_outbox')
         .values({
-          receiver_id: plan.receiver.id,
-          receiver_name: plan.receiver.name,
-          url,
-          reason: plan.reason,
-          group_key: plan.groupKey,
-          alerts: JSON.stringify(plan.alerts),
-          body,
+          ...outboxRowOf(plan, externalURL, now),
           idempotency_key: idempotencyKey,
           status: 'suppressed',
           window_id: plan.window.id,
