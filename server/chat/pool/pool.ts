@@ -319,6 +319,12 @@ export class PoolProvider implements ChatProvider {
       }).length
       this.metrics.upstreamModelHealthy.set({ model: model.name }, healthy)
     }
+    // A pool of one serves its provider's model: healthy while its one member is.
+    if (this.single) {
+      const m = this.single
+      const healthy = m.admin === 'active' && m.circuit.state(now) !== 'open' && m.probe?.up !== false
+      this.metrics.upstreamModelHealthy.set({ model: m.provider.resolveModel(undefined) }, healthy ? 1 : 0)
+    }
   }
 }
 
