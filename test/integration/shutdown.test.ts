@@ -12,15 +12,25 @@ import { startService, type ServiceProcess } from '../helpers/process.js'
 
 describe('graceful shutdown', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'ccp-shutdown-'))
+  // Its own schema and key prefix (with DATABASE_URL set it would otherwise use the shared default schema).
+  const schema = uniqueName('test')
+  const cachePrefix = `ccp-test:${uniqueName('shutdown')}:`
   let service: ServiceProcess | undefined
-  afterAll(() => {
+  afterAll(async () => {
     service?.child.kill('SIGKILL')
+    await service?.exited
+    await dropTestData(real ?? embedded, { schema, cachePrefix })
     rmSync(dataDir, { recursive: true, force: true })
   })
 
   it('finishes a request that is in flight at SIGTERM, refuses new work, and exits 0', async () => {
     const adminToken = generateToken()
-    service = await startService({ DATA_DIR: dataDir, ADMIN_TOKEN: adminToken })
+    service = await startService({
+      DATA_DIR: dataDir,
+      ADMIN_TOKEN: adminToken,
+      DATABASE_SCHEMA: schema,
+      CACHE_PREFIX: cachePrefix,
+    })
     const body = JSON.stringify({ name: 'created during shutdown', role: 'viewer' })
 
     // The client sends half of the body, the service receives SIGTERM, then the rest arrives.
